@@ -1,0 +1,379 @@
+//! Absolute, lower-case domain names.
+//!
+//! A [`Name`] is stored in uncompressed wire form with every ASCII letter folded to lower case,
+//! and shown in presentation form with the trailing dot (RFC 1035 §5.1 escapes for anything
+//! that is not a plain letter, digit, hyphen or underscore).
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a name could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("empty label in name {0:?}")]
+    EmptyLabel(String),
+    #[error("label longer than 63 octets in name {0:?}")]
+    LabelTooLong(String),
+    #[error("name {0:?} is longer than 255 octets")]
+    TooLong(String),
+    #[error("bad escape in name {0:?}")]
+    BadEscape(String),
+    #[error("relative name {0:?} with no origin to complete it")]
+    Relative(String),
+}
+
+/// An absolute domain name, folded to lower case.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Name {
+    /// Uncompressed wire form, ending with the root label (a zero octet).
+    wire: Box<[u8]>,
+}
+
+impl Name {
+    /// The root name `.`.
+    pub fn root() -> Name {
+        Name {
+            wire: Box::new([0u8]),
+        }
+    }
+
+    /// Parse a name in presentation form. `@` is the origin; a name without a trailing dot is
+    /// relative to `origin` (an error when there is none).
+    pub fn parse(text: &str, origin: Option<&Name>) -> Result<Name, NameError> {
+        if text == "@" {
+            return origin
+                .cloned()
+                .ok_or_else(|| NameError::Relative(text.to_string()));
+        }
+        if text == "." {
+            return Ok(Name::root());
+        }
+        let bytes = text.as_bytes();
+        let mut wire = Vec::with_capacity(bytes.len() + 2);
+        let mut label: Vec<u8> = Vec::with_capacity(63);
+        let mut absolute = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            match c {
+                b'.' => {
+                    if label.is_empty() {
+                        return Err(NameError::EmptyLabel(text.to_string()));
+                    }
+                    push_label(&mut wire, &label, text)?;
+                    label.clear();
+                    if i + 1 == bytes.len() {
+                        absolute = true;
+                    }
+                    i += 1;
+                }
+                b'\\' => {
+                    let (b, used) = unescape(&bytes[i + 1..])
+                        .ok_or_else(|| NameError::BadEscape(text.to_string()))?;
+                    label.push(b.to_ascii_lowercase());
+                    i += 1 + used;
+                }
+                _ => {
+                    label.push(c.to_ascii_lowercase());
+                    i += 1;
+                }
+            }
+        }
+        if !label.is_empty() {
+            push_label(&mut wire, &label, text)?;
+        }
+        if !absolute {
+            match origin {
+                Some(o) => wire.extend_from_slice(&o.wire[..o.wire.len() - 1]),
+                None => return Err(NameError::Relative(text.to_string())),
+            }
+        }
+        wire.push(0);
+        if wire.len() > 255 {
+            return Err(NameError::TooLong(text.to_string()));
+        }
+        Ok(Name { wire: wire.into() })
+    }
+
+    /// Build from uncompressed wire form (case is folded). Returns `None` on malformed input.
+    pub fn from_wire(wire: &[u8]) -> Option<Name> {
+        let mut i = 0;
+        loop {
+            let len = *wire.get(i)? as usize;
+            if len == 0 {
+                break;
+            }
+            if len > 63 {
+                return None;
+            }
+            i += 1 + len;
+        }
+        if i + 1 != wire.len() || wire.len() > 255 {
+            return None;
+        }
+        let mut out = wire.to_vec();
+        let mut j = 0;
+        while out[j] != 0 {
+            let len = out[j] as usize;
+            out[j + 1..j + 1 + len].make_ascii_lowercase();
+            j += 1 + len;
+        }
+        Some(Name { wire: out.into() })
+    }
+
+    /// Uncompressed wire form (lower case).
+    pub fn wire(&self) -> &[u8] {
+        &self.wire
+    }
+
+    /// Number of labels, not counting the root.
+    pub fn label_count(&self) -> usize {
+        self.labels().count()
+    }
+
+    /// The labels from the leftmost, as raw octets (root excluded).
+    pub fn labels(&self) -> Labels<'_> {
+        Labels {
+            wire: &self.wire,
+            pos: 0,
+        }
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.wire.len() == 1
+    }
+
+    /// The name with its leftmost label removed; `None` for the root.
+    pub fn parent(&self) -> Option<Name> {
+        if self.is_root() {
+            return None;
+        }
+        let skip = 1 + self.wire[0] as usize;
+        Some(Name {
+            wire: self.wire[skip..].into(),
+        })
+    }
+
+    /// True when `self` is `other` or below it.
+    pub fn is_subdomain_of(&self, other: &Name) -> bool {
+        let (a, b) = (&self.wire, &other.wire);
+        if b.len() > a.len() {
+            return false;
+        }
+        let off = a.len() - b.len();
+        if a[off..] != b[..] {
+            return false;
+        }
+        // `off` must fall on a label boundary of `self`.
+        let mut i = 0;
+        while i < off {
+            i += 1 + a[i] as usize;
+        }
+        i == off
+    }
+
+    /// `label` prepended to this name (e.g. `*` for a wildcard).
+    pub fn prepend(&self, label: &[u8]) -> Result<Name, NameError> {
+        let mut wire = Vec::with_capacity(self.wire.len() + label.len() + 1);
+        if label.is_empty() {
+            return Err(NameError::EmptyLabel(String::from_utf8_lossy(label).into()));
+        }
+        if label.len() > 63 {
+            return Err(NameError::LabelTooLong(String::from_utf8_lossy(label).into()));
+        }
+        wire.push(label.len() as u8);
+        wire.extend(label.iter().map(u8::to_ascii_lowercase));
+        wire.extend_from_slice(&self.wire);
+        if wire.len() > 255 {
+            return Err(NameError::TooLong(String::from_utf8_lossy(label).into()));
+        }
+        Ok(Name { wire: wire.into() })
+    }
+
+    /// The name relative to `origin` in presentation form (`@` for the origin itself), or the
+    /// absolute form when it is not below `origin`.
+    pub fn relative_to(&self, origin: &Name) -> String {
+        if self == origin {
+            return "@".to_string();
+        }
+        if self.is_subdomain_of(origin) && !origin.is_root() {
+            let s = self.to_string();
+            let o = origin.to_string();
+            return s[..s.len() - o.len() - 1].to_string();
+        }
+        self.to_string()
+    }
+}
+
+fn push_label(wire: &mut Vec<u8>, label: &[u8], text: &str) -> Result<(), NameError> {
+    if label.len() > 63 {
+        return Err(NameError::LabelTooLong(text.to_string()));
+    }
+    wire.push(label.len() as u8);
+    wire.extend_from_slice(label);
+    Ok(())
+}
+
+/// Decode one RFC 1035 escape (the text after the backslash): `\DDD` or `\X`.
+/// Returns the octet and how many input octets were used.
+pub fn unescape(rest: &[u8]) -> Option<(u8, usize)> {
+    let first = *rest.first()?;
+    if first.is_ascii_digit() {
+        if rest.len() < 3 || !rest[..3].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v = (rest[0] - b'0') as u32 * 100 + (rest[1] - b'0') as u32 * 10 + (rest[2] - b'0') as u32;
+        if v > 255 {
+            return None;
+        }
+        Some((v as u8, 3))
+    } else {
+        Some((first, 1))
+    }
+}
+
+/// Iterator over the labels of a [`Name`].
+pub struct Labels<'a> {
+    wire: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let len = *self.wire.get(self.pos)? as usize;
+        if len == 0 {
+            return None;
+        }
+        let label = &self.wire[self.pos + 1..self.pos + 1 + len];
+        self.pos += 1 + len;
+        Some(label)
+    }
+}
+
+/// Write one label in presentation form.
+pub fn write_label(out: &mut String, label: &[u8]) {
+    for &b in label {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'*' | b'/' => {
+                out.push(b as char)
+            }
+            b'!'..=b'~' => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            _ => {
+                out.push_str(&format!("\\{b:03}"));
+            }
+        }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_root() {
+            return f.write_str(".");
+        }
+        let mut s = String::with_capacity(self.wire.len() + 4);
+        for label in self.labels() {
+            write_label(&mut s, label);
+            s.push('.');
+        }
+        f.write_str(&s)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Name({self})")
+    }
+}
+
+/// DNSSEC canonical order (RFC 4034 §6.1): compare label by label from the right.
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let a: Vec<&[u8]> = self.labels().collect();
+        let b: Vec<&[u8]> = other.labels().collect();
+        for (x, y) in a.iter().rev().zip(b.iter().rev()) {
+            match x.cmp(y) {
+                Ordering::Equal => {}
+                o => return o,
+            }
+        }
+        a.len().cmp(&b.len())
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::str::FromStr for Name {
+    type Err = NameError;
+    /// Parses an absolute name; a missing trailing dot is accepted (names in config and on the
+    /// command line may be written either way).
+    fn from_str(s: &str) -> Result<Name, NameError> {
+        Name::parse(s, Some(&Name::root()))
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parse_and_show() {
+        assert_eq!(n("WWW.Example.COM.").to_string(), "www.example.com.");
+        assert_eq!(n("www.example.com").to_string(), "www.example.com.");
+        assert_eq!(n(".").to_string(), ".");
+        assert_eq!(n("a\\.b.example.").to_string(), "a\\.b.example.");
+        assert_eq!(n("a\\032b.example.").to_string(), "a\\032b.example.");
+        let origin = n("example.com.");
+        assert_eq!(Name::parse("www", Some(&origin)).unwrap(), n("www.example.com."));
+        assert_eq!(Name::parse("@", Some(&origin)).unwrap(), origin);
+        assert!(Name::parse("www", None).is_err());
+        assert!(Name::parse("a..b.", None).is_err());
+        assert!(Name::parse(&format!("{}.", "a".repeat(64)), None).is_err());
+    }
+
+    #[test]
+    fn relations() {
+        assert!(n("a.b.example.").is_subdomain_of(&n("example.")));
+        assert!(n("example.").is_subdomain_of(&n("example.")));
+        assert!(!n("aexample.").is_subdomain_of(&n("example.")));
+        assert!(n("x.").is_subdomain_of(&Name::root()));
+        assert_eq!(n("a.b.example.").parent().unwrap(), n("b.example."));
+        assert_eq!(n("www.example.com.").relative_to(&n("example.com.")), "www");
+        assert_eq!(n("example.com.").relative_to(&n("example.com.")), "@");
+        assert_eq!(n("other.org.").relative_to(&n("example.com.")), "other.org.");
+    }
+
+    #[test]
+    fn canonical_order() {
+        let mut v = vec![n("z.example."), n("example."), n("a.example."), n("yljkjljk.a.example."), n("*.z.example.")];
+        v.sort();
+        let shown: Vec<String> = v.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["example.", "a.example.", "yljkjljk.a.example.", "z.example.", "*.z.example."]);
+    }
+}

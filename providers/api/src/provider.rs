@@ -1,0 +1,128 @@
+//! The provider trait and capabilities-as-data.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::{Name, RType, RecordSet, Zone};
+
+/// Whether a provider can do something, and if not, why (DNSControl's `Cannot("…")`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "supported", content = "reason")]
+pub enum Support {
+    #[serde(rename = "yes")]
+    Yes,
+    #[serde(rename = "no")]
+    No(String),
+}
+
+impl Support {
+    pub fn cannot(reason: impl Into<String>) -> Support {
+        Support::No(reason.into())
+    }
+    pub fn is_yes(&self) -> bool {
+        matches!(self, Support::Yes)
+    }
+}
+
+impl Default for Support {
+    fn default() -> Support {
+        Support::No("not supported by this provider".into())
+    }
+}
+
+/// What a provider can carry out. The planner checks a plan against these before any API call.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Capabilities {
+    pub weighted: Support,
+    pub failover: Support,
+    pub alias: Support,
+    pub latency: Support,
+    pub geo: Support,
+    pub multivalue: Support,
+    pub comments: Support,
+    pub tags: Support,
+    pub proxied: Support,
+    /// All changes of one apply land together or not at all.
+    pub atomic_batches: Support,
+    /// Largest number of changes in one batch (`None`: no limit).
+    pub max_batch: Option<usize>,
+    pub min_ttl: u32,
+    /// Record types the provider can hold.
+    pub record_types: Vec<RType>,
+}
+
+impl Capabilities {
+    /// Refuse a record set this provider cannot hold, with the reason.
+    pub fn check(&self, rs: &RecordSet) -> Result<(), ProviderError> {
+        if !self.record_types.contains(&rs.rtype) {
+            return Err(ProviderError::Unsupported {
+                what: format!("{} records ({})", rs.rtype, rs.key()),
+                reason: "the provider does not serve this type".into(),
+            });
+        }
+        if rs.weight.is_some() {
+            if let Support::No(reason) = &self.weighted {
+                return Err(ProviderError::Unsupported {
+                    what: format!("weighted record set {}", rs.key()),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        if rs.ttl < self.min_ttl {
+            return Err(ProviderError::Unsupported {
+                what: format!("TTL {} on {}", rs.ttl, rs.key()),
+                reason: format!("the provider's minimum TTL is {}", self.min_ttl),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A zone a provider holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ZoneRef {
+    pub name: Name,
+    /// The provider's own id (hosted zone id, Cloudflare zone id); the name for the built-in.
+    pub id: String,
+}
+
+/// One change of a change set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Change {
+    Create { after: RecordSet },
+    Update { before: RecordSet, after: RecordSet },
+    Delete { before: RecordSet },
+}
+
+/// What a provider reports after applying a change set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    pub batches: usize,
+    pub api_calls: usize,
+}
+
+/// Errors a provider returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("zone {0} not found")]
+    ZoneNotFound(String),
+    #[error("cannot apply {what}: {reason}")]
+    Unsupported { what: String, reason: String },
+    #[error("invalid record {record}: {message}")]
+    Invalid { record: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A DNS provider: lists zones, reads a zone into record sets, applies a change set.
+/// Providers translate; the planner decides.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The configured name of this provider instance.
+    fn name(&self) -> &str;
+    fn capabilities(&self) -> &Capabilities;
+    async fn list_zones(&self) -> Result<Vec<ZoneRef>, ProviderError>;
+    async fn read_zone(&self, zone: &Name) -> Result<Zone, ProviderError>;
+    async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError>;
+}

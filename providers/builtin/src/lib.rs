@@ -1,0 +1,1 @@
+//! The built-in authoritative DNS server.

@@ -1,0 +1,1 @@
+//! Switchback: DNS and traffic-steering cutover service.
