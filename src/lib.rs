@@ -1,1 +1,6 @@
 //! Switchback: DNS and traffic-steering cutover service.
+//!
+//! The binary is a thin shell over [`cli::run`].
+
+pub mod cli;
+pub mod config;

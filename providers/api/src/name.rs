@@ -181,7 +181,9 @@ impl Name {
             return Err(NameError::EmptyLabel(String::from_utf8_lossy(label).into()));
         }
         if label.len() > 63 {
-            return Err(NameError::LabelTooLong(String::from_utf8_lossy(label).into()));
+            return Err(NameError::LabelTooLong(
+                String::from_utf8_lossy(label).into(),
+            ));
         }
         wire.push(label.len() as u8);
         wire.extend(label.iter().map(u8::to_ascii_lowercase));
@@ -224,7 +226,8 @@ pub fn unescape(rest: &[u8]) -> Option<(u8, usize)> {
         if rest.len() < 3 || !rest[..3].iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let v = (rest[0] - b'0') as u32 * 100 + (rest[1] - b'0') as u32 * 10 + (rest[2] - b'0') as u32;
+        let v =
+            (rest[0] - b'0') as u32 * 100 + (rest[1] - b'0') as u32 * 10 + (rest[2] - b'0') as u32;
         if v > 255 {
             return None;
         }
@@ -350,7 +353,10 @@ mod tests {
         assert_eq!(n("a\\.b.example.").to_string(), "a\\.b.example.");
         assert_eq!(n("a\\032b.example.").to_string(), "a\\032b.example.");
         let origin = n("example.com.");
-        assert_eq!(Name::parse("www", Some(&origin)).unwrap(), n("www.example.com."));
+        assert_eq!(
+            Name::parse("www", Some(&origin)).unwrap(),
+            n("www.example.com.")
+        );
         assert_eq!(Name::parse("@", Some(&origin)).unwrap(), origin);
         assert!(Name::parse("www", None).is_err());
         assert!(Name::parse("a..b.", None).is_err());
@@ -366,14 +372,32 @@ mod tests {
         assert_eq!(n("a.b.example.").parent().unwrap(), n("b.example."));
         assert_eq!(n("www.example.com.").relative_to(&n("example.com.")), "www");
         assert_eq!(n("example.com.").relative_to(&n("example.com.")), "@");
-        assert_eq!(n("other.org.").relative_to(&n("example.com.")), "other.org.");
+        assert_eq!(
+            n("other.org.").relative_to(&n("example.com.")),
+            "other.org."
+        );
     }
 
     #[test]
     fn canonical_order() {
-        let mut v = vec![n("z.example."), n("example."), n("a.example."), n("yljkjljk.a.example."), n("*.z.example.")];
+        let mut v = [
+            n("z.example."),
+            n("example."),
+            n("a.example."),
+            n("yljkjljk.a.example."),
+            n("*.z.example."),
+        ];
         v.sort();
         let shown: Vec<String> = v.iter().map(ToString::to_string).collect();
-        assert_eq!(shown, ["example.", "a.example.", "yljkjljk.a.example.", "z.example.", "*.z.example."]);
+        assert_eq!(
+            shown,
+            [
+                "example.",
+                "a.example.",
+                "yljkjljk.a.example.",
+                "z.example.",
+                "*.z.example."
+            ]
+        );
     }
 }

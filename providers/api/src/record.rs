@@ -70,7 +70,12 @@ pub struct RecordSet {
 
 impl RecordSet {
     /// A plain record set (no set identifier, weight or provider fields).
-    pub fn new(name: Name, rtype: RType, ttl: u32, values: impl IntoIterator<Item = String>) -> RecordSet {
+    pub fn new(
+        name: Name,
+        rtype: RType,
+        ttl: u32,
+        values: impl IntoIterator<Item = String>,
+    ) -> RecordSet {
         let mut rs = RecordSet {
             name,
             rtype,
@@ -126,7 +131,10 @@ impl Zone {
             rs.normalize();
         }
         record_sets.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-        Zone { origin, record_sets }
+        Zone {
+            origin,
+            record_sets,
+        }
     }
 
     pub fn get(&self, key: &RecordSetKey) -> Option<&RecordSet> {
@@ -143,7 +151,11 @@ impl Zone {
 
 fn sort_key(rs: &RecordSet) -> (&Name, u32, Option<&String>) {
     // SOA sorts before every other type at a name.
-    let t = if rs.rtype == RType::SOA { 0 } else { rs.rtype.0 as u32 + 1 };
+    let t = if rs.rtype == RType::SOA {
+        0
+    } else {
+        rs.rtype.0 as u32 + 1
+    };
     (&rs.name, t, rs.set_identifier.as_ref())
 }
 
@@ -154,8 +166,18 @@ mod tests {
     #[test]
     fn values_are_a_set() {
         let n: Name = "a.example.".parse().unwrap();
-        let a = RecordSet::new(n.clone(), RType::A, 300, ["192.0.2.2".into(), "192.0.2.1".into()]);
-        let b = RecordSet::new(n, RType::A, 300, ["192.0.2.1".into(), "192.0.2.2".into(), "192.0.2.1".into()]);
+        let a = RecordSet::new(
+            n.clone(),
+            RType::A,
+            300,
+            ["192.0.2.2".into(), "192.0.2.1".into()],
+        );
+        let b = RecordSet::new(
+            n,
+            RType::A,
+            300,
+            ["192.0.2.1".into(), "192.0.2.2".into(), "192.0.2.1".into()],
+        );
         assert_eq!(a, b);
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(
@@ -172,9 +194,19 @@ mod tests {
         let z = Zone::new(
             o.clone(),
             vec![
-                RecordSet::new("www.example.".parse().unwrap(), RType::A, 1, ["192.0.2.1".into()]),
+                RecordSet::new(
+                    "www.example.".parse().unwrap(),
+                    RType::A,
+                    1,
+                    ["192.0.2.1".into()],
+                ),
                 RecordSet::new(o.clone(), RType::NS, 1, ["ns.example.".into()]),
-                RecordSet::new(o.clone(), RType::SOA, 1, ["ns.example. h.example. 1 2 3 4 5".into()]),
+                RecordSet::new(
+                    o.clone(),
+                    RType::SOA,
+                    1,
+                    ["ns.example. h.example. 1 2 3 4 5".into()],
+                ),
             ],
         );
         let types: Vec<RType> = z.record_sets.iter().map(|r| r.rtype).collect();

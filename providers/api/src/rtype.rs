@@ -48,9 +48,7 @@ impl RType {
         if let Some(t) = RType::from_mnemonic(s) {
             return Some(t);
         }
-        let digits = s
-            .strip_prefix("TYPE")
-            .or_else(|| s.strip_prefix("type"))?;
+        let digits = s.strip_prefix("TYPE").or_else(|| s.strip_prefix("type"))?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }

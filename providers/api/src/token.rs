@@ -82,7 +82,10 @@ mod tests {
             vec![
                 Token::plain("10"),
                 Token::plain("mail"),
-                Token { text: r#"a \"b\" c"#.into(), quoted: true },
+                Token {
+                    text: r#"a \"b\" c"#.into(),
+                    quoted: true
+                },
                 Token::plain(r"x\ y"),
             ]
         );

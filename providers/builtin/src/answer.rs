@@ -1,0 +1,496 @@
+//! The answer engine: RFC 1034 §4.3.2 lookup with RFC 4592 wildcards, RFC 2308 negative
+//! answers, referrals, minimal ANY (RFC 8482), EDNS(0) (RFC 6891) and truncation.
+//!
+//! [`answer`] is the whole answer path. It first tries the zone's precomputed responses
+//! (built by running this same engine once per (name, type) at load), patched with the
+//! query's id, flags and name case; everything else is written by [`resolve`] into a reused
+//! buffer. Neither path allocates once the buffer has grown, takes a lock or does I/O.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::wire::{self, Owner, Query, Section, Writer, flags, rcode};
+use crate::zone::{CompiledZone, FxMap, Node};
+
+/// Maximum CNAME hops followed inside our zones.
+const MAX_CHAIN: usize = 12;
+const T_A: u16 = 1;
+const T_NS: u16 = 2;
+const T_CNAME: u16 = 5;
+const T_SOA: u16 = 6;
+const T_MX: u16 = 15;
+const T_AAAA: u16 = 28;
+const T_SRV: u16 = 33;
+const T_DS: u16 = 43;
+const T_IXFR: u16 = 251;
+const T_AXFR: u16 = 252;
+const T_ANY: u16 = 255;
+const C_IN: u16 = 1;
+
+/// The served zones, swapped as one immutable value.
+#[derive(Default)]
+pub struct Catalog {
+    pub zones: FxMap<Box<[u8]>, Arc<ServedZone>>,
+}
+
+/// A compiled zone with its precomputed answers.
+pub struct ServedZone {
+    pub zone: CompiledZone,
+    /// Key: lower-case qname wire + qtype (big-endian). Value: the full response to an
+    /// EDNS(0) query with id 0, RD/CD clear, DO clear; the OPT record is its last 11 octets.
+    precomputed: FxMap<Box<[u8]>, Box<[u8]>>,
+}
+
+impl ServedZone {
+    pub fn new(zone: CompiledZone) -> ServedZone {
+        let mut sz = ServedZone {
+            zone,
+            precomputed: FxMap::default(),
+        };
+        sz.precompute();
+        sz
+    }
+
+    fn precompute(&mut self) {
+        let mut out = Vec::with_capacity(512);
+        let mut pkt = Vec::with_capacity(300);
+        let mut table: FxMap<Box<[u8]>, Box<[u8]>> = FxMap::default();
+        for (name, node) in &self.zone.nodes {
+            let mut types: Vec<u16> = node.rrsets.iter().map(|r| r.rtype).collect();
+            if node.get(T_CNAME).is_some() {
+                types.extend([T_A, T_AAAA]);
+            }
+            for qtype in types {
+                synthetic_query(&mut pkt, name, qtype);
+                let Ok(q) = wire::parse_query(&pkt) else {
+                    continue;
+                };
+                resolve(&self.zone, &pkt, &q, &mut out, usize::from(u16::MAX));
+                let mut key = Vec::with_capacity(name.len() + 2);
+                key.extend_from_slice(name);
+                key.extend_from_slice(&qtype.to_be_bytes());
+                table.insert(key.into(), out.as_slice().into());
+            }
+        }
+        table.shrink_to_fit();
+        self.precomputed = table;
+    }
+}
+
+/// An EDNS(0) query for (name, type) with id 0 and no flags.
+fn synthetic_query(pkt: &mut Vec<u8>, name: &[u8], qtype: u16) {
+    pkt.clear();
+    pkt.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+    pkt.extend_from_slice(name);
+    pkt.extend_from_slice(&qtype.to_be_bytes());
+    pkt.extend_from_slice(&C_IN.to_be_bytes());
+    pkt.extend_from_slice(&[0, 0, 41]);
+    pkt.extend_from_slice(&wire::OUR_UDP_PAYLOAD.to_be_bytes());
+    pkt.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+}
+
+/// The transport a query came over: it sets the size limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// What the caller should do with the query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// `out` holds the response.
+    Respond,
+    /// Send nothing.
+    Drop,
+    /// A zone transfer request for the caller to handle (TCP only).
+    Transfer,
+}
+
+impl Catalog {
+    pub fn new(zones: impl IntoIterator<Item = Arc<ServedZone>>) -> Catalog {
+        Catalog {
+            zones: zones
+                .into_iter()
+                .map(|z| (z.zone.origin.wire().into(), z))
+                .collect::<HashMap<_, _, _>>(),
+        }
+    }
+
+    /// The zone that holds `qname` (the longest matching origin).
+    pub fn find_zone(&self, qname: &[u8]) -> Option<&Arc<ServedZone>> {
+        let mut i = 0;
+        loop {
+            if let Some(z) = self.zones.get(&qname[i..]) {
+                return Some(z);
+            }
+            let len = *qname.get(i)? as usize;
+            if len == 0 {
+                return None;
+            }
+            i += 1 + len;
+        }
+    }
+}
+
+/// Answer one query packet into `out`.
+pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>) -> Outcome {
+    let q = match wire::parse_query(pkt) {
+        Ok(q) => q,
+        Err(wire::ParseError::Drop) => return Outcome::Drop,
+        Err(wire::ParseError::NotImp) => {
+            Writer::header_only(out, pkt, rcode::NOTIMP);
+            return Outcome::Respond;
+        }
+        Err(wire::ParseError::FormErr { question_end }) => {
+            match question_end {
+                Some(end) => {
+                    let q = partial_query(pkt, end);
+                    Writer::response(out, pkt, &q, false, rcode::FORMERR);
+                }
+                None => {
+                    Writer::header_only(out, pkt, rcode::FORMERR);
+                }
+            }
+            return Outcome::Respond;
+        }
+    };
+    if q.opcode() != 0 {
+        // Unknown opcodes (and NOTIFY/UPDATE, which a primary does not take): NOTIMP with the
+        // question echoed, as Knot answers.
+        let mut w = Writer::response(out, pkt, &q, false, rcode::NOTIMP);
+        finish_opt(&mut w, &q);
+        return Outcome::Respond;
+    }
+    if let Some(e) = q.edns {
+        if e.version != 0 {
+            let mut w = Writer::response(out, pkt, &q, false, rcode::NOERROR);
+            w.opt((rcode::BADVERS >> 4) as u8, e.dnssec_ok);
+            return Outcome::Respond;
+        }
+    }
+    let limit = match (transport, q.edns) {
+        (Transport::Tcp, _) => u16::MAX as usize,
+        (Transport::Udp, None) => 512,
+        (Transport::Udp, Some(e)) => e.payload.clamp(512, wire::OUR_UDP_PAYLOAD) as usize,
+    };
+    if q.qclass != C_IN {
+        let mut w = Writer::response(out, pkt, &q, false, rcode::REFUSED);
+        finish_opt(&mut w, &q);
+        return Outcome::Respond;
+    }
+    if q.qtype == T_AXFR || q.qtype == T_IXFR {
+        if transport == Transport::Tcp && cat.find_zone(q.qname()).is_some() {
+            return Outcome::Transfer;
+        }
+        let rc = if transport == Transport::Udp && q.qtype == T_AXFR {
+            rcode::FORMERR
+        } else {
+            rcode::REFUSED
+        };
+        let mut w = Writer::response(out, pkt, &q, false, rc);
+        finish_opt(&mut w, &q);
+        return Outcome::Respond;
+    }
+    let Some(zone) = cat.find_zone(q.qname()) else {
+        let mut w = Writer::response(out, pkt, &q, false, rcode::REFUSED);
+        finish_opt(&mut w, &q);
+        return Outcome::Respond;
+    };
+    if from_precomputed(zone, pkt, &q, limit, out) {
+        return Outcome::Respond;
+    }
+    resolve(&zone.zone, pkt, &q, out, limit);
+    Outcome::Respond
+}
+
+/// The fast path: copy a precomputed response and patch id, flags, name case and DO.
+#[inline]
+fn from_precomputed(
+    zone: &ServedZone,
+    pkt: &[u8],
+    q: &Query,
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> bool {
+    let mut key = [0u8; wire::MAX_NAME + 2];
+    let n = q.qname_len;
+    key[..n].copy_from_slice(q.qname());
+    key[n..n + 2].copy_from_slice(&q.qtype.to_be_bytes());
+    let Some(resp) = zone.precomputed.get(&key[..n + 2]) else {
+        return false;
+    };
+    let len = if q.edns.is_some() {
+        resp.len()
+    } else {
+        resp.len() - 11
+    };
+    if len > limit {
+        return false;
+    }
+    out.clear();
+    out.extend_from_slice(&resp[..len]);
+    out[0..2].copy_from_slice(&q.id.to_be_bytes());
+    out[2] |= ((q.flags & flags::RD) >> 8) as u8;
+    out[3] |= (q.flags & flags::CD) as u8;
+    out[wire::HEADER_LEN..wire::HEADER_LEN + n]
+        .copy_from_slice(&pkt[wire::HEADER_LEN..wire::HEADER_LEN + n]);
+    match q.edns {
+        Some(e) => {
+            if e.dnssec_ok {
+                out[len - 4] |= 0x80;
+            }
+        }
+        None => {
+            let ar = u16::from_be_bytes([out[10], out[11]]) - 1;
+            out[10..12].copy_from_slice(&ar.to_be_bytes());
+        }
+    }
+    true
+}
+
+/// A query whose question could be read but whose additional section could not.
+fn partial_query(pkt: &[u8], question_end: usize) -> Query {
+    Query {
+        id: u16::from_be_bytes([pkt[0], pkt[1]]),
+        flags: u16::from_be_bytes([pkt[2], pkt[3]]),
+        qname: [0; wire::MAX_NAME],
+        qname_len: 0,
+        qtype: 0,
+        qclass: 0,
+        edns: None,
+        question_end,
+    }
+}
+
+fn finish_opt(w: &mut Writer<'_>, q: &Query) {
+    if let Some(e) = q.edns {
+        w.opt(0, e.dnssec_ok);
+    }
+}
+
+/// Where a name leads inside a zone.
+enum Found<'z> {
+    /// The name exists (possibly as an empty non-terminal).
+    Node(&'z Node),
+    /// Synthesized from the wildcard `*.<closest encloser>` (RFC 4592).
+    Wildcard(&'z Node),
+    /// Below a zone cut: the cut's name and node.
+    Cut(&'z [u8], &'z Node),
+    NxDomain,
+}
+
+/// Walk from the apex down to `name` (which is at or below the origin).
+fn find<'z>(zone: &'z CompiledZone, name: &[u8], qtype: u16) -> Found<'z> {
+    let apex_len = zone.origin.wire().len();
+    // Label starts of `name` strictly below the apex, from the left.
+    let mut starts = [0u8; 128];
+    let mut m = 0;
+    let mut i = 0;
+    while i < name.len() && name.len() - i > apex_len && m < starts.len() {
+        starts[m] = i as u8;
+        m += 1;
+        i += 1 + name[i] as usize;
+    }
+    // Offset in `name` of the closest encloser found so far (the apex to begin with).
+    let mut ce_at = name.len() - apex_len;
+    for idx in (0..m).rev() {
+        let at = starts[idx] as usize;
+        match zone.nodes.get_key_value(&name[at..]) {
+            Some((key, node)) => {
+                if node.is_cut && !(idx == 0 && qtype == T_DS) {
+                    return Found::Cut(key, node);
+                }
+                if idx == 0 {
+                    return Found::Node(node);
+                }
+                ce_at = at;
+            }
+            None => {
+                // RFC 4592 §3.3.1: the source of synthesis is `*.<closest encloser>`.
+                let ce = &name[ce_at..];
+                let mut wc = [0u8; wire::MAX_NAME + 2];
+                wc[0] = 1;
+                wc[1] = b'*';
+                wc[2..2 + ce.len()].copy_from_slice(ce);
+                return match zone.nodes.get(&wc[..2 + ce.len()]) {
+                    Some(node) => Found::Wildcard(node),
+                    None => Found::NxDomain,
+                };
+            }
+        }
+    }
+    Found::Node(zone.apex())
+}
+
+/// Write the full answer for `q` (already known to be inside `zone`) into `out`.
+pub fn resolve(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>, limit: usize) {
+    let mut w = Writer::response(out, pkt, q, true, rcode::NOERROR);
+    let qtype = q.qtype;
+    // Current name being looked up: the question name, then CNAME targets.
+    let mut target: &[u8] = q.qname();
+    let mut owner_is_question = true;
+    // Names whose A/AAAA belong in the additional section.
+    let mut extra: [&[u8]; 16] = [&[]; 16];
+    let mut nextra = 0;
+    let mut referral = false;
+    for hop in 0..=MAX_CHAIN {
+        let own = if owner_is_question {
+            OwnerRef::Question
+        } else {
+            OwnerRef::Name(target)
+        };
+        match find(zone, target, qtype) {
+            Found::Cut(cut, node) => {
+                if hop == 0 {
+                    w.set_flag(flags::AA, false);
+                }
+                referral = true;
+                if let Some(ns) = node.get(T_NS) {
+                    for (rd, names) in &ns.rdatas {
+                        w.record(
+                            Section::Authority,
+                            Owner::Name(cut),
+                            T_NS,
+                            ns.ttl,
+                            rd,
+                            names,
+                        );
+                        push_extra(&mut extra, &mut nextra, rd);
+                    }
+                }
+                break;
+            }
+            Found::NxDomain => {
+                w.set_rcode(rcode::NXDOMAIN);
+                negative(&mut w, zone);
+                break;
+            }
+            Found::Node(node) | Found::Wildcard(node) => {
+                if qtype == T_ANY {
+                    // RFC 8482 §4.1: answer with one RRset of those present.
+                    match node.rrsets.first() {
+                        Some(rr) => {
+                            write_rrset(&mut w, Section::Answer, own, rr, &mut extra, &mut nextra)
+                        }
+                        None => negative(&mut w, zone),
+                    }
+                    break;
+                }
+                if let Some(rr) = node.get(qtype) {
+                    write_rrset(&mut w, Section::Answer, own, rr, &mut extra, &mut nextra);
+                    break;
+                }
+                if let Some(cname) = node.get(T_CNAME) {
+                    write_rrset(&mut w, Section::Answer, own, cname, &mut extra, &mut nextra);
+                    let Some((next, _)) = cname.rdatas.first() else {
+                        break;
+                    };
+                    let next: &[u8] = next;
+                    if !wire_is_subdomain(next, zone.origin.wire()) || hop == MAX_CHAIN {
+                        break;
+                    }
+                    target = next;
+                    owner_is_question = false;
+                    continue;
+                }
+                negative(&mut w, zone);
+                break;
+            }
+        }
+    }
+    // Additional section: addresses of NS/MX/SRV targets held in this zone.
+    let add_start = w.len();
+    let (an, ns) = (w.count(Section::Answer), w.count(Section::Authority));
+    for name in &extra[..nextra] {
+        if let Some(node) = zone.nodes.get(*name) {
+            for t in [T_A, T_AAAA] {
+                if let Some(rr) = node.get(t) {
+                    for (rd, names) in &rr.rdatas {
+                        w.record(Section::Additional, Owner::Name(name), t, rr.ttl, rd, names);
+                    }
+                }
+            }
+        }
+    }
+    let opt_len = if q.edns.is_some() { 11 } else { 0 };
+    if w.len() + opt_len > limit {
+        // RFC 2181 §9: the additional section may be dropped without TC, but a referral
+        // without its glue is no use (RFC 9471): then, and whenever the answer or authority
+        // does not fit, set TC and send the question alone.
+        w.truncate_to(add_start, an, ns, 0);
+        if referral || w.len() + opt_len > limit {
+            w.truncate_to(q.question_end, 0, 0, 0);
+            w.set_flag(flags::TC, true);
+        }
+    }
+    finish_opt(&mut w, q);
+}
+
+#[derive(Clone, Copy)]
+enum OwnerRef<'a> {
+    Question,
+    Name(&'a [u8]),
+}
+
+fn write_rrset<'z>(
+    w: &mut Writer<'_>,
+    s: Section,
+    owner: OwnerRef<'_>,
+    rr: &'z crate::zone::RRset,
+    extra: &mut [&'z [u8]; 16],
+    nextra: &mut usize,
+) {
+    for (rd, names) in &rr.rdatas {
+        let o = match owner {
+            OwnerRef::Question => Owner::Question,
+            OwnerRef::Name(n) => Owner::Name(n),
+        };
+        w.record(s, o, rr.rtype, rr.ttl, rd, names);
+        match rr.rtype {
+            T_NS => push_extra(extra, nextra, rd),
+            T_MX if rd.len() > 2 => push_extra(extra, nextra, &rd[2..]),
+            T_SRV if rd.len() > 6 => push_extra(extra, nextra, &rd[6..]),
+            _ => {}
+        }
+    }
+}
+
+fn push_extra<'z>(extra: &mut [&'z [u8]; 16], n: &mut usize, name: &'z [u8]) {
+    if *n < extra.len() && !extra[..*n].contains(&name) {
+        extra[*n] = name;
+        *n += 1;
+    }
+}
+
+/// The SOA in the authority section of a negative answer, with the negative TTL.
+fn negative(w: &mut Writer<'_>, zone: &CompiledZone) {
+    if let Some(soa) = zone.apex().get(T_SOA) {
+        if let Some((rd, names)) = soa.rdatas.first() {
+            w.record(
+                Section::Authority,
+                Owner::Name(zone.origin.wire()),
+                T_SOA,
+                zone.negative_ttl,
+                rd,
+                names,
+            );
+        }
+    }
+}
+
+/// Is the wire name `a` equal to or below `b` (both lower case, uncompressed)?
+fn wire_is_subdomain(a: &[u8], b: &[u8]) -> bool {
+    if b.len() > a.len() {
+        return false;
+    }
+    let off = a.len() - b.len();
+    if a[off..] != *b {
+        return false;
+    }
+    let mut i = 0;
+    while i < off {
+        i += 1 + a[i] as usize;
+    }
+    i == off
+}

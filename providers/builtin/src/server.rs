@@ -1,0 +1,309 @@
+//! Network front ends: UDP workers (one OS thread and one SO_REUSEPORT socket each, no task
+//! or allocation per packet) and a tokio TCP server (queries and zone transfers).
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use arc_swap::cache::Cache;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tracing::{debug, info, warn};
+
+use crate::acl::Cidr;
+use crate::answer::{self, Catalog, Outcome, Transport};
+use crate::rrl::{Rrl, RrlConfig, Verdict};
+use crate::transfer;
+use crate::wire;
+
+/// How the server runs (the `[server]` section, minus what the application keeps).
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub udp_workers: usize,
+    pub allow_transfer: Vec<Cidr>,
+    pub rrl: Option<RrlConfig>,
+    pub tcp_idle_timeout: Duration,
+    pub max_tcp_connections: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            udp_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            allow_transfer: Vec::new(),
+            rrl: None,
+            tcp_idle_timeout: Duration::from_secs(10),
+            max_tcp_connections: 256,
+        }
+    }
+}
+
+/// Sockets bound before the server starts (so tests can bind port 0).
+pub struct Listeners {
+    pub udp: Vec<std::net::UdpSocket>,
+    pub tcp: Vec<std::net::TcpListener>,
+}
+
+impl Listeners {
+    /// Bind UDP (`workers` SO_REUSEPORT sockets each) and TCP on every address. Port 0 picks one
+    /// free port per address, the same for UDP and TCP.
+    pub fn bind(addrs: &[SocketAddr], workers: usize) -> io::Result<Listeners> {
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
+        for &addr in addrs {
+            // Retry a few times when port 0 gives a UDP port whose TCP twin is taken.
+            let mut last_err = None;
+            for _ in 0..16 {
+                match bind_one(addr, workers.max(1)) {
+                    Ok((u, t)) => {
+                        udp.extend(u);
+                        tcp.push(t);
+                        last_err = None;
+                        break;
+                    }
+                    Err(e) if addr.port() == 0 => last_err = Some(e),
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Some(e) = last_err {
+                return Err(e);
+            }
+        }
+        Ok(Listeners { udp, tcp })
+    }
+
+    /// The addresses actually bound (TCP; UDP shares them).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.tcp
+            .iter()
+            .filter_map(|t| t.local_addr().ok())
+            .collect()
+    }
+}
+
+fn bind_one(
+    addr: SocketAddr,
+    workers: usize,
+) -> io::Result<(Vec<std::net::UdpSocket>, std::net::TcpListener)> {
+    let domain = Domain::for_address(addr);
+    let mut socks = Vec::with_capacity(workers);
+    let mut bound = addr;
+    for _ in 0..workers {
+        let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_reuse_port(true)?;
+        if addr.is_ipv6() {
+            s.set_only_v6(true)?;
+        }
+        s.set_recv_buffer_size(4 << 20).ok();
+        s.bind(&bound.into())?;
+        let u: std::net::UdpSocket = s.into();
+        bound = u.local_addr()?;
+        u.set_read_timeout(Some(Duration::from_millis(200)))?;
+        socks.push(u);
+    }
+    let t = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    t.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        t.set_only_v6(true)?;
+    }
+    t.bind(&bound.into())?;
+    t.listen(1024)?;
+    t.set_nonblocking(true)?;
+    Ok((socks, t.into()))
+}
+
+/// Serve until `shutdown` completes. The catalog is read (never locked) on every query; swap
+/// it to change what is served.
+pub async fn serve(
+    catalog: Arc<ArcSwap<Catalog>>,
+    listeners: Listeners,
+    opts: ServerOptions,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let rrl = opts.rrl.map(|c| Arc::new(Rrl::new(c)));
+    let mut threads = Vec::new();
+    for (i, sock) in listeners.udp.into_iter().enumerate() {
+        let (catalog, stop, rrl) = (catalog.clone(), stop.clone(), rrl.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("dns-udp-{i}"))
+                .spawn(move || udp_worker(sock, &catalog, &stop, rrl.as_deref()))?,
+        );
+    }
+    let limit = Arc::new(Semaphore::new(opts.max_tcp_connections));
+    let opts = Arc::new(opts);
+    let mut tcp_tasks = tokio::task::JoinSet::new();
+    for l in listeners.tcp {
+        let l = TcpListener::from_std(l)?;
+        let (catalog, limit, opts) = (catalog.clone(), limit.clone(), opts.clone());
+        tcp_tasks.spawn(async move { tcp_accept(l, catalog, limit, opts).await });
+    }
+    if let Some(rrl) = &rrl {
+        let rrl = rrl.clone();
+        tcp_tasks.spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                rrl.housekeeping();
+            }
+        });
+    }
+    shutdown.await;
+    stop.store(true, Ordering::Relaxed);
+    tcp_tasks.abort_all();
+    tokio::task::spawn_blocking(move || {
+        for t in threads {
+            let _ = t.join();
+        }
+    })
+    .await
+    .map_err(io::Error::other)?;
+    Ok(())
+}
+
+fn udp_worker(
+    sock: std::net::UdpSocket,
+    catalog: &ArcSwap<Catalog>,
+    stop: &AtomicBool,
+    rrl: Option<&Rrl>,
+) {
+    let mut cache = Cache::new(catalog);
+    let mut inbuf = [0u8; 4096];
+    let mut out = Vec::with_capacity(4096);
+    let mut limited = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        let (n, peer) = match sock.recv_from(&mut inbuf) {
+            Ok(x) => x,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                warn!(error = %e, "udp receive failed");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let cat = cache.load();
+        let pkt = &inbuf[..n];
+        if answer::answer(cat, pkt, Transport::Udp, &mut out) != Outcome::Respond {
+            continue;
+        }
+        if let Some(rrl) = rrl {
+            match rrl.check(peer.ip(), &mut limited) {
+                Verdict::Send => {}
+                Verdict::Drop => continue,
+                Verdict::Truncate => truncate(&mut out),
+            }
+        }
+        if let Err(e) = sock.send_to(&out, peer) {
+            debug!(error = %e, %peer, "udp send failed");
+        }
+    }
+}
+
+/// Cut a response down to header + question with TC set (RRL slip).
+fn truncate(out: &mut Vec<u8>) {
+    if out.len() < wire::HEADER_LEN {
+        return;
+    }
+    let mut end = wire::HEADER_LEN;
+    if u16::from_be_bytes([out[4], out[5]]) == 1 {
+        while end < out.len() && out[end] != 0 {
+            end += 1 + out[end] as usize;
+        }
+        end = (end + 5).min(out.len());
+    }
+    out.truncate(end);
+    out[2] |= (wire::flags::TC >> 8) as u8;
+    out[6..12].fill(0);
+}
+
+async fn tcp_accept(
+    l: TcpListener,
+    catalog: Arc<ArcSwap<Catalog>>,
+    limit: Arc<Semaphore>,
+    opts: Arc<ServerOptions>,
+) {
+    loop {
+        let (stream, peer) = match l.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!(error = %e, "tcp accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            debug!(%peer, "too many tcp connections; closing");
+            continue;
+        };
+        let (catalog, opts) = (catalog.clone(), opts.clone());
+        tokio::spawn(async move {
+            if let Err(e) = tcp_conn(stream, peer.ip(), &catalog, &opts).await {
+                debug!(error = %e, %peer, "tcp connection ended");
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn tcp_conn(
+    mut s: TcpStream,
+    peer: IpAddr,
+    catalog: &ArcSwap<Catalog>,
+    opts: &ServerOptions,
+) -> io::Result<()> {
+    s.set_nodelay(true).ok();
+    let mut msg = Vec::with_capacity(512);
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        let mut len = [0u8; 2];
+        match tokio::time::timeout(opts.tcp_idle_timeout, s.read_exact(&mut len)).await {
+            Err(_) => return Ok(()),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(r) => r?,
+        };
+        let n = u16::from_be_bytes(len) as usize;
+        msg.resize(n, 0);
+        tokio::time::timeout(opts.tcp_idle_timeout, s.read_exact(&mut msg))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tcp read timed out"))??;
+        let cat = catalog.load_full();
+        match answer::answer(&cat, &msg, Transport::Tcp, &mut out) {
+            Outcome::Drop => return Ok(()),
+            Outcome::Respond => write_msg(&mut s, &out).await?,
+            Outcome::Transfer => {
+                let allowed = opts.allow_transfer.iter().any(|c| c.contains(peer));
+                let msgs = transfer::axfr(&cat, &msg, allowed);
+                if allowed {
+                    info!(%peer, "zone transfer");
+                } else {
+                    info!(%peer, "zone transfer refused");
+                }
+                for m in &msgs {
+                    write_msg(&mut s, m).await?;
+                }
+            }
+        }
+    }
+}
+
+async fn write_msg(s: &mut TcpStream, m: &[u8]) -> io::Result<()> {
+    let mut framed = Vec::with_capacity(m.len() + 2);
+    framed.extend_from_slice(&(m.len() as u16).to_be_bytes());
+    framed.extend_from_slice(m);
+    s.write_all(&framed).await
+}

@@ -1,0 +1,95 @@
+//! The command line: one file per subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+
+mod serve;
+mod zone;
+
+/// Exit codes (DESIGN.md "Command line").
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const DRIFT: u8 = 3;
+    pub const SAFETY: u8 = 4;
+}
+
+/// DNS and traffic-steering cutover service.
+#[derive(Debug, Parser)]
+#[command(name = "switchback", version, about)]
+pub struct Args {
+    /// Configuration file (default: ./switchback.toml when present, else built-in defaults).
+    #[arg(short = 'c', long = "config", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print one JSON document on stdout, for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the built-in authoritative DNS server on the configured listeners.
+    Serve,
+    /// Zone files.
+    #[command(subcommand)]
+    Zone(zone::ZoneCommand),
+}
+
+/// Errors of the command line layer.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Provider(#[from] switchback_api::ProviderError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+        let context = context.into();
+        move |source| CliError::Io { context, source }
+    }
+}
+
+/// `RUST_LOG` decides the level (default `info`); logs go to stderr.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Run a command; the result is the process exit code.
+pub fn run(args: Args) -> Result<u8, CliError> {
+    let cfg = Config::load(args.config.as_deref())?;
+    match args.command {
+        Command::Serve => serve::run(&cfg),
+        Command::Zone(cmd) => zone::run(&cfg, cmd, args.json),
+    }
+}
+
+/// A tokio runtime for commands that need one (the DNS workers are threads of their own).
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CliError::io("cannot start the async runtime"))
+}
