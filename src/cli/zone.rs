@@ -78,7 +78,7 @@ fn check(paths: &[PathBuf], origin: Option<&str>, json: bool) -> Result<u8, CliE
         };
         let result = zone_name.and_then(|o| {
             let root = file.parent().unwrap_or(Path::new("."));
-            zonefile::load_file(file, &o, root).map_err(|errs| errs)
+            zonefile::load_file(file, &o, root)
         });
         match result {
             Ok(zone) => {

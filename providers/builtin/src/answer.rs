@@ -22,6 +22,8 @@ const T_MX: u16 = 15;
 const T_AAAA: u16 = 28;
 const T_SRV: u16 = 33;
 const T_DS: u16 = 43;
+const T_SVCB: u16 = 64;
+const T_HTTPS: u16 = 65;
 const T_IXFR: u16 = 251;
 const T_AXFR: u16 = 252;
 const T_ANY: u16 = 255;
@@ -142,11 +144,14 @@ pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>
             Writer::header_only(out, pkt, rcode::NOTIMP);
             return Outcome::Respond;
         }
-        Err(wire::ParseError::FormErr { question_end }) => {
+        Err(wire::ParseError::FormErr { question_end, opt }) => {
             match question_end {
                 Some(end) => {
                     let q = partial_query(pkt, end);
-                    Writer::response(out, pkt, &q, false, rcode::FORMERR);
+                    let mut w = Writer::response(out, pkt, &q, false, rcode::FORMERR);
+                    if opt {
+                        w.opt(0, false);
+                    }
                 }
                 None => {
                     Writer::header_only(out, pkt, rcode::FORMERR);
@@ -180,19 +185,22 @@ pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>
         return Outcome::Respond;
     }
     if q.qtype == T_AXFR || q.qtype == T_IXFR {
-        if transport == Transport::Tcp && cat.find_zone(q.qname()).is_some() {
+        let served = cat.find_zone(q.qname()).is_some();
+        if transport == Transport::Tcp && served {
             return Outcome::Transfer;
         }
-        let rc = if transport == Transport::Udp && q.qtype == T_AXFR {
-            rcode::FORMERR
+        // Over UDP: NOTIMP (as Knot; RFC 5936 §4.2 leaves it open). Over TCP for a zone we
+        // do not serve: NOTAUTH (RFC 5936 §2.2.1).
+        let rc = if transport == Transport::Udp {
+            rcode::NOTIMP
         } else {
-            rcode::REFUSED
+            rcode::NOTAUTH
         };
         let mut w = Writer::response(out, pkt, &q, false, rc);
         finish_opt(&mut w, &q);
         return Outcome::Respond;
     }
-    let Some(zone) = cat.find_zone(q.qname()) else {
+    let Some(zone) = find_zone_for(cat, &q) else {
         let mut w = Writer::response(out, pkt, &q, false, rcode::REFUSED);
         finish_opt(&mut w, &q);
         return Outcome::Respond;
@@ -202,6 +210,19 @@ pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>
     }
     resolve(&zone.zone, pkt, &q, out, limit);
     Outcome::Respond
+}
+
+/// The zone that answers `q`: the one holding the name, except that DS at the apex of a zone
+/// whose parent we also serve is answered from the parent (RFC 4035 §3.1.4.1).
+fn find_zone_for<'c>(cat: &'c Catalog, q: &Query) -> Option<&'c Arc<ServedZone>> {
+    let zone = cat.find_zone(q.qname())?;
+    if q.qtype == T_DS && zone.zone.origin.wire() == q.qname() && q.qname_len > 1 {
+        let parent = &q.qname()[1 + q.qname()[0] as usize..];
+        if let Some(p) = cat.find_zone(parent) {
+            return Some(p);
+        }
+    }
+    Some(zone)
 }
 
 /// The fast path: copy a precomputed response and patch id, flags, name case and DO.
@@ -335,11 +356,6 @@ pub fn resolve(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>, li
     let mut nextra = 0;
     let mut referral = false;
     for hop in 0..=MAX_CHAIN {
-        let own = if owner_is_question {
-            OwnerRef::Question
-        } else {
-            OwnerRef::Name(target)
-        };
         match find(zone, target, qtype) {
             Found::Cut(cut, node) => {
                 if hop == 0 {
@@ -370,19 +386,41 @@ pub fn resolve(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>, li
                 if qtype == T_ANY {
                     // RFC 8482 §4.1: answer with one RRset of those present.
                     match node.rrsets.first() {
-                        Some(rr) => {
-                            write_rrset(&mut w, Section::Answer, own, rr, &mut extra, &mut nextra)
-                        }
+                        Some(rr) => write_rrset(
+                            &mut w,
+                            Section::Answer,
+                            owner_is_question,
+                            target,
+                            rr,
+                            &mut extra,
+                            &mut nextra,
+                        ),
                         None => negative(&mut w, zone),
                     }
                     break;
                 }
                 if let Some(rr) = node.get(qtype) {
-                    write_rrset(&mut w, Section::Answer, own, rr, &mut extra, &mut nextra);
+                    write_rrset(
+                        &mut w,
+                        Section::Answer,
+                        owner_is_question,
+                        target,
+                        rr,
+                        &mut extra,
+                        &mut nextra,
+                    );
                     break;
                 }
                 if let Some(cname) = node.get(T_CNAME) {
-                    write_rrset(&mut w, Section::Answer, own, cname, &mut extra, &mut nextra);
+                    write_rrset(
+                        &mut w,
+                        Section::Answer,
+                        owner_is_question,
+                        target,
+                        cname,
+                        &mut extra,
+                        &mut nextra,
+                    );
                     let Some((next, _)) = cname.rdatas.first() else {
                         break;
                     };
@@ -427,30 +465,37 @@ pub fn resolve(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>, li
     finish_opt(&mut w, q);
 }
 
-#[derive(Clone, Copy)]
-enum OwnerRef<'a> {
-    Question,
-    Name(&'a [u8]),
-}
-
+/// Write an RRset whose owner is `owner` (written as a pointer to the question when
+/// `is_question`), and note the names whose addresses belong in the additional section.
 fn write_rrset<'z>(
     w: &mut Writer<'_>,
     s: Section,
-    owner: OwnerRef<'_>,
+    is_question: bool,
+    owner: &'z [u8],
     rr: &'z crate::zone::RRset,
     extra: &mut [&'z [u8]; 16],
     nextra: &mut usize,
 ) {
     for (rd, names) in &rr.rdatas {
-        let o = match owner {
-            OwnerRef::Question => Owner::Question,
-            OwnerRef::Name(n) => Owner::Name(n),
+        let o = if is_question {
+            Owner::Question
+        } else {
+            Owner::Name(owner)
         };
         w.record(s, o, rr.rtype, rr.ttl, rd, names);
         match rr.rtype {
             T_NS => push_extra(extra, nextra, rd),
             T_MX if rd.len() > 2 => push_extra(extra, nextra, &rd[2..]),
             T_SRV if rd.len() > 6 => push_extra(extra, nextra, &rd[6..]),
+            // RFC 9460 §4.1: the target's addresses. A target of "." (the owner itself)
+            // adds nothing, as in Knot: the client asks for the owner's addresses anyway.
+            T_SVCB | T_HTTPS => {
+                if let Some(end) = switchback_api::rdata::name_end(rd, 2) {
+                    if end > 3 {
+                        push_extra(extra, nextra, &rd[2..end]);
+                    }
+                }
+            }
             _ => {}
         }
     }

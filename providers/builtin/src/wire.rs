@@ -66,7 +66,11 @@ pub enum ParseError {
     Drop,
     /// Malformed: answer FORMERR (with the header's id and opcode, and the question if it
     /// could be read).
-    FormErr { question_end: Option<usize> },
+    FormErr {
+        question_end: Option<usize>,
+        /// Answer with an OPT record (the query carried one, valid or not: RFC 6891 §7).
+        opt: bool,
+    },
     /// An opcode we do not implement, whose question could not be read.
     NotImp,
 }
@@ -93,7 +97,10 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
     let opcode = ((fl & flags::OPCODE_MASK) >> 11) as u8;
     if qd != 1 || an != 0 || ns != 0 {
         return Err(if opcode == 0 {
-            ParseError::FormErr { question_end: None }
+            ParseError::FormErr {
+                question_end: None,
+                opt: false,
+            }
         } else {
             ParseError::NotImp
         });
@@ -111,18 +118,26 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
     // Question name: no compression allowed (nothing precedes it).
     let mut i = HEADER_LEN;
     loop {
-        let len = *pkt
-            .get(i)
-            .ok_or(ParseError::FormErr { question_end: None })? as usize;
+        let len = *pkt.get(i).ok_or(ParseError::FormErr {
+            question_end: None,
+            opt: false,
+        })? as usize;
         if len & 0xC0 != 0 {
-            return Err(ParseError::FormErr { question_end: None });
+            return Err(ParseError::FormErr {
+                question_end: None,
+                opt: false,
+            });
         }
         if q.qname_len + 1 + len > MAX_NAME {
-            return Err(ParseError::FormErr { question_end: None });
+            return Err(ParseError::FormErr {
+                question_end: None,
+                opt: false,
+            });
         }
-        let label = pkt
-            .get(i + 1..i + 1 + len)
-            .ok_or(ParseError::FormErr { question_end: None })?;
+        let label = pkt.get(i + 1..i + 1 + len).ok_or(ParseError::FormErr {
+            question_end: None,
+            opt: false,
+        })?;
         q.qname[q.qname_len] = len as u8;
         for (d, s) in q.qname[q.qname_len + 1..q.qname_len + 1 + len]
             .iter_mut()
@@ -136,12 +151,23 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
             break;
         }
     }
-    q.qtype = be16(pkt, i).ok_or(ParseError::FormErr { question_end: None })?;
-    q.qclass = be16(pkt, i + 2).ok_or(ParseError::FormErr { question_end: None })?;
+    q.qtype = be16(pkt, i).ok_or(ParseError::FormErr {
+        question_end: None,
+        opt: false,
+    })?;
+    q.qclass = be16(pkt, i + 2).ok_or(ParseError::FormErr {
+        question_end: None,
+        opt: false,
+    })?;
     i += 4;
     q.question_end = i;
     let formerr = ParseError::FormErr {
         question_end: Some(i),
+        opt: false,
+    };
+    let opt_formerr = ParseError::FormErr {
+        question_end: Some(i),
+        opt: true,
     };
     // Additional section: at most one OPT, owner root; anything else (e.g. TSIG) is skipped.
     for _ in 0..ar {
@@ -156,8 +182,12 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
             return Err(formerr);
         }
         if rtype == 41 {
-            if q.edns.is_some() || !owner_root || !valid_options(&pkt[next + 10..end]) {
+            if q.edns.is_some() {
+                // RFC 6891 §6.1.1: more than one OPT is FORMERR (without OPT, as Knot).
                 return Err(formerr);
+            }
+            if !owner_root || !valid_options(&pkt[next + 10..end]) {
+                return Err(opt_formerr);
             }
             q.edns = Some(Edns {
                 payload: class,
@@ -166,6 +196,14 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
             });
         }
         i = end;
+    }
+    if i != pkt.len() {
+        // Octets after the last record (Knot answers FORMERR too).
+        return Err(if q.edns.is_some() {
+            opt_formerr
+        } else {
+            formerr
+        });
     }
     Ok(q)
 }
@@ -484,17 +522,26 @@ mod tests {
         // Two OPT records.
         let opt = [0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0];
         let two: Vec<u8> = opt.iter().chain(opt.iter()).copied().collect();
-        assert!(matches!(
-            parse_query(&query(WWW, 1, &two, 2)),
-            Err(ParseError::FormErr {
-                question_end: Some(_)
-            })
-        ));
-        // OPT with a bad option length.
+        assert_eq!(
+            parse_query(&query(WWW, 1, &two, 2)).unwrap_err(),
+            ParseError::FormErr {
+                question_end: Some(WWW.len() + 16),
+                opt: false
+            }
+        );
+        // OPT with a bad option length: FORMERR with an OPT in the answer.
         let bad = [0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 4, 0, 3, 0, 9];
         assert!(matches!(
             parse_query(&query(WWW, 1, &bad, 1)),
-            Err(ParseError::FormErr { .. })
+            Err(ParseError::FormErr { opt: true, .. })
+        ));
+        // Octets after the question.
+        assert!(matches!(
+            parse_query(&query(WWW, 1, &[0, 0], 0)),
+            Err(ParseError::FormErr {
+                question_end: Some(_),
+                opt: false
+            })
         ));
         // Truncated.
         let full = query(WWW, 1, &[], 0);
