@@ -9,6 +9,7 @@ pub mod provider;
 pub mod rrl;
 pub mod server;
 pub mod transfer;
+pub mod udp;
 pub mod wire;
 pub mod zone;
 

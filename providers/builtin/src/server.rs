@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use arc_swap::cache::Cache;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -18,9 +17,8 @@ use tracing::{debug, info, warn};
 
 use crate::acl::Cidr;
 use crate::answer::{self, Catalog, Outcome, Transport};
-use crate::rrl::{Rrl, RrlConfig, Verdict};
+use crate::rrl::{Rrl, RrlConfig};
 use crate::transfer;
-use crate::wire;
 
 /// How the server runs (the `[server]` section, minus what the application keeps).
 #[derive(Debug, Clone)]
@@ -134,7 +132,7 @@ pub async fn serve(
         threads.push(
             std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
-                .spawn(move || udp_worker(sock, &catalog, &stop, rrl.as_deref()))?,
+                .spawn(move || crate::udp::worker(sock, &catalog, &stop, rrl.as_deref()))?,
         );
     }
     let limit = Arc::new(Semaphore::new(opts.max_tcp_connections));
@@ -165,70 +163,6 @@ pub async fn serve(
     .await
     .map_err(io::Error::other)?;
     Ok(())
-}
-
-fn udp_worker(
-    sock: std::net::UdpSocket,
-    catalog: &ArcSwap<Catalog>,
-    stop: &AtomicBool,
-    rrl: Option<&Rrl>,
-) {
-    let mut cache = Cache::new(catalog);
-    let mut inbuf = [0u8; 4096];
-    let mut out = Vec::with_capacity(4096);
-    let mut limited = 0u32;
-    while !stop.load(Ordering::Relaxed) {
-        let (n, peer) = match sock.recv_from(&mut inbuf) {
-            Ok(x) => x,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => {
-                warn!(error = %e, "udp receive failed");
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        };
-        let cat = cache.load();
-        let pkt = &inbuf[..n];
-        if answer::answer(cat, pkt, Transport::Udp, &mut out) != Outcome::Respond {
-            continue;
-        }
-        if let Some(rrl) = rrl {
-            match rrl.check(peer.ip(), &mut limited) {
-                Verdict::Send => {}
-                Verdict::Drop => continue,
-                Verdict::Truncate => truncate(&mut out),
-            }
-        }
-        if let Err(e) = sock.send_to(&out, peer) {
-            debug!(error = %e, %peer, "udp send failed");
-        }
-    }
-}
-
-/// Cut a response down to header + question with TC set (RRL slip).
-fn truncate(out: &mut Vec<u8>) {
-    if out.len() < wire::HEADER_LEN {
-        return;
-    }
-    let mut end = wire::HEADER_LEN;
-    if u16::from_be_bytes([out[4], out[5]]) == 1 {
-        while end < out.len() && out[end] != 0 {
-            end += 1 + out[end] as usize;
-        }
-        end = (end + 5).min(out.len());
-    }
-    out.truncate(end);
-    out[2] |= (wire::flags::TC >> 8) as u8;
-    out[6..12].fill(0);
 }
 
 async fn tcp_accept(
