@@ -4,3 +4,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod planner;
+pub mod registry;
+pub mod store;

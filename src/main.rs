@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     match switchback::cli::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            let code = e.exit_code();
             let e: Box<dyn std::error::Error> = Box::new(e);
             eprintln!("switchback: {e}");
             let mut source = e.source();
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
                 eprintln!("  caused by: {s}");
                 source = s.source();
             }
-            ExitCode::from(1)
+            ExitCode::from(code)
         }
     }
 }

@@ -6,7 +6,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
 
+mod change;
+mod output;
 mod serve;
+mod snapshot;
 mod zone;
 
 /// Exit codes (DESIGN.md "Command line").
@@ -39,6 +42,29 @@ pub enum Command {
     /// Zone files.
     #[command(subcommand)]
     Zone(zone::ZoneCommand),
+    /// Snapshots of live zones.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+    /// Show what changed in the live zone since snapshot ID.
+    Diff { id: String },
+    /// Make a live zone equal to a zone file or a JSON export/snapshot (a sync; also the way
+    /// to move a zone between providers).
+    Apply {
+        provider: String,
+        zone: String,
+        file: PathBuf,
+        #[command(flatten)]
+        flags: change::ChangeFlags,
+    },
+    /// Restore a live zone (or some of its record sets) to snapshot ID.
+    Rollback {
+        id: String,
+        /// Only these record sets: NAME (every type) or NAME/TYPE. Repeatable.
+        #[arg(long, value_name = "NAME[/TYPE]")]
+        only: Vec<String>,
+        #[command(flatten)]
+        flags: change::ChangeFlags,
+    },
 }
 
 /// Errors of the command line layer.
@@ -54,8 +80,36 @@ pub enum CliError {
     },
     #[error(transparent)]
     Provider(#[from] switchback_api::ProviderError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Plan(#[from] switchback_api::plan::PlanError),
+    #[error(transparent)]
+    Planner(#[from] crate::planner::PlannerError),
     #[error("{0}")]
     Usage(String),
+    /// The command was refused (not confirmed, checksum mismatch, …); nothing changed.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl CliError {
+    /// The process exit code for this error (DESIGN.md "Command line").
+    pub fn exit_code(&self) -> u8 {
+        use switchback_api::plan::PlanError;
+        match self {
+            CliError::Usage(_) | CliError::Refused(_) | CliError::Registry(_) => exit::USAGE,
+            CliError::Store(crate::store::StoreError::NotFound { .. }) => exit::USAGE,
+            CliError::Plan(PlanError::Safety(_)) => exit::SAFETY,
+            CliError::Plan(PlanError::ChecksumMismatch { .. }) => exit::USAGE,
+            CliError::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => {
+                exit::SAFETY
+            }
+            _ => exit::ERROR,
+        }
+    }
 }
 
 impl CliError {
@@ -83,6 +137,17 @@ pub fn run(args: Args) -> Result<u8, CliError> {
     match args.command {
         Command::Serve => serve::run(&cfg),
         Command::Zone(cmd) => zone::run(&cfg, cmd, args.json),
+        Command::Snapshot(cmd) => snapshot::run(&cfg, cmd, args.json),
+        Command::Diff { id } => snapshot::diff(&cfg, &id, args.json),
+        Command::Apply {
+            provider,
+            zone,
+            file,
+            flags,
+        } => change::apply(&cfg, &provider, &zone, &file, &flags, args.json),
+        Command::Rollback { id, only, flags } => {
+            change::rollback(&cfg, &id, &only, &flags, args.json)
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use tracing::{info, warn};
 
 use super::{CliError, exit, runtime};
 use crate::config::Config;
+use crate::registry;
 
 pub fn run(cfg: &Config) -> Result<u8, CliError> {
     let rt = runtime()?;
@@ -25,13 +26,15 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         rrl: cfg.rrl()?,
         ..ServerOptions::default()
     };
-    let builtin = Arc::new(Builtin::new("builtin", &cfg.server.zones));
-    {
-        let b = builtin.clone();
-        tokio::task::spawn_blocking(move || b.reload())
-            .await
-            .map_err(|e| CliError::Usage(format!("zone load failed: {e}")))?;
-    }
+    // The built-in provider on the state store, seeded from the zone folder.
+    let builtin: Arc<Builtin> = {
+        let cfg = cfg.clone();
+        let b =
+            tokio::task::spawn_blocking(move || registry::open_builtin(&cfg, registry::BUILTIN))
+                .await
+                .map_err(|e| CliError::Usage(format!("zone load failed: {e}")))??;
+        Arc::new(b)
+    };
     let listeners = Listeners::bind(&cfg.server.dns, opts.udp_workers).map_err(CliError::io(
         format!("cannot listen on {:?}", cfg.server.dns),
     ))?;
@@ -53,16 +56,29 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         }
     });
     let mut term = signal(SignalKind::terminate()).map_err(CliError::io("cannot watch SIGTERM"))?;
-    let shutdown = async move {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    // Changes committed to the state store by other processes (CLI, webhooks) are picked up
+    // and swapped in; secondaries get a NOTIFY on every serial change.
+    let watcher = tokio::spawn(
+        builtin
+            .clone()
+            .watch(cfg.server.notify.clone(), stopped(stop_rx.clone())),
+    );
+    tokio::spawn(async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
         info!("shutting down");
-    };
-    switchback_builtin::serve(builtin.catalog(), listeners, opts, shutdown)
+        let _ = stop_tx.send(true);
+    });
+    switchback_builtin::serve(builtin.catalog(), listeners, opts, stopped(stop_rx))
         .await
         .map_err(CliError::io("DNS server failed"))?;
+    let _ = watcher.await;
     info!("stopped");
     Ok(())
 }

@@ -3,9 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use switchback_api::Name;
 use switchback_api::zonefile::{self, ZoneError};
-use switchback_api::{Name, Provider};
-use switchback_builtin::Builtin;
 
 use super::{CliError, exit, runtime};
 use crate::config::Config;
@@ -146,25 +145,9 @@ fn export(
     format: Format,
     json: bool,
 ) -> Result<u8, CliError> {
-    let zone: Name = zone
-        .parse()
-        .map_err(|e| CliError::Usage(format!("zone {zone:?}: {e}")))?;
-    let known = provider == "builtin"
-        || cfg
-            .providers
-            .get(provider)
-            .is_some_and(|p| p.kind == "builtin");
-    if !known {
-        return Err(CliError::Usage(format!(
-            "provider {provider:?}: only the built-in provider can be exported so far"
-        )));
-    }
-    let builtin = Builtin::new(provider, &cfg.server.zones);
-    let report = builtin.reload();
-    for (file, e) in &report.failed {
-        eprintln!("{}: {e}", file.display());
-    }
-    let z = runtime()?.block_on(builtin.read_zone(&zone))?;
+    let zone = super::snapshot::parse_zone(zone)?;
+    let p = crate::registry::provider(cfg, provider)?;
+    let z = runtime()?.block_on(p.read_zone(&zone))?;
     match (format, json) {
         (Format::Json, _) | (_, true) => {
             println!("{}", serde_json::to_string_pretty(&z).unwrap_or_default());

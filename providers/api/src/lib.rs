@@ -2,14 +2,27 @@
 //! the [`Provider`] trait that every DNS backend implements.
 
 pub mod name;
+pub mod plan;
 pub mod provider;
 pub mod rdata;
 pub mod record;
 pub mod rtype;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod token;
 pub mod zonefile;
 
 pub use name::{Name, NameError};
-pub use provider::{ApplyReport, Capabilities, Change, Provider, ProviderError, Support, ZoneRef};
+pub use plan::{DiffOptions, Plan, PlanError, RecordChange, Safety, Selector};
+pub use provider::{
+    ApplyReport, Capabilities, Change, Granularity, Provider, ProviderError, Support, ZoneRef,
+};
 pub use record::{Fields, RecordSet, RecordSetKey, RecordValue, Zone};
 pub use rtype::RType;
+
+/// Re-exports for the macros of the test kit (not a public API).
+#[cfg(feature = "testkit")]
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+}

@@ -1,7 +1,7 @@
 //! The provider trait and capabilities-as-data.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Name, RType, RecordSet, Zone};
 
@@ -30,6 +30,16 @@ impl Default for Support {
     }
 }
 
+/// The unit a provider writes: whole record sets (Route 53, the built-in server) or single
+/// records (Cloudflare keeps one object per value; see `Plan::record_changes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    #[default]
+    RecordSet,
+    Record,
+}
+
 /// What a provider can carry out. The planner checks a plan against these before any API call.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Capabilities {
@@ -47,8 +57,13 @@ pub struct Capabilities {
     /// Largest number of changes in one batch (`None`: no limit).
     pub max_batch: Option<usize>,
     pub min_ttl: u32,
+    /// The provider sets the SOA serial itself (the built-in server bumps it on every change):
+    /// plans ignore serial-only SOA differences (`DiffOptions::provider_manages_soa_serial`).
+    pub manages_soa_serial: bool,
     /// Record types the provider can hold.
     pub record_types: Vec<RType>,
+    /// Whether the provider writes record sets or single records.
+    pub granularity: Granularity,
 }
 
 impl Capabilities {
@@ -87,7 +102,7 @@ pub struct ZoneRef {
 }
 
 /// One change of a change set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Change {
     Create { after: RecordSet },

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::journal::Journal;
 use crate::wire::{self, Owner, Query, Section, Writer, flags, rcode};
 use crate::zone::{CompiledZone, FxMap, Node};
 
@@ -38,6 +39,10 @@ pub struct Catalog {
 /// A compiled zone with its precomputed answers.
 pub struct ServedZone {
     pub zone: CompiledZone,
+    /// Recent changes, oldest first (IXFR reads them; nothing on the query path does).
+    pub journal: Journal,
+    /// The state store's generation of this version (0: not from a store).
+    pub generation: i64,
     /// Key: lower-case qname wire + qtype (big-endian). Value: the full response to an
     /// EDNS(0) query with id 0, RD/CD clear, DO clear; the OPT record is its last 11 octets.
     precomputed: FxMap<Box<[u8]>, Box<[u8]>>,
@@ -45,8 +50,15 @@ pub struct ServedZone {
 
 impl ServedZone {
     pub fn new(zone: CompiledZone) -> ServedZone {
+        ServedZone::with_journal(zone, crate::journal::empty(), 0)
+    }
+
+    /// A served zone with its change journal and store generation.
+    pub fn with_journal(zone: CompiledZone, journal: Journal, generation: i64) -> ServedZone {
         let mut sz = ServedZone {
             zone,
+            journal,
+            generation,
             precomputed: FxMap::default(),
         };
         sz.precompute();
@@ -185,9 +197,17 @@ pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>
         return Outcome::Respond;
     }
     if q.qtype == T_AXFR || q.qtype == T_IXFR {
-        let served = cat.find_zone(q.qname()).is_some();
-        if transport == Transport::Tcp && served {
+        let served = cat.find_zone(q.qname());
+        if transport == Transport::Tcp && served.is_some() {
             return Outcome::Transfer;
+        }
+        if q.qtype == T_IXFR {
+            if let Some(z) = served.filter(|z| z.zone.origin.wire() == q.qname()) {
+                // RFC 1995 §2: over UDP, the current SOA alone tells the client whether to
+                // come back over TCP.
+                ixfr_soa_only(&z.zone, pkt, &q, out);
+                return Outcome::Respond;
+            }
         }
         // Over UDP: NOTIMP (as Knot; RFC 5936 §4.2 leaves it open). Over TCP for a zone we
         // do not serve: NOTAUTH (RFC 5936 §2.2.1).
@@ -210,6 +230,17 @@ pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>
     }
     resolve(&zone.zone, pkt, &q, out, limit);
     Outcome::Respond
+}
+
+/// An IXFR answer holding only the zone's current SOA.
+pub fn ixfr_soa_only(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>) {
+    let mut w = Writer::response(out, pkt, q, true, rcode::NOERROR);
+    if let Some(soa) = zone.apex().get(T_SOA) {
+        if let Some((rd, names)) = soa.rdatas.first() {
+            w.record(Section::Answer, Owner::Question, T_SOA, soa.ttl, rd, names);
+        }
+    }
+    finish_opt(&mut w, q);
 }
 
 /// The zone that answers `q`: the one holding the name, except that DS at the apex of a zone

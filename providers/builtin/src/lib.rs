@@ -1,13 +1,17 @@
 //! The built-in authoritative DNS server: zones compiled into immutable snapshots, an answer
 //! engine with precomputed responses, UDP workers on SO_REUSEPORT sockets and a TCP server
-//! with zone transfers.
+//! with zone transfers (AXFR, and IXFR from the change journal); live zones persisted in the
+//! state store, picked up across processes, and NOTIFY to secondaries.
 
 pub mod acl;
 pub mod answer;
 pub mod hash;
+pub mod journal;
+pub mod notify;
 pub mod provider;
 pub mod rrl;
 pub mod server;
+pub mod store;
 pub mod transfer;
 pub mod udp;
 pub mod wire;
@@ -15,3 +19,4 @@ pub mod zone;
 
 pub use provider::{Builtin, LoadError, LoadReport};
 pub use server::{Listeners, ServerOptions, serve};
+pub use store::{Store, StoreError};

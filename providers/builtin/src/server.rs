@@ -18,7 +18,7 @@ use tracing::{debug, info, warn};
 use crate::acl::Cidr;
 use crate::answer::{self, Catalog, Outcome, Transport};
 use crate::rrl::{Rrl, RrlConfig};
-use crate::transfer;
+use crate::{transfer, wire};
 
 /// How the server runs (the `[server]` section, minus what the application keeps).
 #[derive(Debug, Clone)]
@@ -221,13 +221,27 @@ async fn tcp_conn(
             Outcome::Respond => write_msg(&mut s, &out).await?,
             Outcome::Transfer => {
                 let allowed = opts.allow_transfer.iter().any(|c| c.contains(peer));
-                let msgs = transfer::axfr(&cat, &msg, allowed);
-                if allowed {
-                    info!(%peer, "zone transfer");
-                } else {
-                    info!(%peer, "zone transfer refused");
+                let t = transfer::transfer(&cat, &msg, allowed);
+                let zone = wire::parse_query(&msg)
+                    .ok()
+                    .and_then(|q| switchback_api::Name::from_wire(q.qname()))
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                match t.kind {
+                    transfer::Kind::Refused => {
+                        info!(%peer, %zone, allowed, "zone transfer refused")
+                    }
+                    kind => info!(
+                        %peer,
+                        %zone,
+                        serial = t.serial,
+                        client_serial = ?t.client_serial,
+                        ?kind,
+                        messages = t.messages.len(),
+                        "zone transfer"
+                    ),
                 }
-                for m in &msgs {
+                for m in &t.messages {
                     write_msg(&mut s, m).await?;
                 }
             }

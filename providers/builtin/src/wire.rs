@@ -26,6 +26,7 @@ pub const HEADER_LEN: usize = 12;
 /// The UDP payload size we advertise and answer up to (DNS flag day 2020).
 pub const OUR_UDP_PAYLOAD: u16 = 1232;
 pub const MAX_NAME: usize = 255;
+const T_IXFR: u16 = 251;
 
 /// The EDNS(0) part of a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +96,9 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
     let ns = u16::from_be_bytes([pkt[8], pkt[9]]);
     let ar = u16::from_be_bytes([pkt[10], pkt[11]]);
     let opcode = ((fl & flags::OPCODE_MASK) >> 11) as u8;
-    if qd != 1 || an != 0 || ns != 0 {
+    // An authority section is allowed only in an IXFR query (the client's SOA, RFC 1995 §3);
+    // that is checked once the question type is known.
+    if qd != 1 || an != 0 {
         return Err(if opcode == 0 {
             ParseError::FormErr {
                 question_end: None,
@@ -161,10 +164,28 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
     })?;
     i += 4;
     q.question_end = i;
+    if ns != 0 && (opcode != 0 || q.qtype != T_IXFR) {
+        return Err(if opcode == 0 {
+            ParseError::FormErr {
+                question_end: None,
+                opt: false,
+            }
+        } else {
+            ParseError::NotImp
+        });
+    }
     let formerr = ParseError::FormErr {
         question_end: Some(i),
         opt: false,
     };
+    for _ in 0..ns {
+        let (_, next) = skip_name(pkt, i).ok_or(formerr)?;
+        let rdlen = be16(pkt, next + 8).ok_or(formerr)? as usize;
+        i = next + 10 + rdlen;
+        if i > pkt.len() {
+            return Err(formerr);
+        }
+    }
     let opt_formerr = ParseError::FormErr {
         question_end: Some(i),
         opt: true,
@@ -206,6 +227,22 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
         });
     }
     Ok(q)
+}
+
+/// The serial of the SOA in the authority section of an IXFR query (RFC 1995 §3), if any.
+pub fn ixfr_client_serial(pkt: &[u8], q: &Query) -> Option<u32> {
+    if be16(pkt, 8)? == 0 {
+        return None;
+    }
+    let (_, next) = skip_name(pkt, q.question_end)?;
+    if be16(pkt, next)? != 6 {
+        return None;
+    }
+    let rdlen = be16(pkt, next + 8)? as usize;
+    let rdata = pkt.get(next + 10..next + 10 + rdlen)?;
+    let at = rdata.len().checked_sub(20)?;
+    let b = rdata.get(at..at + 4)?;
+    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// EDNS options must tile the RDATA exactly.
@@ -548,6 +585,35 @@ mod tests {
         for cut in 12..full.len() {
             assert!(parse_query(&full[..cut]).is_err(), "cut {cut}");
         }
+    }
+
+    #[test]
+    fn ixfr_carries_the_client_soa() {
+        // IXFR with the client's SOA (serial 42) in the authority section.
+        let mut p = query(WWW, 251, &[], 0);
+        p[8..10].copy_from_slice(&1u16.to_be_bytes());
+        p.extend_from_slice(&[0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 60, 0, 22, 0, 0]);
+        p.extend_from_slice(&42u32.to_be_bytes());
+        p.extend_from_slice(&[0; 16]);
+        let q = parse_query(&p).unwrap();
+        assert_eq!(ixfr_client_serial(&p, &q), Some(42));
+        // Truncated authority: FORMERR.
+        assert!(matches!(
+            parse_query(&p[..p.len() - 3]),
+            Err(ParseError::FormErr { .. })
+        ));
+        // An authority section in any other query stays FORMERR.
+        p[WWW.len() + 12..WWW.len() + 14].copy_from_slice(&1u16.to_be_bytes());
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            ParseError::FormErr {
+                question_end: None,
+                opt: false
+            }
+        );
+        // No authority: no client serial.
+        let p = query(WWW, 251, &[], 0);
+        assert_eq!(ixfr_client_serial(&p, &parse_query(&p).unwrap()), None);
     }
 
     #[test]

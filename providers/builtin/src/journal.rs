@@ -1,0 +1,307 @@
+//! Zone changes as IXFR sees them: the records a serial change removed and added (RFC 1995),
+//! computed from two compiled zones, kept in wire form for the transfer path and in
+//! presentation form in the store. Also the SOA serial helpers and the zone digest.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use switchback_api::{Name, RType, Zone, rdata, token};
+
+use crate::store::{JournalRecord, JournalRow};
+use crate::zone::{CompiledZone, Node, Rdata};
+
+const T_SOA: u16 = 6;
+
+/// One resource record in wire form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rr {
+    /// Lower-case uncompressed owner name.
+    pub owner: Box<[u8]>,
+    pub rtype: u16,
+    pub ttl: u32,
+    pub rdata: Rdata,
+}
+
+/// One serial change: `removed` starts with the old SOA, `added` with the new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    pub from: u32,
+    pub to: u32,
+    pub removed: Vec<Rr>,
+    pub added: Vec<Rr>,
+}
+
+/// A zone's recent changes, oldest first, shared by every catalog that serves the zone.
+pub type Journal = Arc<[Arc<Delta>]>;
+
+/// An empty journal.
+pub fn empty() -> Journal {
+    Arc::from(Vec::new())
+}
+
+/// `journal` followed by `delta`, keeping the last `keep`.
+pub fn appended(journal: &Journal, delta: Arc<Delta>, keep: usize) -> Journal {
+    let skip = (journal.len() + 1).saturating_sub(keep);
+    journal
+        .iter()
+        .cloned()
+        .chain(std::iter::once(delta))
+        .skip(skip)
+        .collect()
+}
+
+/// RFC 1982: is `a` after `b`?
+pub fn serial_gt(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < 0x8000_0000
+}
+
+fn rrs_of(node: Option<&Node>, rtype: u16) -> Option<&crate::zone::RRset> {
+    node.and_then(|n| n.get(rtype))
+}
+
+/// The records that differ between `old` and `new` at the names given (every name when
+/// `names` is `None`), with the SOA change in front.
+pub fn diff(old: &CompiledZone, new: &CompiledZone, names: Option<&[Box<[u8]>]>) -> Delta {
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    let apex = old.origin.wire();
+    let soa = |z: &CompiledZone| -> Vec<Rr> {
+        let Some(s) = z.apex().get(T_SOA) else {
+            return Vec::new();
+        };
+        s.rdatas
+            .iter()
+            .map(|rd| Rr {
+                owner: apex.into(),
+                rtype: T_SOA,
+                ttl: s.ttl,
+                rdata: rd.clone(),
+            })
+            .collect()
+    };
+    removed.extend(soa(old));
+    added.extend(soa(new));
+    let all: BTreeSet<&[u8]>;
+    let list: Vec<&[u8]> = match names {
+        Some(n) => {
+            all = n.iter().map(|b| &**b).collect();
+            all.into_iter().collect()
+        }
+        None => {
+            all = old
+                .nodes
+                .keys()
+                .chain(new.nodes.keys())
+                .map(|b| &**b)
+                .collect();
+            all.into_iter().collect()
+        }
+    };
+    for name in list {
+        let (o, n) = (old.nodes.get(name), new.nodes.get(name));
+        let mut types: Vec<u16> = o
+            .iter()
+            .chain(n.iter())
+            .flat_map(|node| node.rrsets.iter().map(|r| r.rtype))
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        for t in types {
+            if t == T_SOA && name == apex {
+                continue;
+            }
+            let (a, b) = (rrs_of(o, t), rrs_of(n, t));
+            let same_ttl = matches!((a, b), (Some(a), Some(b)) if a.ttl == b.ttl);
+            if let Some(a) = a {
+                let start = removed.len();
+                for rd in &a.rdatas {
+                    if !(same_ttl && b.is_some_and(|b| b.rdatas.iter().any(|x| x.0 == rd.0))) {
+                        push_unique(&mut removed, start, name, t, a.ttl, rd);
+                    }
+                }
+            }
+            if let Some(b) = b {
+                let start = added.len();
+                for rd in &b.rdatas {
+                    if !(same_ttl && a.is_some_and(|a| a.rdatas.iter().any(|x| x.0 == rd.0))) {
+                        push_unique(&mut added, start, name, t, b.ttl, rd);
+                    }
+                }
+            }
+        }
+    }
+    Delta {
+        from: old.serial,
+        to: new.serial,
+        removed,
+        added,
+    }
+}
+
+/// Push unless `list[start..]` (the records of this RRset so far) already has it.
+fn push_unique(list: &mut Vec<Rr>, start: usize, owner: &[u8], rtype: u16, ttl: u32, rd: &Rdata) {
+    if list[start..].iter().any(|r| r.rdata.0 == rd.0) {
+        return;
+    }
+    list.push(Rr {
+        owner: owner.into(),
+        rtype,
+        ttl,
+        rdata: rd.clone(),
+    });
+}
+
+fn to_record(rr: &Rr) -> Result<JournalRecord, String> {
+    let name = Name::from_wire(&rr.owner).ok_or("bad owner name in a journal record")?;
+    let rtype = RType(rr.rtype);
+    let data = rdata::format(rtype, &rr.rdata.0).map_err(|e| e.to_string())?;
+    Ok(JournalRecord {
+        name,
+        rtype,
+        ttl: rr.ttl,
+        data,
+    })
+}
+
+fn from_record(r: &JournalRecord, origin: &Name) -> Result<Rr, String> {
+    let tokens = token::tokenize(&r.data)?;
+    let wire = rdata::parse(r.rtype, &tokens, origin).map_err(|e| e.to_string())?;
+    let names = rdata::compressible_names(r.rtype, &wire);
+    Ok(Rr {
+        owner: r.name.wire().into(),
+        rtype: r.rtype.0,
+        ttl: r.ttl,
+        rdata: (wire.into_boxed_slice(), names),
+    })
+}
+
+impl Delta {
+    /// The journal row for this delta.
+    pub fn to_row(&self) -> Result<JournalRow, String> {
+        Ok(JournalRow {
+            from_serial: self.from,
+            to_serial: self.to,
+            removed: self
+                .removed
+                .iter()
+                .map(to_record)
+                .collect::<Result<_, _>>()?,
+            added: self.added.iter().map(to_record).collect::<Result<_, _>>()?,
+            created_at: crate::store::unix_now(),
+        })
+    }
+
+    /// Back from a journal row.
+    pub fn from_row(row: &JournalRow, origin: &Name) -> Result<Delta, String> {
+        Ok(Delta {
+            from: row.from_serial,
+            to: row.to_serial,
+            removed: row
+                .removed
+                .iter()
+                .map(|r| from_record(r, origin))
+                .collect::<Result<_, _>>()?,
+            added: row
+                .added
+                .iter()
+                .map(|r| from_record(r, origin))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// The fields of an SOA value: (everything before the serial, serial, everything after).
+fn soa_parts(data: &str) -> Option<(&str, u32, &str)> {
+    // "MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM": the last five are plain numbers.
+    let mut it = data.trim_end().rsplitn(6, ' ');
+    let tail: Vec<&str> = (0..4).filter_map(|_| it.next()).collect();
+    let serial = it.next()?;
+    let head = it.next()?;
+    if tail.len() != 4 {
+        return None;
+    }
+    let serial_at = head.len() + 1;
+    let rest = &data[serial_at + serial.len()..];
+    Some((head, serial.parse().ok()?, rest))
+}
+
+/// The apex SOA serial of a model zone.
+pub fn model_serial(zone: &Zone) -> Option<u32> {
+    let v = zone.soa()?.values.first()?;
+    soa_parts(&v.data).map(|(_, s, _)| s)
+}
+
+/// Set the apex SOA serial of a model zone (every value of the SOA set).
+pub fn set_serial(zone: &mut Zone, serial: u32) -> Result<(), String> {
+    let origin = zone.origin.clone();
+    let soa = zone
+        .record_sets
+        .iter_mut()
+        .find(|rs| rs.rtype == RType::SOA && rs.name == origin)
+        .ok_or_else(|| format!("zone {origin} has no SOA record at its apex"))?;
+    for v in &mut soa.values {
+        let (head, _, rest) =
+            soa_parts(&v.data).ok_or_else(|| format!("cannot read the SOA value {:?}", v.data))?;
+        v.data = format!("{head} {serial}{rest}");
+    }
+    Ok(())
+}
+
+/// FNV-1a, 128 bits: a stable digest for change detection (not for security).
+struct Fnv128(u128);
+
+impl std::io::Write for Fnv128 {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+        for &b in buf {
+            self.0 ^= u128::from(b);
+            self.0 = self.0.wrapping_mul(PRIME);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A digest of a zone's content that ignores the SOA serial (which the provider manages).
+pub fn model_digest(zone: &Zone) -> String {
+    let mut h = Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
+    let _ = serde_json::to_writer(&mut h, &zone.origin);
+    for rs in &zone.record_sets {
+        if rs.rtype == RType::SOA && rs.name == zone.origin {
+            let mut rs = rs.clone();
+            for v in &mut rs.values {
+                if let Some((head, _, rest)) = soa_parts(&v.data) {
+                    v.data = format!("{head} 0{rest}");
+                }
+            }
+            let _ = serde_json::to_writer(&mut h, &rs);
+        } else {
+            let _ = serde_json::to_writer(&mut h, rs);
+        }
+    }
+    format!("fnv128:{:032x}", h.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_arithmetic() {
+        assert!(serial_gt(2, 1));
+        assert!(!serial_gt(1, 2));
+        assert!(!serial_gt(5, 5));
+        assert!(serial_gt(0, u32::MAX));
+        assert!(serial_gt(10, 0xFFFF_FFF0));
+    }
+
+    #[test]
+    fn soa_serial_is_rewritten_in_place() {
+        let (h, s, r) = soa_parts("ns. host. 7 3600 600 86400 60").unwrap();
+        assert_eq!((h, s, r), ("ns. host.", 7, " 3600 600 86400 60"));
+        assert!(soa_parts("ns. host. x 1 2 3 4").is_none());
+        assert!(soa_parts("1 2 3").is_none());
+    }
+}

@@ -1,0 +1,197 @@
+//! Knot DNS as a secondary of the built-in server: it AXFRs the zone at start; a change
+//! committed by another `Builtin` on the same state file (as `switchback rollback` would) is
+//! picked up by the serving process, which NOTIFYs Knot, which pulls it by IXFR.
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use switchback_api::{Change, Provider};
+
+struct Knot {
+    child: Child,
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1 (at the time of asking).
+fn free_port() -> u16 {
+    loop {
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = u.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn start_knot(knotd: &Path, dir: &Path, primary: SocketAddr, port: u16) -> Knot {
+    for d in ["run", "db", "zones"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let user = if running_as_root() {
+        "    user: root:root\n"
+    } else {
+        ""
+    };
+    let conf = format!(
+        "server:\n    listen: 127.0.0.1@{port}\n    rundir: \"{run}\"\n{user}\
+         database:\n    storage: \"{db}\"\n\
+         log:\n  - target: \"{log}\"\n    any: info\n\
+         remote:\n  - id: switchback\n    address: {primary_ip}@{primary_port}\n\
+         acl:\n  - id: notify_from_switchback\n    address: 127.0.0.1\n    action: notify\n\
+         template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
+         zonefile-load: none\n    journal-content: changes\n\
+         zone:\n  - domain: example.test.\n    master: switchback\n    acl: notify_from_switchback\n",
+        run = dir.join("run").display(),
+        db = dir.join("db").display(),
+        log = dir.join("knot.log").display(),
+        zones = dir.join("zones").display(),
+        primary_ip = primary.ip(),
+        primary_port = primary.port(),
+    );
+    let conf_path = dir.join("knot.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new(knotd)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("knotd.stderr")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    Knot { child }
+}
+
+/// Whether this process runs as root (knotd then needs `user: root:root`).
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Wait until Knot answers `name` A with `want`.
+async fn wait_knot(
+    knot: SocketAddr,
+    name: &'static str,
+    want: &'static str,
+    log: &Path,
+) -> Duration {
+    let t = Instant::now();
+    loop {
+        let got = tokio::task::spawn_blocking(move || {
+            a_answer_within(knot, name, Duration::from_millis(200))
+        })
+        .await
+        .unwrap();
+        if got == [want] {
+            return t.elapsed();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "Knot never answered {name} A {want} (last: {got:?}); its log:\n{}",
+            read(log)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_follows_by_notify_and_ixfr() {
+    let Some(knotd) = program("knotd") else {
+        eprintln!("knotd not installed; skipping");
+        return;
+    };
+    let d = Dirs::new();
+    let knot_dir = d.tmp.path().join("knot");
+    let server = Arc::new(d.open());
+    // Knot's port is chosen before our server starts so that NOTIFY can name it.
+    let port = free_port();
+    let knot_addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let srv = Serving::start(server.clone(), vec![knot_addr]).await;
+    let knot = start_knot(&knotd, &knot_dir, srv.addr, port);
+    let log = knot_dir.join("knot.log");
+
+    // The first transfer (AXFR).
+    let t = wait_knot(knot_addr, "www.example.test.", "192.0.2.1", &log).await;
+    println!("Knot loaded the zone by AXFR after {t:?}");
+
+    // A change from another "process".
+    let cli = d.open();
+    let t0 = Instant::now();
+    cli.apply(
+        &name("example.test."),
+        &[
+            Change::Update {
+                before: a_set("www.example.test.", &["192.0.2.1"]),
+                after: a_set("www.example.test.", &["198.51.100.7"]),
+            },
+            Change::Create {
+                after: a_set("new.example.test.", &["198.51.100.8"]),
+            },
+        ],
+    )
+    .await
+    .unwrap();
+    wait_knot(knot_addr, "new.example.test.", "198.51.100.8", &log).await;
+    let took = t0.elapsed();
+    wait_knot(knot_addr, "www.example.test.", "198.51.100.7", &log).await;
+    println!("Knot answered the new record {took:?} after the commit");
+    assert!(
+        took < Duration::from_secs(3),
+        "Knot took {took:?}: NOTIFY did not trigger the refresh?"
+    );
+    let text = read(&log);
+    let ixfr: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("IXFR, incoming"))
+        .collect();
+    assert!(
+        ixfr.iter().any(|l| l.contains("finished")),
+        "Knot's log shows no finished IXFR:\n{text}"
+    );
+    assert!(
+        !text.contains("AXFR-style"),
+        "Knot got the whole zone instead of an increment:\n{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.to_ascii_lowercase().contains("notify, incoming") && l.contains("serial 2")),
+        "Knot's log shows no NOTIFY for serial 2:\n{text}"
+    );
+    assert!(
+        text.contains("serial 1 -> 2"),
+        "Knot's log shows no update from 1 to 2:\n{text}"
+    );
+    // Knot serves serial 2, like us.
+    let m = tokio::task::spawn_blocking(move || udp_ask(knot_addr, 3, "example.test.", 6))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(soa_serial(&m.answers[0].to_string()), Some(2));
+    println!(
+        "Knot's log:\n{}",
+        text.lines()
+            .filter(|l| l.contains("[example.test.]"))
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    );
+    drop(knot);
+    srv.stop().await;
+}

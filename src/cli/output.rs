@@ -1,0 +1,147 @@
+//! How commands talk to a person: plans as a coloured diff on a terminal (plain when piped),
+//! confirmation prompts, progress spinners. `--json` output bypasses all of this.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use switchback_api::plan::Plan;
+use switchback_api::{Change, RecordSet};
+
+/// Colours only on a terminal, and never with `NO_COLOR` set.
+pub fn colours() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn red(&self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+}
+
+fn set_label(rs: &RecordSet) -> String {
+    let mut s = format!("{} {}", rs.name, rs.rtype);
+    if let Some(id) = &rs.set_identifier {
+        s.push_str(&format!(" [{id}]"));
+    }
+    s
+}
+
+fn attrs(rs: &RecordSet) -> String {
+    let mut s = format!("ttl {}", rs.ttl);
+    if let Some(w) = rs.weight {
+        s.push_str(&format!(" weight {w}"));
+    }
+    for (k, v) in &rs.fields {
+        s.push_str(&format!(" {k}={v}"));
+    }
+    s
+}
+
+fn value_line(v: &switchback_api::RecordValue) -> String {
+    if v.fields.is_empty() {
+        v.data.clone()
+    } else {
+        let f: Vec<String> = v.fields.iter().map(|(k, x)| format!("{k}={x}")).collect();
+        format!("{}  ({})", v.data, f.join(" "))
+    }
+}
+
+/// The plan as a readable diff.
+pub fn render_plan(plan: &Plan, colour: bool) -> String {
+    let p = Paint(colour);
+    let (c, u, d) = plan.counts();
+    let mut out = format!(
+        "{} {} {}: {} change{} ({c} create, {u} update, {d} delete) of {} record sets; checksum {}\n",
+        p.bold("Plan for"),
+        plan.provider,
+        plan.zone,
+        plan.changes.len(),
+        if plan.changes.len() == 1 { "" } else { "s" },
+        plan.existing_record_sets,
+        plan.checksum()
+    );
+    for ch in &plan.changes {
+        match ch {
+            Change::Create { after } => {
+                out.push_str(&p.green(&format!("+ {}  {}\n", set_label(after), attrs(after))));
+                for v in &after.values {
+                    out.push_str(&p.green(&format!("    + {}\n", value_line(v))));
+                }
+            }
+            Change::Delete { before } => {
+                out.push_str(&p.red(&format!("- {}  {}\n", set_label(before), attrs(before))));
+                for v in &before.values {
+                    out.push_str(&p.red(&format!("    - {}\n", value_line(v))));
+                }
+            }
+            Change::Update { before, after } => {
+                let (a, b) = (attrs(before), attrs(after));
+                let head = if a == b { a } else { format!("{a} -> {b}") };
+                out.push_str(&p.yellow(&format!("~ {}  {}\n", set_label(after), head)));
+                for v in &before.values {
+                    if !after.values.contains(v) {
+                        out.push_str(&p.red(&format!("    - {}\n", value_line(v))));
+                    }
+                }
+                for v in &after.values {
+                    if before.values.contains(v) {
+                        out.push_str(&format!("      {}\n", value_line(v)));
+                    } else {
+                        out.push_str(&p.green(&format!("    + {}\n", value_line(v))));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Ask `question` at a terminal. `Ok(false)` for anything but y/yes; `Err` when there is no
+/// terminal to ask at.
+pub fn confirm(question: &str) -> Result<bool, ()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(());
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return Ok(false);
+    }
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// A spinner on stderr for long work; hidden with `--json` or when stderr is not a terminal.
+pub fn spinner(json: bool, message: &str) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        pb.set_style(style);
+    }
+    pb.set_message(message.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}

@@ -1,0 +1,164 @@
+//! `switchback snapshot create|list|show` and `switchback diff ID`.
+
+use clap::Subcommand;
+use switchback_api::plan::{self, DiffOptions};
+use switchback_api::{Name, zonefile};
+
+use super::{CliError, exit, output, runtime};
+use crate::config::Config;
+use crate::registry;
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Read a zone from a provider and store it, losslessly.
+    Create {
+        provider: String,
+        zone: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List stored snapshots, newest first.
+    List {
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        zone: Option<String>,
+    },
+    /// Print a snapshot as a zone file or as JSON (which `apply` takes back).
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value = "zone")]
+        format: super::zone::Format,
+    },
+}
+
+pub fn parse_zone(zone: &str) -> Result<Name, CliError> {
+    zone.parse()
+        .map_err(|e| CliError::Usage(format!("zone {zone:?}: {e}")))
+}
+
+pub fn run(cfg: &Config, cmd: SnapshotCommand, json: bool) -> Result<u8, CliError> {
+    let store = Store::open(&cfg.server.state)?;
+    match cmd {
+        SnapshotCommand::Create {
+            provider,
+            zone,
+            label,
+        } => {
+            let zone = parse_zone(&zone)?;
+            let p = registry::provider(cfg, &provider)?;
+            let pb = output::spinner(json, &format!("reading {zone} from {provider}"));
+            let z = runtime()?.block_on(p.read_zone(&zone))?;
+            pb.set_message("storing the snapshot");
+            let meta = store.create_snapshot(p.name(), &z, label.as_deref())?;
+            pb.finish_and_clear();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&meta).unwrap_or_default()
+                );
+            } else {
+                println!(
+                    "snapshot {} of {} {}: {} record sets{}",
+                    meta.id,
+                    meta.provider,
+                    meta.zone,
+                    meta.record_sets,
+                    meta.label
+                        .as_deref()
+                        .map(|l| format!(" ({l})"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(exit::OK)
+        }
+        SnapshotCommand::List { provider, zone } => {
+            let zone = zone.as_deref().map(parse_zone).transpose()?;
+            let list = store.list_snapshots(provider.as_deref(), zone.as_ref())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).unwrap_or_default()
+                );
+            } else if list.is_empty() {
+                println!("no snapshots");
+            } else {
+                println!(
+                    "{:<28} {:<20} {:<12} {:<28} {:>8}  label",
+                    "id", "created", "provider", "zone", "sets"
+                );
+                for m in &list {
+                    println!(
+                        "{:<28} {:<20} {:<12} {:<28} {:>8}  {}",
+                        m.id,
+                        m.created_at,
+                        m.provider,
+                        m.zone.to_string(),
+                        m.record_sets,
+                        m.label.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(exit::OK)
+        }
+        SnapshotCommand::Show { id, format } => {
+            let snap = store.snapshot(&id)?;
+            match (format, json) {
+                (super::zone::Format::Json, _) | (_, true) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&snap).unwrap_or_default()
+                    )
+                }
+                (super::zone::Format::Zone, false) => {
+                    println!(
+                        "; snapshot {} of {} {} taken {}",
+                        snap.meta.id, snap.meta.provider, snap.meta.zone, snap.meta.created_at
+                    );
+                    print!("{}", zonefile::write_zone(&snap.zone));
+                }
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// `switchback diff ID`: what changed in the live zone since snapshot ID.
+pub fn diff(cfg: &Config, id: &str, json: bool) -> Result<u8, CliError> {
+    let store = Store::open(&cfg.server.state)?;
+    let snap = store.snapshot(id)?;
+    let p = registry::provider(cfg, &snap.meta.provider)?;
+    let live = runtime()?.block_on(p.read_zone(&snap.meta.zone))?;
+    let opts = DiffOptions {
+        only: Vec::new(),
+        provider_manages_soa_serial: p.capabilities().manages_soa_serial,
+    };
+    // From the snapshot to the live zone: what happened since.
+    let changes = plan::diff(&snap.zone, &live, &opts);
+    let since = plan::Plan {
+        provider: snap.meta.provider.clone(),
+        zone: snap.meta.zone.clone(),
+        changes,
+        existing_record_sets: snap.zone.record_sets.len(),
+        first_import: false,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "snapshot": snap.meta, "changes": since.changes, "identical": since.is_empty() })
+        );
+    } else if since.is_empty() {
+        println!(
+            "{} {} is identical to snapshot {}",
+            snap.meta.provider, snap.meta.zone, snap.meta.id
+        );
+    } else {
+        println!(
+            "changes in {} {} since snapshot {} ({}):",
+            snap.meta.provider, snap.meta.zone, snap.meta.id, snap.meta.created_at
+        );
+        print!("{}", output::render_plan(&since, output::colours()));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,167 @@
+//! The core that decides: plans are computed by the one diff engine, checked, journaled,
+//! applied in the provider's own batches and verified by reading back (invariant 2).
+
+use serde::Serialize;
+use serde_json::json;
+use switchback_api::plan::{self, DiffOptions, Plan, PlanError};
+use switchback_api::{ApplyReport, Change, Provider, ProviderError, Zone};
+use tracing::{Instrument, info, info_span};
+
+use crate::store::{AuditEntry, Phase, RunId, RunState, Store, StoreError};
+
+/// Errors of the planning layer.
+#[derive(Debug, thiserror::Error)]
+pub enum PlannerError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "verification failed: after applying, {remaining} change(s) still differ from the desired zone (run {run})"
+    )]
+    Verify { run: RunId, remaining: usize },
+}
+
+/// Read the live zone and plan the changes that make it `desired`.
+pub async fn plan_to(
+    provider: &dyn Provider,
+    desired: &Zone,
+    only: Vec<plan::Selector>,
+) -> Result<(Zone, Plan), PlannerError> {
+    let live = provider
+        .read_zone(&desired.origin)
+        .instrument(info_span!("read_zone", provider = provider.name(), zone = %desired.origin))
+        .await?;
+    let opts = diff_options(provider, only);
+    let p = plan::plan(
+        provider.name(),
+        provider.capabilities(),
+        &live,
+        desired,
+        &opts,
+    )?;
+    Ok((live, p))
+}
+
+/// The diff options a provider needs.
+pub fn diff_options(provider: &dyn Provider, only: Vec<plan::Selector>) -> DiffOptions {
+    DiffOptions {
+        only,
+        provider_manages_soa_serial: provider.capabilities().manages_soa_serial,
+    }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub run: RunId,
+    pub report: ApplyReport,
+    pub verified: bool,
+}
+
+/// What a run is, for the journal and the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct RunInfo<'a> {
+    /// "apply", "rollback", "failover", …
+    pub kind: &'a str,
+    /// What it works from: a snapshot id, a file, a cutover name.
+    pub subject: &'a str,
+    /// Who asked (`user@host`, `webhook:…`).
+    pub actor: &'a str,
+}
+
+/// Apply `plan` through `provider`, journaled as a run, audited, then verify that the live
+/// zone now equals `desired` (a re-plan restricted to `only` is empty).
+pub async fn apply(
+    store: &Store,
+    provider: &dyn Provider,
+    plan: &Plan,
+    desired: &Zone,
+    only: Vec<plan::Selector>,
+    info: RunInfo<'_>,
+) -> Result<Applied, PlannerError> {
+    let RunInfo {
+        kind,
+        subject,
+        actor,
+    } = info;
+    let span = info_span!("apply", kind, subject, provider = provider.name(), zone = %plan.zone, changes = plan.changes.len());
+    async {
+        let run = store.start_run(
+            kind,
+            subject,
+            provider.name(),
+            &plan.zone,
+            &json!({ "plan": plan, "checksum": plan.checksum() }),
+        )?;
+        store.journal(
+            run,
+            "apply",
+            Phase::Started,
+            &json!({ "changes": plan.changes.len() }),
+        )?;
+        let report = match provider.apply(&plan.zone, &plan.changes).await {
+            Ok(r) => r,
+            Err(e) => {
+                store.journal(
+                    run,
+                    "apply",
+                    Phase::Failed,
+                    &json!({ "error": e.to_string() }),
+                )?;
+                store.finish_run(run, RunState::Failed, &json!({ "error": e.to_string() }))?;
+                return Err(e.into());
+            }
+        };
+        store.journal(run, "apply", Phase::Done, &json!(report))?;
+        let (before, after): (Vec<_>, Vec<_>) = plan
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::Create { after } => (None, Some(after)),
+                Change::Update { before, after } => (Some(before), Some(after)),
+                Change::Delete { before } => (Some(before), None),
+            })
+            .unzip();
+        store.audit(&AuditEntry {
+            actor: actor.to_string(),
+            action: kind.to_string(),
+            provider: provider.name().to_string(),
+            zone: plan.zone.clone(),
+            run: Some(run),
+            before: json!(before.into_iter().flatten().collect::<Vec<_>>()),
+            after: json!(after.into_iter().flatten().collect::<Vec<_>>()),
+        })?;
+        store.journal(run, "verify", Phase::Started, &json!({}))?;
+        let (_, replan) = plan_to(provider, desired, only).await?;
+        if !replan.is_empty() {
+            store.journal(
+                run,
+                "verify",
+                Phase::Failed,
+                &json!({ "remaining": replan.changes }),
+            )?;
+            store.finish_run(
+                run,
+                RunState::Failed,
+                &json!({ "remaining": replan.changes.len() }),
+            )?;
+            return Err(PlannerError::Verify {
+                run,
+                remaining: replan.changes.len(),
+            });
+        }
+        store.journal(run, "verify", Phase::Done, &json!({}))?;
+        store.finish_run(run, RunState::Done, &json!(report))?;
+        info!(run = %run, batches = report.batches, "applied and verified");
+        Ok(Applied {
+            run,
+            report,
+            verified: true,
+        })
+    }
+    .instrument(span)
+    .await
+}

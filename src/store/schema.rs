@@ -1,0 +1,137 @@
+//! Every SQL statement that defines the state store's schema, and the migrations.
+//!
+//! Portability: the schema is meant to move to PostgreSQL unchanged (a later issue lets several
+//! controllers share state), so it uses plain types only: `TEXT`, `BIGINT`; JSON as `TEXT`;
+//! timestamps as RFC 3339 `TEXT` in UTC with microseconds (fixed width, so they sort as text);
+//! explicit primary keys (integer keys are assigned by the store, not by `AUTOINCREMENT`,
+//! `SERIAL` or the SQLite rowid); foreign keys declared; no `WITHOUT ROWID`, no `STRICT`.
+//!
+//! The built-in provider keeps its live zones in the same file in tables prefixed `builtin_`;
+//! they are its own and this module never touches them.
+//!
+//! Migrations: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`. Each is applied in
+//! its own transaction together with the bump of `switchback_meta.schema_version`. Released
+//! migrations are never edited: a change to the schema is a new entry at the end.
+
+/// The table holding the schema version (key `schema_version`).
+pub const META_TABLE: &str = "switchback_meta";
+
+/// The key under which the schema version is stored in [`META_TABLE`].
+pub const VERSION_KEY: &str = "schema_version";
+
+/// Tables of other components that may share the file (see the module docs).
+pub const FOREIGN_PREFIXES: &[&str] = &["builtin_", "sqlite_"];
+
+/// The migrations, oldest first: entry `i` goes from schema version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first release.
+    r#"
+CREATE TABLE switchback_meta (
+    key         TEXT NOT NULL PRIMARY KEY,
+    value       TEXT NOT NULL
+);
+
+-- A snapshot: one zone of one provider, stored losslessly as the record model's JSON.
+CREATE TABLE snapshots (
+    id          TEXT NOT NULL PRIMARY KEY,      -- s-YYYYMMDDTHHMMSS-xxxx
+    provider    TEXT NOT NULL,
+    zone        TEXT NOT NULL,                  -- absolute, lower case, trailing dot
+    label       TEXT,
+    created_at  TEXT NOT NULL,                  -- RFC 3339, UTC, microseconds
+    record_sets BIGINT NOT NULL,
+    zone_json   TEXT NOT NULL                   -- switchback_api::Zone, serde JSON
+);
+CREATE INDEX snapshots_by_time ON snapshots (created_at);
+CREATE INDEX snapshots_by_zone ON snapshots (provider, zone, created_at);
+
+-- A plan as it was shown and checked, with its checksum.
+CREATE TABLE plans (
+    id          TEXT NOT NULL PRIMARY KEY,      -- p-YYYYMMDDTHHMMSS-xxxx
+    provider    TEXT NOT NULL,
+    zone        TEXT NOT NULL,
+    checksum    TEXT NOT NULL,
+    changes     BIGINT NOT NULL,
+    created_at  TEXT NOT NULL,
+    plan_json   TEXT NOT NULL                   -- switchback_api::plan::Plan, serde JSON
+);
+CREATE INDEX plans_by_time ON plans (created_at);
+
+-- A run: one rollback, apply, failover, failback stage... Unfinished while finished_at is NULL.
+CREATE TABLE runs (
+    id          BIGINT NOT NULL PRIMARY KEY,    -- assigned by the store: max + 1
+    kind        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    zone        TEXT NOT NULL,
+    state       TEXT NOT NULL
+                CHECK (state IN ('running', 'done', 'failed', 'aborted')),
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    detail      TEXT NOT NULL,                  -- JSON
+    result      TEXT                            -- JSON, from finish_run
+);
+CREATE INDEX runs_by_state ON runs (state);
+
+-- The step journal: each step is recorded before (started) and after (done/failed) it runs.
+CREATE TABLE journal (
+    run_id      BIGINT NOT NULL REFERENCES runs (id),
+    seq         BIGINT NOT NULL,                -- 1, 2, ... within the run
+    at          TEXT NOT NULL,
+    step        TEXT NOT NULL,
+    phase       TEXT NOT NULL CHECK (phase IN ('started', 'done', 'failed')),
+    detail      TEXT NOT NULL,                  -- JSON
+    PRIMARY KEY (run_id, seq)
+);
+
+-- Who changed what and when, with the before and after of every applied change.
+CREATE TABLE audit_log (
+    id          BIGINT NOT NULL PRIMARY KEY,    -- assigned by the store: max + 1
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    zone        TEXT NOT NULL,
+    run_id      BIGINT REFERENCES runs (id),
+    before_json TEXT NOT NULL,
+    after_json  TEXT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit_log (at);
+"#,
+];
+
+/// The schema version this build writes and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Record the version after a migration (an upsert both SQLite and PostgreSQL accept).
+pub const SET_VERSION: &str = "INSERT INTO switchback_meta (key, value) VALUES ('schema_version', ?1) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/// Read the version (the table may not exist yet: version 0).
+pub const GET_VERSION: &str = "SELECT value FROM switchback_meta WHERE key = 'schema_version'";
+
+// --- statements used by the store (kept here with the schema they depend on) ---
+
+pub const INSERT_SNAPSHOT: &str = "INSERT INTO snapshots \
+     (id, provider, zone, label, created_at, record_sets, zone_json) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+pub const SNAPSHOT_META_COLUMNS: &str = "id, provider, zone, label, created_at, record_sets";
+pub const INSERT_PLAN: &str = "INSERT INTO plans \
+     (id, provider, zone, checksum, changes, created_at, plan_json) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+pub const INSERT_RUN: &str = "INSERT INTO runs \
+     (id, kind, subject, provider, zone, state, started_at, finished_at, detail, result) \
+     VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM runs), ?1, ?2, ?3, ?4, 'running', ?5, NULL, ?6, NULL) \
+     RETURNING id";
+pub const RUN_COLUMNS: &str =
+    "id, kind, subject, provider, zone, state, started_at, finished_at, detail, result";
+pub const FINISH_RUN: &str = "UPDATE runs SET state = ?2, finished_at = ?3, result = ?4 \
+     WHERE id = ?1 AND finished_at IS NULL";
+pub const INSERT_JOURNAL: &str = "INSERT INTO journal (run_id, seq, at, step, phase, detail) \
+     VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE run_id = ?1), ?2, ?3, ?4, ?5)";
+pub const JOURNAL_COLUMNS: &str = "run_id, seq, at, step, phase, detail";
+pub const INSERT_AUDIT: &str = "INSERT INTO audit_log \
+     (id, at, actor, action, provider, zone, run_id, before_json, after_json) \
+     VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+     RETURNING id";
+pub const AUDIT_COLUMNS: &str =
+    "id, at, actor, action, provider, zone, run_id, before_json, after_json";

@@ -1,0 +1,795 @@
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+use switchback_api::{Fields, RType, RecordSet, RecordValue};
+
+use super::*;
+
+fn n(s: &str) -> Name {
+    s.parse().unwrap()
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn fields(v: serde_json::Value) -> Fields {
+    match v {
+        serde_json::Value::Object(m) => m.into_iter().collect(),
+        _ => panic!("not an object"),
+    }
+}
+
+/// A zone using every part of the record model: weights, set identifiers, per-value and
+/// set-level provider fields, TTL 1 (auto), awkward TXT.
+fn rich_zone() -> Zone {
+    let o = n("example.com.");
+    let mut www_a = RecordSet::new(n("www.example.com."), RType::A, 60, ["192.0.2.1".into()]);
+    www_a.set_identifier = Some("primary".into());
+    www_a.weight = Some(100);
+    www_a.fields = fields(json!({
+        "health_check_id": "hc-1234",
+        "failover": "PRIMARY",
+        "geo": {"continent": "EU", "subdivision": null},
+        "bias": -12,
+        "big": 18446744073709551615u64,
+        "ratio": 0.5,
+        "tags": ["a", "b"],
+    }));
+    let mut www_b = RecordSet::new(
+        n("www.example.com."),
+        RType::A,
+        60,
+        ["198.51.100.10".into(), "198.51.100.11".into()],
+    );
+    www_b.set_identifier = Some("recovery".into());
+    www_b.weight = Some(0);
+    let mut cf = RecordSet::new(n("api.example.com."), RType::A, 1, Vec::<String>::new());
+    cf.values = vec![
+        RecordValue {
+            data: "203.0.113.5".into(),
+            fields: fields(json!({"proxied": true, "comment": "edge \"one\"", "tags": ["x:1"]})),
+        },
+        RecordValue {
+            data: "203.0.113.6".into(),
+            fields: fields(json!({"proxied": false, "settings": {"ipv4_only": true}})),
+        },
+    ];
+    cf.normalize();
+    let mut alias = RecordSet::new(o.clone(), RType::A, 300, Vec::<String>::new());
+    alias.fields = fields(json!({"alias": {"dns_name": "lb-1.elb.amazonaws.com.",
+        "hosted_zone_id": "Z35SXDOTRQ7X7K", "evaluate_target_health": true}}));
+    Zone::new(
+        o.clone(),
+        vec![
+            RecordSet::new(
+                o.clone(),
+                RType::SOA,
+                3600,
+                [
+                    "ns1.example.com. hostmaster.example.com. 2026112501 7200 3600 1209600 300"
+                        .into(),
+                ],
+            ),
+            RecordSet::new(
+                o.clone(),
+                RType::NS,
+                3600,
+                ["ns1.example.com.".into(), "ns2.example.com.".into()],
+            ),
+            RecordSet::new(
+                o.clone(),
+                RType::TXT,
+                300,
+                [
+                    r#""v=spf1 -all""#.into(),
+                    r#""quoted \"inner\" ; semi" "second string""#.into(),
+                    "\"ünï\\195\\169code \\\\ backslash\"".into(),
+                ],
+            ),
+            www_a,
+            www_b,
+            cf,
+            alias,
+        ],
+    )
+}
+
+fn big_zone(sets: usize) -> Zone {
+    let o = n("big.example.");
+    let mut v = Vec::with_capacity(sets);
+    for i in 0..sets {
+        let name = n(&format!("host-{i}.big.example."));
+        let mut rs = match i % 4 {
+            0 => RecordSet::new(
+                name,
+                RType::A,
+                300,
+                [format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255)],
+            ),
+            1 => RecordSet::new(
+                name,
+                RType::AAAA,
+                300,
+                [format!("2001:db8::{:x}", i), format!("2001:db8::1:{:x}", i)],
+            ),
+            2 => RecordSet::new(name, RType::TXT, 3600, [format!("\"record number {i}\"")]),
+            _ => RecordSet::new(name, RType::CNAME, 60, ["target.big.example.".to_string()]),
+        };
+        if i % 10 == 0 {
+            rs.set_identifier = Some(format!("id-{i}"));
+            rs.weight = Some((i % 101) as u32);
+            rs.fields = fields(json!({"health_check_id": format!("hc-{i}")}));
+        }
+        v.push(rs);
+    }
+    Zone::new(o, v)
+}
+
+#[test]
+fn fresh_store_is_created_with_parents_in_wal_mode() {
+    let dir = tmp();
+    let path = dir.path().join("a/b/state.db");
+    let store = Store::open(&path).unwrap();
+    assert!(path.is_file());
+    assert_eq!(store.path(), path);
+    assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION);
+    assert!(store.list_snapshots(None, None).unwrap().is_empty());
+    assert!(store.runs(10).unwrap().is_empty());
+    assert!(store.unfinished_runs().unwrap().is_empty());
+    assert!(store.audit_log(10).unwrap().is_empty());
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    let mode: String = raw
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "state file is private: {mode:o}");
+    }
+}
+
+#[test]
+fn opening_twice_is_idempotent_and_concurrent_opens_share() {
+    let dir = tmp();
+    let path = dir.path().join("state.db");
+    let first = Store::open(&path).unwrap();
+    let meta = first.create_snapshot("site", &rich_zone(), None).unwrap();
+    // A second handle while the first is open, and again after both are gone.
+    let second = Store::open(&path).unwrap();
+    assert_eq!(second.schema_version().unwrap(), schema::SCHEMA_VERSION);
+    assert_eq!(second.snapshot(&meta.id).unwrap().meta, meta);
+    drop((first, second));
+    let third = Store::open(&path).unwrap();
+    assert_eq!(third.schema_version().unwrap(), schema::SCHEMA_VERSION);
+    assert_eq!(third.list_snapshots(None, None).unwrap(), vec![meta]);
+    let raw = Connection::open(&path).unwrap();
+    let versions: i64 = raw
+        .query_row("SELECT COUNT(*) FROM switchback_meta", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(versions, 1);
+}
+
+#[test]
+fn concurrent_first_opens_migrate_once() {
+    let dir = tmp();
+    let path = dir.path().join("state.db");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let p = path.clone();
+            std::thread::spawn(move || Store::open(&p).map(|s| s.schema_version().unwrap()))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap(), schema::SCHEMA_VERSION);
+    }
+}
+
+#[test]
+fn builtin_tables_created_first_are_left_alone() {
+    let dir = tmp();
+    let path = dir.path().join("state.db");
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "CREATE TABLE builtin_zones (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+             INSERT INTO builtin_zones VALUES ('example.', 'x');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION);
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    let body: String = raw
+        .query_row("SELECT body FROM builtin_zones", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(body, "x");
+}
+
+#[test]
+fn snapshot_round_trip_is_lossless() {
+    let dir = tmp();
+    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let zone = rich_zone();
+    let meta = store
+        .create_snapshot("aws", &zone, Some("before failover"))
+        .unwrap();
+    assert!(meta.id.starts_with("s-"), "{}", meta.id);
+    assert_eq!(meta.id.len(), "s-20261125T174502-3f9a".len(), "{}", meta.id);
+    assert_eq!(meta.provider, "aws");
+    assert_eq!(meta.zone, n("example.com."));
+    assert_eq!(meta.label.as_deref(), Some("before failover"));
+    assert_eq!(meta.record_sets, zone.record_sets.len());
+    assert!(humantime::parse_rfc3339(&meta.created_at).is_ok());
+    assert!(meta.created_at.ends_with('Z'));
+
+    // What `snapshot create --json` prints.
+    let j = serde_json::to_value(&meta).unwrap();
+    for k in [
+        "id",
+        "provider",
+        "zone",
+        "record_sets",
+        "created_at",
+        "label",
+    ] {
+        assert!(j.get(k).is_some(), "{k} missing from {j}");
+    }
+    assert_eq!(j["zone"], "example.com.");
+
+    drop(store);
+    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let back = store.snapshot(&meta.id).unwrap();
+    assert_eq!(back.meta, meta);
+    assert_eq!(back.zone, zone);
+    assert_eq!(
+        serde_json::to_string(&back.zone).unwrap(),
+        serde_json::to_string(&zone).unwrap()
+    );
+    let www = back
+        .zone
+        .record_sets
+        .iter()
+        .find(|r| r.set_identifier.as_deref() == Some("primary"))
+        .unwrap();
+    assert_eq!(www.weight, Some(100));
+    assert_eq!(www.fields["big"], json!(18446744073709551615u64));
+    assert_eq!(www.fields["ratio"], json!(0.5));
+}
+
+#[test]
+fn list_snapshots_filters_and_orders_newest_first() {
+    let dir = tmp();
+    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let a = Zone::new(n("a.example."), vec![]);
+    let b = Zone::new(n("b.example."), vec![]);
+    let mut made = Vec::new();
+    for (p, z) in [("aws", &a), ("cf", &a), ("aws", &b), ("aws", &a)] {
+        made.push(store.create_snapshot(p, z, None).unwrap());
+    }
+    let ids = |v: Vec<SnapshotMeta>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    let all = ids(store.list_snapshots(None, None).unwrap());
+    let expect: Vec<String> = made.iter().rev().map(|m| m.id.clone()).collect();
+    assert_eq!(all, expect);
+    assert_eq!(
+        ids(store.list_snapshots(Some("aws"), None).unwrap()),
+        vec![made[3].id.clone(), made[2].id.clone(), made[0].id.clone()]
+    );
+    assert_eq!(
+        ids(store
+            .list_snapshots(Some("aws"), Some(&n("a.example.")))
+            .unwrap()),
+        vec![made[3].id.clone(), made[0].id.clone()]
+    );
+    assert_eq!(
+        ids(store.list_snapshots(None, Some(&n("a.example."))).unwrap()),
+        vec![made[3].id.clone(), made[1].id.clone(), made[0].id.clone()]
+    );
+    assert!(
+        store
+            .list_snapshots(Some("nobody"), None)
+            .unwrap()
+            .is_empty()
+    );
+    // Ids are unique even within one second.
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len());
+}
+
+#[test]
+fn missing_things_are_not_found_by_id() {
+    let dir = tmp();
+    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let e = store.snapshot("s-20000101T000000-dead").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::NotFound {
+                what: "snapshot",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "snapshot s-20000101T000000-dead not found");
+    assert!(matches!(
+        store.run(RunId(42)).unwrap_err(),
+        StoreError::NotFound { what: "run", .. }
+    ));
+    assert!(matches!(
+        store
+            .journal(RunId(42), "x", Phase::Started, &json!({}))
+            .unwrap_err(),
+        StoreError::NotFound { what: "run", .. }
+    ));
+    assert!(matches!(
+        store.journal_entries(RunId(42)).unwrap_err(),
+        StoreError::NotFound { what: "run", .. }
+    ));
+    assert!(matches!(
+        store.plan("p-x").unwrap_err(),
+        StoreError::NotFound { what: "plan", .. }
+    ));
+}
+
+#[test]
+fn plans_are_saved_with_their_checksum() {
+    let dir = tmp();
+    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let origin = n("example.com.");
+    let existing = Zone::new(origin.clone(), vec![]);
+    let desired = Zone::new(
+        origin.clone(),
+        vec![RecordSet::new(
+            n("www.example.com."),
+            RType::A,
+            300,
+            ["192.0.2.1".into()],
+        )],
+    );
+    let caps = switchback_api::Capabilities {
+        record_types: vec![RType::A],
+        ..Default::default()
+    };
+    let plan = switchback_api::plan::plan(
+        "site",
+        &caps,
+        &existing,
+        &desired,
+        &switchback_api::plan::DiffOptions::default(),
+    )
+    .unwrap();
+    let id = store.save_plan(&plan).unwrap();
+    assert!(id.starts_with("p-"));
+    let back = store.plan(&id).unwrap();
+    assert_eq!(back.checksum, plan.checksum());
+    assert_eq!(back.changes, 1);
+    assert_eq!(back.zone, origin);
+    assert_eq!(back.plan, serde_json::to_value(&plan).unwrap());
+}
+
+#[test]
+fn runs_journal_and_audit() {
+    let dir = tmp();
+    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let zone = n("example.com.");
+    let r1 = store
+        .start_run("rollback", "s-1", "site", &zone, &json!({"only": ["www"]}))
+        .unwrap();
+    let r2 = store
+        .start_run("failover", "web", "aws", &zone, &json!(null))
+        .unwrap();
+    assert!(r2 > r1);
+    store
+        .journal(r1, "batch 1", Phase::Started, &json!({"changes": 3}))
+        .unwrap();
+    store
+        .journal(r1, "batch 1", Phase::Done, &json!({"api_calls": 1}))
+        .unwrap();
+    store
+        .journal(r2, "steer", Phase::Started, &json!({}))
+        .unwrap();
+    store
+        .journal(r1, "verify", Phase::Failed, &json!({"error": "mismatch"}))
+        .unwrap();
+
+    let j = store.journal_entries(r1).unwrap();
+    let steps: Vec<(i64, &str, Phase)> = j
+        .iter()
+        .map(|e| (e.seq, e.step.as_str(), e.phase))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (1, "batch 1", Phase::Started),
+            (2, "batch 1", Phase::Done),
+            (3, "verify", Phase::Failed)
+        ]
+    );
+    assert_eq!(j[0].detail, json!({"changes": 3}));
+    assert!(j.iter().all(|e| e.run == r1));
+    assert_eq!(store.journal_entries(r2).unwrap().len(), 1);
+
+    let unfinished: Vec<RunId> = store
+        .unfinished_runs()
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(unfinished, [r1, r2]);
+
+    store
+        .finish_run(r1, RunState::Failed, &json!({"applied": 3}))
+        .unwrap();
+    let run = store.run(r1).unwrap();
+    assert_eq!(run.state, RunState::Failed);
+    assert_eq!(run.kind, "rollback");
+    assert_eq!(run.subject, "s-1");
+    assert_eq!(run.provider, "site");
+    assert_eq!(run.zone, zone);
+    assert_eq!(run.detail, json!({"only": ["www"]}));
+    assert_eq!(run.result, Some(json!({"applied": 3})));
+    assert!(run.finished_at.is_some());
+    assert!(run.started_at <= *run.finished_at.as_ref().unwrap());
+    let running = store.run(r2).unwrap();
+    assert_eq!(running.state, RunState::Running);
+    assert_eq!(running.finished_at, None);
+    assert_eq!(running.result, None);
+
+    // A finished run takes no more steps and is not finished twice.
+    assert!(matches!(
+        store.journal(r1, "late", Phase::Started, &json!({})),
+        Err(StoreError::RunFinished {
+            state: RunState::Failed,
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.finish_run(r1, RunState::Done, &json!({})),
+        Err(StoreError::RunFinished { .. })
+    ));
+    assert!(matches!(
+        store.finish_run(r2, RunState::Running, &json!({})),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store
+            .unfinished_runs()
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        [r2]
+    );
+    store.finish_run(r2, RunState::Aborted, &json!({})).unwrap();
+    assert!(store.unfinished_runs().unwrap().is_empty());
+    let runs: Vec<RunId> = store.runs(10).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(runs, [r2, r1]);
+    assert_eq!(store.runs(1).unwrap().len(), 1);
+
+    // Audit log.
+    let actor = default_actor();
+    assert!(actor.contains('@') && !actor.starts_with('@') && !actor.ends_with('@'));
+    let e1 = AuditEntry {
+        actor: actor.clone(),
+        action: "rollback".into(),
+        provider: "site".into(),
+        zone: zone.clone(),
+        run: Some(r1),
+        before: json!({"www.example.com./A": ["192.0.2.1"]}),
+        after: json!({"www.example.com./A": ["198.51.100.10"]}),
+    };
+    let e2 = AuditEntry {
+        actor: "webhook:pre-recovery".into(),
+        run: None,
+        before: json!(null),
+        after: json!([]),
+        ..e1.clone()
+    };
+    store.audit(&e1).unwrap();
+    store.audit(&e2).unwrap();
+    let log = store.audit_log(10).unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].entry, e2);
+    assert_eq!(log[1].entry, e1);
+    assert!(log[0].id > log[1].id);
+    assert!(humantime::parse_rfc3339(&log[0].at).is_ok());
+    assert_eq!(store.audit_log(1).unwrap().len(), 1);
+    let j = serde_json::to_value(&log[1]).unwrap();
+    assert_eq!(j["actor"], json!(actor));
+    assert_eq!(j["run"], json!(r1.0));
+
+    // Foreign keys are enforced: an audit entry cannot name a run that does not exist.
+    let bad = AuditEntry {
+        run: Some(RunId(999)),
+        ..e1
+    };
+    assert!(matches!(store.audit(&bad), Err(StoreError::Sqlite(_))));
+}
+
+fn assert_untouched(path: &Path, before: &[u8]) {
+    assert_eq!(
+        fs::read(path).unwrap(),
+        before,
+        "{} was modified",
+        path.display()
+    );
+}
+
+#[test]
+fn newer_schema_is_refused_untouched() {
+    let dir = tmp();
+    let path = dir.path().join("state.db");
+    drop(Store::open(&path).unwrap());
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute(
+            "UPDATE switchback_meta SET value = '99' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    }
+    let before = fs::read(&path).unwrap();
+    let e = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(e, StoreError::NewerSchema { found: 99, supported, .. } if supported == schema::SCHEMA_VERSION),
+        "{e:?}"
+    );
+    let msg = e.to_string();
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "was written by a newer Switchback (schema 99, this one knows {}); refusing to touch it",
+            schema::SCHEMA_VERSION
+        )),
+        "{msg}"
+    );
+    assert_untouched(&path, &before);
+}
+
+#[test]
+fn garbage_file_is_refused_untouched() {
+    let dir = tmp();
+    let path = dir.path().join("state.db");
+    let garbage: Vec<u8> = (0..10_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    fs::write(&path, &garbage).unwrap();
+    let e = Store::open(&path).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("refusing to touch it"), "{msg}");
+    assert_untouched(&path, &garbage);
+    assert!(!dir.path().join("state.db-wal").exists());
+
+    // A short text file.
+    fs::write(&path, b"hello\n").unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_untouched(&path, b"hello\n");
+}
+
+#[test]
+fn damaged_database_is_refused_untouched() {
+    let dir = tmp();
+    let path = dir.path().join("state.db");
+    {
+        let s = Store::open(&path).unwrap();
+        s.create_snapshot("site", &rich_zone(), None).unwrap();
+    }
+    // Keep the SQLite header, ruin everything after it (the schema lives on page 1).
+    let mut bytes = fs::read(&path).unwrap();
+    for (i, b) in bytes.iter_mut().enumerate().skip(100) {
+        *b = (i * 7 + 3) as u8;
+    }
+    fs::write(&path, &bytes).unwrap();
+    let e = Store::open(&path).unwrap_err();
+    eprintln!("{e}");
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+    assert!(e.to_string().contains(&path.display().to_string()));
+    assert_untouched(&path, &bytes);
+}
+
+#[test]
+fn damage_inside_a_snapshot_is_reported_as_corrupt() {
+    let dir = tmp();
+    let path = dir.path().join("state.db");
+    let id = {
+        let s = Store::open(&path).unwrap();
+        s.check().unwrap();
+        s.create_snapshot("site", &big_zone(3_000), None)
+            .unwrap()
+            .id
+    };
+    // Ruin the middle of the file: the overflow pages holding the snapshot's JSON.
+    let mut bytes = fs::read(&path).unwrap();
+    let len = bytes.len();
+    for (i, b) in bytes[len / 3..len / 2].iter_mut().enumerate() {
+        *b = (i * 13 + 5) as u8;
+    }
+    fs::write(&path, &bytes).unwrap();
+    match Store::open(&path) {
+        Err(e) => assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}"),
+        Ok(s) => {
+            let e = s.snapshot(&id).unwrap_err();
+            assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+            assert!(matches!(s.check(), Err(StoreError::Corrupt { .. })));
+        }
+    }
+}
+
+#[test]
+fn store_is_shareable_between_threads() {
+    fn is_send_sync<T: Send + Sync>() {}
+    is_send_sync::<Store>();
+}
+
+#[test]
+fn someone_elses_database_is_refused_untouched() {
+    let dir = tmp();
+    let path = dir.path().join("other.db");
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);")
+            .unwrap();
+    }
+    let before = fs::read(&path).unwrap();
+    let e = Store::open(&path).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+    assert!(e.to_string().contains("\"users\""), "{e}");
+    assert_untouched(&path, &before);
+}
+
+#[test]
+fn snapshot_of_a_large_zone() {
+    // The suite runs a modest size; tests/bench/state.sh measures 100,000 record sets.
+    let dir = tmp();
+    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let zone = big_zone(5_000);
+    let meta = store.create_snapshot("site", &zone, None).unwrap();
+    assert_eq!(meta.record_sets, 5_000);
+    assert_eq!(store.snapshot(&meta.id).unwrap().zone, zone);
+}
+
+const CRASH_ENV: &str = "SWITCHBACK_STORE_CRASH_CHILD";
+
+/// Not a test on its own: the body of the child process of `journal_survives_kill_9`.
+#[test]
+fn crash_child() {
+    let Ok(path) = std::env::var(CRASH_ENV) else {
+        return;
+    };
+    let store = Store::open(Path::new(&path)).unwrap();
+    let zone = rich_zone();
+    let run = store
+        .start_run("rollback", "crash-test", "site", &zone.origin, &json!({}))
+        .unwrap();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "RUN {run}").unwrap();
+    out.flush().unwrap();
+    for i in 0..1_000_000u64 {
+        let detail = json!({"i": i, "pad": "x".repeat((i as usize * 37) % 3000)});
+        store
+            .journal(run, &format!("step-{i}"), Phase::Started, &detail)
+            .unwrap();
+        writeln!(out, "J {i}").unwrap();
+        out.flush().unwrap();
+        if i % 20 == 7 {
+            let meta = store
+                .create_snapshot("site", &zone, Some(&format!("crash {i}")))
+                .unwrap();
+            writeln!(out, "S {}", meta.id).unwrap();
+            out.flush().unwrap();
+        }
+    }
+}
+
+#[test]
+fn journal_survives_kill_9() {
+    let dir = tmp();
+    let path = dir.path().join("state.db");
+    let exe = std::env::current_exe().unwrap();
+    let zone = rich_zone();
+    let mut seen_snapshots: Vec<String> = Vec::new();
+    let mut seen_runs: Vec<(RunId, u64)> = Vec::new();
+    // Kill at different points: early, mid-way, later.
+    for kill_after in [3usize, 120, 317] {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "store::tests::crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CRASH_ENV, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut run = None;
+        let mut journalled = 0u64;
+        let mut lines = 0;
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            // libtest's "test ... " may precede the first line on the same line.
+            if let Some((_, id)) = line.split_once("RUN ") {
+                run = Some(id.parse::<RunId>().unwrap());
+            } else if let Some(i) = line.strip_prefix("J ") {
+                assert_eq!(i.parse::<u64>().unwrap(), journalled);
+                journalled += 1;
+                lines += 1;
+            } else if let Some(id) = line.strip_prefix("S ") {
+                seen_snapshots.push(id.to_string());
+                lines += 1;
+            }
+            if lines >= kill_after {
+                // SIGKILL while the child keeps writing.
+                child.kill().unwrap();
+                break;
+            }
+        }
+        child.wait().unwrap();
+        let run = run.expect("the child started a run");
+        eprintln!(
+            "killed child after {journalled} journal entries, {} snapshots acknowledged",
+            seen_snapshots.len()
+        );
+        seen_runs.push((run, journalled));
+
+        // Reopen: everything whose call returned is there, every row whole.
+        let store = Store::open(&path).unwrap();
+        for &(run, journalled) in &seen_runs {
+            let entries = store.journal_entries(run).unwrap();
+            assert!(
+                entries.len() as u64 >= journalled,
+                "run {run}: {} entries, {journalled} acknowledged",
+                entries.len()
+            );
+            for (i, e) in entries.iter().enumerate() {
+                let i = i as u64;
+                assert_eq!(e.seq as u64, i + 1);
+                assert_eq!(e.step, format!("step-{i}"));
+                assert_eq!(e.phase, Phase::Started);
+                assert_eq!(
+                    e.detail,
+                    json!({"i": i, "pad": "x".repeat((i as usize * 37) % 3000)})
+                );
+            }
+        }
+        let unfinished: Vec<RunId> = store
+            .unfinished_runs()
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(
+            unfinished,
+            seen_runs.iter().map(|r| r.0).collect::<Vec<_>>()
+        );
+        for id in &seen_snapshots {
+            assert_eq!(store.snapshot(id).unwrap().zone, zone);
+        }
+        // Every snapshot row that made it (acknowledged or not) reads back whole.
+        for meta in store.list_snapshots(None, None).unwrap() {
+            assert_eq!(store.snapshot(&meta.id).unwrap().zone, zone);
+        }
+        let raw = store.lock();
+        let ok: String = raw
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
+    assert!(seen_runs.iter().map(|r| r.1).sum::<u64>() > 300);
+}
