@@ -42,7 +42,7 @@ pub fn provider(cfg: &Config, name: &str) -> Result<Arc<dyn Provider>, RegistryE
         }
     };
     match kind {
-        "builtin" => Ok(Arc::new(open_builtin(cfg, name)?)),
+        "builtin" => Ok(Arc::new(open_builtin(cfg, name, false)?)),
         other => Err(RegistryError::NotYet {
             name: name.to_string(),
             kind: other.to_string(),
@@ -50,12 +50,16 @@ pub fn provider(cfg: &Config, name: &str) -> Result<Arc<dyn Provider>, RegistryE
     }
 }
 
-/// The built-in provider on the configured zone folder and state store.
-pub fn open_builtin(cfg: &Config, name: &str) -> Result<Builtin, RegistryError> {
-    Builtin::open(name, &cfg.server.zones, &cfg.server.state).map_err(|source| {
-        RegistryError::Builtin {
-            name: name.to_string(),
-            source,
-        }
+/// The built-in provider on the configured zone folder and state store, for `serve`
+/// (`serving`: answers precomputed) or for a process that never answers queries.
+pub fn open_builtin(cfg: &Config, name: &str, serving: bool) -> Result<Builtin, RegistryError> {
+    let open = if serving {
+        Builtin::open_serving
+    } else {
+        Builtin::open
+    };
+    open(name, &cfg.server.zones, &cfg.server.state).map_err(|source| RegistryError::Builtin {
+        name: name.to_string(),
+        source,
     })
 }

@@ -163,13 +163,15 @@ fn execute(
     pb.finish_and_clear();
     let report = |applied: Option<&planner::Applied>, refused: Option<&str>| {
         if json {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "plan": plan, "checksum": plan.checksum(), "applied": applied.is_some(),
-                    "run": applied.map(|a| a.run), "report": applied.map(|a| &a.report), "refused": refused,
-                })
-            );
+            let out = ChangeOutput {
+                plan: &plan,
+                checksum: plan.checksum(),
+                applied: applied.is_some(),
+                run: applied.map(|a| a.run),
+                report: applied.map(|a| &a.report),
+                refused,
+            };
+            println!("{}", serde_json::to_string(&out).unwrap_or_default());
         }
     };
     if !json {
@@ -247,4 +249,15 @@ fn execute(
         );
     }
     Ok(exit::OK)
+}
+
+/// `apply --json` and `rollback --json`: the plan and what was done with it.
+#[derive(serde::Serialize)]
+struct ChangeOutput<'a> {
+    plan: &'a switchback_api::plan::Plan,
+    checksum: String,
+    applied: bool,
+    run: Option<crate::store::RunId>,
+    report: Option<&'a switchback_api::ApplyReport>,
+    refused: Option<&'a str>,
 }

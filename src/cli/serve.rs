@@ -29,10 +29,11 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
     // The built-in provider on the state store, seeded from the zone folder.
     let builtin: Arc<Builtin> = {
         let cfg = cfg.clone();
-        let b =
-            tokio::task::spawn_blocking(move || registry::open_builtin(&cfg, registry::BUILTIN))
-                .await
-                .map_err(|e| CliError::Usage(format!("zone load failed: {e}")))??;
+        let b = tokio::task::spawn_blocking(move || {
+            registry::open_builtin(&cfg, registry::BUILTIN, true)
+        })
+        .await
+        .map_err(|e| CliError::Usage(format!("zone load failed: {e}")))??;
         Arc::new(b)
     };
     let listeners = Listeners::bind(&cfg.server.dns, opts.udp_workers).map_err(CliError::io(

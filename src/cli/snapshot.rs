@@ -146,7 +146,12 @@ pub fn diff(cfg: &Config, id: &str, json: bool) -> Result<u8, CliError> {
     if json {
         println!(
             "{}",
-            serde_json::json!({ "snapshot": snap.meta, "changes": since.changes, "identical": since.is_empty() })
+            serde_json::to_string(&DiffOutput {
+                snapshot: &snap.meta,
+                changes: &since.changes,
+                identical: since.is_empty(),
+            })
+            .unwrap_or_default()
         );
     } else if since.is_empty() {
         println!(
@@ -161,4 +166,12 @@ pub fn diff(cfg: &Config, id: &str, json: bool) -> Result<u8, CliError> {
         print!("{}", output::render_plan(&since, output::colours()));
     }
     Ok(exit::OK)
+}
+
+/// `diff --json`.
+#[derive(serde::Serialize)]
+struct DiffOutput<'a> {
+    snapshot: &'a crate::store::SnapshotMeta,
+    changes: &'a [switchback_api::Change],
+    identical: bool,
 }

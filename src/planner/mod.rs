@@ -53,6 +53,13 @@ pub fn diff_options(provider: &dyn Provider, only: Vec<plan::Selector>) -> DiffO
     }
 }
 
+/// The detail of a run's start: the plan it carries out.
+#[derive(Serialize)]
+struct RunDetail<'a> {
+    plan: &'a Plan,
+    checksum: String,
+}
+
 /// What an apply did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Applied {
@@ -94,7 +101,10 @@ pub async fn apply(
             subject,
             provider.name(),
             &plan.zone,
-            &json!({ "plan": plan, "checksum": plan.checksum() }),
+            &RunDetail {
+                checksum: plan.checksum(),
+                plan,
+            },
         )?;
         store.journal(
             run,
@@ -131,8 +141,8 @@ pub async fn apply(
             provider: provider.name().to_string(),
             zone: plan.zone.clone(),
             run: Some(run),
-            before: json!(before.into_iter().flatten().collect::<Vec<_>>()),
-            after: json!(after.into_iter().flatten().collect::<Vec<_>>()),
+            before: before.into_iter().flatten().collect::<Vec<_>>(),
+            after: after.into_iter().flatten().collect::<Vec<_>>(),
         })?;
         store.journal(run, "verify", Phase::Started, &json!({}))?;
         let (_, replan) = plan_to(provider, desired, only).await?;

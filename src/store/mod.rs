@@ -226,17 +226,18 @@ pub struct JournalEntry {
     pub detail: serde_json::Value,
 }
 
-/// An audit log entry as given to [`Store::audit`]: who did what, with before and after.
+/// An audit log entry as given to [`Store::audit`]: who did what, with before and after
+/// (any serializable value: the record sets themselves, not a JSON copy of them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
+pub struct AuditEntry<T = serde_json::Value> {
     /// `user@host`, or `webhook:...` for the HTTP API.
     pub actor: String,
     pub action: String,
     pub provider: String,
     pub zone: Name,
     pub run: Option<RunId>,
-    pub before: serde_json::Value,
-    pub after: serde_json::Value,
+    pub before: T,
+    pub after: T,
 }
 
 /// An audit log entry as stored: numbered and timed by the store.
@@ -595,7 +596,7 @@ impl Store {
         subject: &str,
         provider: &str,
         zone: &Name,
-        detail: &serde_json::Value,
+        detail: &(impl Serialize + ?Sized),
     ) -> Result<RunId, StoreError> {
         let detail = serde_json::to_string(detail)?;
         let (_, at) = now();
@@ -619,7 +620,7 @@ impl Store {
         run: RunId,
         step: &str,
         phase: Phase,
-        detail: &serde_json::Value,
+        detail: &(impl Serialize + ?Sized),
     ) -> Result<(), StoreError> {
         let detail = serde_json::to_string(detail)?;
         let (_, at) = now();
@@ -640,7 +641,7 @@ impl Store {
         &self,
         run: RunId,
         state: RunState,
-        detail: &serde_json::Value,
+        detail: &(impl Serialize + ?Sized),
     ) -> Result<(), StoreError> {
         if state == RunState::Running {
             return Err(StoreError::Invalid(format!(
@@ -779,7 +780,7 @@ impl Store {
     // ---- audit log ----
 
     /// Append to the audit log; the store sets the time.
-    pub fn audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+    pub fn audit<T: Serialize>(&self, e: &AuditEntry<T>) -> Result<(), StoreError> {
         let before = serde_json::to_string(&e.before)?;
         let after = serde_json::to_string(&e.after)?;
         let (_, at) = now();

@@ -50,18 +50,27 @@ pub struct ServedZone {
 
 impl ServedZone {
     pub fn new(zone: CompiledZone) -> ServedZone {
-        ServedZone::with_journal(zone, crate::journal::empty(), 0)
+        ServedZone::with_journal(zone, crate::journal::empty(), 0, true)
     }
 
-    /// A served zone with its change journal and store generation.
-    pub fn with_journal(zone: CompiledZone, journal: Journal, generation: i64) -> ServedZone {
+    /// A served zone with its change journal and store generation; `precompute` fills the
+    /// fast path's answers (a process that never answers queries leaves it out: the slow path
+    /// gives the same answers).
+    pub fn with_journal(
+        zone: CompiledZone,
+        journal: Journal,
+        generation: i64,
+        precompute: bool,
+    ) -> ServedZone {
         let mut sz = ServedZone {
             zone,
             journal,
             generation,
             precomputed: FxMap::default(),
         };
-        sz.precompute();
+        if precompute {
+            sz.precompute();
+        }
         sz
     }
 

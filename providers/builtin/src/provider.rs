@@ -83,6 +83,9 @@ pub struct Builtin {
     write: Mutex<()>,
     /// Bumped on every catalog swap (the NOTIFY loop waits on it).
     swapped: tokio::sync::watch::Sender<u64>,
+    /// Precompute the answers of every zone it builds: true in the process that serves DNS,
+    /// false in a CLI process that only reads and changes zones (it never answers a query).
+    serving: bool,
 }
 
 /// The record types the built-in server holds and serves.
@@ -149,7 +152,7 @@ struct Stored {
 }
 
 /// Build the served form of a stored zone.
-fn build(stored: Stored) -> Result<ServedZone, LoadError> {
+fn build(stored: Stored, serving: bool) -> Result<ServedZone, LoadError> {
     let zone = stored.meta.zone.clone();
     let compiled = CompiledZone::compile(stored.live)?;
     let mut deltas = Vec::with_capacity(stored.journal.len());
@@ -167,6 +170,7 @@ fn build(stored: Stored) -> Result<ServedZone, LoadError> {
         compiled,
         Journal::from(deltas),
         stored.meta.generation,
+        serving,
     ))
 }
 
@@ -184,36 +188,50 @@ impl Builtin {
             Ok(s) => s,
             Err(e) => panic!("cannot create an in-memory SQLite database: {e}"),
         };
-        Builtin::with_store(name.into(), zone_dir.into(), store)
+        Builtin::with_store(name.into(), zone_dir.into(), store, true)
     }
 
     /// The provider on the state file `state_path` (created if need be): serves what the
     /// store holds, after seeding it from (and reconciling it with) the zone folder. Zone
     /// file problems are logged, not fatal (the store's version keeps serving); a state file
     /// that cannot be used is.
+    ///
+    /// This is the provider for a process that does not answer queries (the CLI): it keeps
+    /// the zones compiled but not their precomputed answers. [`Builtin::open_serving`] is the
+    /// one for `serve`.
     pub fn open(
         name: impl Into<String>,
         zone_dir: impl Into<PathBuf>,
         state_path: impl AsRef<Path>,
     ) -> Result<Builtin, LoadError> {
-        Builtin::open_with_report(name, zone_dir, state_path).map(|(b, _)| b)
+        Builtin::open_with_report(name, zone_dir, state_path, false).map(|(b, _)| b)
     }
 
-    /// [`Builtin::open`], also returning what the first load did.
+    /// [`Builtin::open`] for the process that serves DNS: every zone's answers precomputed.
+    pub fn open_serving(
+        name: impl Into<String>,
+        zone_dir: impl Into<PathBuf>,
+        state_path: impl AsRef<Path>,
+    ) -> Result<Builtin, LoadError> {
+        Builtin::open_with_report(name, zone_dir, state_path, true).map(|(b, _)| b)
+    }
+
+    /// [`Builtin::open`] or [`Builtin::open_serving`], also returning what the first load did.
     pub fn open_with_report(
         name: impl Into<String>,
         zone_dir: impl Into<PathBuf>,
         state_path: impl AsRef<Path>,
+        serving: bool,
     ) -> Result<(Builtin, LoadReport), LoadError> {
         let store = Store::open(state_path.as_ref())?;
-        let b = Builtin::with_store(name.into(), zone_dir.into(), store);
+        let b = Builtin::with_store(name.into(), zone_dir.into(), store, serving);
         // What was served before, even if the zone folder is unreadable now.
         b.sync_catalog(&HashMap::new(), false)?;
         let report = b.reload();
         Ok((b, report))
     }
 
-    fn with_store(name: String, zone_dir: PathBuf, store: Store) -> Builtin {
+    fn with_store(name: String, zone_dir: PathBuf, store: Store, serving: bool) -> Builtin {
         Builtin {
             name,
             zone_dir,
@@ -222,6 +240,7 @@ impl Builtin {
             caps: capabilities(),
             write: Mutex::new(()),
             swapped: tokio::sync::watch::Sender::new(0),
+            serving,
         }
     }
 
@@ -318,6 +337,13 @@ impl Builtin {
 
     /// Bring one zone file and the store together (under the write lock).
     fn reconcile_file(&self, path: &Path, origin: &Name) -> Result<FileOutcome, LoadError> {
+        // The serving process owns the zone folder: it takes edited files on start and on
+        // SIGHUP. A CLI process only seeds zones the store does not hold yet, so that it
+        // neither re-reads big zone files on every command nor takes a file behind the
+        // server's back.
+        if !self.serving && self.store.read(|tx| tx.meta(origin))?.is_some() {
+            return Ok(FileOutcome::Other);
+        }
         let model = zonefile::load_file(path, origin, &self.zone_dir).map_err(LoadError::Parse)?;
         let fd = journal::model_digest(&model);
         let served = self.catalog.load().zones.get(origin.wire()).cloned();
@@ -337,6 +363,7 @@ impl Builtin {
                     file,
                     journal::empty(),
                     generation,
+                    self.serving,
                 ))));
             };
             if meta.dirty || meta.live_digest == fd {
@@ -388,7 +415,10 @@ impl Builtin {
             };
             let journal = journal::appended(&current.journal, Arc::new(delta), JOURNAL_KEEP);
             Ok(FileOutcome::Built(Arc::new(ServedZone::with_journal(
-                new, journal, generation,
+                new,
+                journal,
+                generation,
+                self.serving,
             ))))
         })
     }
@@ -435,7 +465,12 @@ impl Builtin {
                 let Some(live) = tx.live(&m.zone)? else {
                     continue;
                 };
-                let journal = tx.journal(&m.zone)?;
+                // Only a serving process answers IXFR from the journal.
+                let journal = if self.serving {
+                    tx.journal(&m.zone)?
+                } else {
+                    Vec::new()
+                };
                 stored.push(Stored {
                     meta: m.clone(),
                     live,
@@ -448,7 +483,7 @@ impl Builtin {
         let mut first_err = None;
         for s in stored {
             let zone = s.meta.zone.clone();
-            match build(s) {
+            match build(s, self.serving) {
                 Ok(z) => {
                     built.insert(zone, Arc::new(z));
                 }
@@ -570,6 +605,7 @@ impl Builtin {
             tx.append_journal(zone, &row)?;
             let journal = match &current {
                 Some(s) => journal::appended(&s.journal, Arc::new(delta), JOURNAL_KEEP),
+                None if !self.serving => journal::empty(),
                 None => tx
                     .journal(zone)?
                     .iter()
@@ -584,7 +620,12 @@ impl Builtin {
                 api_calls: 0,
             });
         };
-        let served = Arc::new(ServedZone::with_journal(new, journal, generation));
+        let served = Arc::new(ServedZone::with_journal(
+            new,
+            journal,
+            generation,
+            self.serving,
+        ));
         let old = self.catalog.load_full();
         let zones = old
             .zones

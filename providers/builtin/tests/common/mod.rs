@@ -37,7 +37,13 @@ impl Dirs {
         self.zones.join("example.test.zone")
     }
 
+    /// As `serve` opens it (answers precomputed).
     pub fn open(&self) -> Builtin {
+        Builtin::open_serving("builtin", &self.zones, &self.state).unwrap()
+    }
+
+    /// As a CLI process opens it.
+    pub fn open_cli(&self) -> Builtin {
         Builtin::open("builtin", &self.zones, &self.state).unwrap()
     }
 }
