@@ -1,0 +1,1 @@
+//! The Cloudflare API v4 provider (being written).

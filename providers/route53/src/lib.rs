@@ -1,0 +1,1 @@
+//! The AWS Route 53 provider (being written).
