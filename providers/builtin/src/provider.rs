@@ -154,7 +154,9 @@ struct Stored {
 /// Build the served form of a stored zone.
 fn build(stored: Stored, serving: bool) -> Result<ServedZone, LoadError> {
     let zone = stored.meta.zone.clone();
-    let compiled = CompiledZone::compile(stored.live)?;
+    let compiled = CompiledZone::compile(&stored.live)?;
+    // The model is not kept (reads go to the store): free it before precomputing.
+    drop(stored.live);
     let mut deltas = Vec::with_capacity(stored.journal.len());
     for row in &stored.journal {
         match Delta::from_row(row, &zone) {
@@ -225,8 +227,9 @@ impl Builtin {
     ) -> Result<(Builtin, LoadReport), LoadError> {
         let store = Store::open(state_path.as_ref())?;
         let b = Builtin::with_store(name.into(), zone_dir.into(), store, serving);
-        // What was served before, even if the zone folder is unreadable now.
-        b.sync_catalog(&HashMap::new(), false)?;
+        // Reconcile the zone folder with the store, then build what the store holds (also
+        // when the folder is unreadable now): one pass, so a zone file's parsed model is gone
+        // before the served zones are built.
         let report = b.reload();
         Ok((b, report))
     }
@@ -308,7 +311,7 @@ impl Builtin {
                         Ok(FileOutcome::Built(z)) => {
                             fresh.insert(origin, z);
                         }
-                        Ok(FileOutcome::Other) => {}
+                        Ok(FileOutcome::Other | FileOutcome::Compiled(..)) => {}
                         Err(e) => report.failed.push((path, e)),
                     }
                 }
@@ -353,18 +356,13 @@ impl Builtin {
                 // Unchanged since last seen (a comment or the serial aside).
                 return Ok(FileOutcome::Other);
             }
-            let file = CompiledZone::compile(model)?;
+            let file = CompiledZone::compile(&model)?;
             let Some(meta) = meta else {
                 // First sight: the file seeds the store.
                 let serial = file.serial;
-                let generation = tx.put_zone(&file.model, serial, false, &fd, &fd)?;
+                let generation = tx.put_zone(&model, serial, false, &fd, &fd)?;
                 info!(zone = %origin, serial, "zone seeded from its file");
-                return Ok(FileOutcome::Built(Arc::new(ServedZone::with_journal(
-                    file,
-                    journal::empty(),
-                    generation,
-                    self.serving,
-                ))));
+                return Ok(FileOutcome::Compiled(file, journal::empty(), generation));
             };
             if meta.dirty || meta.live_digest == fd {
                 let dirty = meta.live_digest != fd;
@@ -385,7 +383,7 @@ impl Builtin {
                         zone: origin.clone(),
                         message: "vanished from the state store".into(),
                     })?;
-                    fetched = CompiledZone::compile(live)?;
+                    fetched = CompiledZone::compile(&live)?;
                     &fetched
                 }
             };
@@ -395,31 +393,33 @@ impl Builtin {
             } else {
                 from.wrapping_add(1)
             };
-            let mut model = file.model;
+            let mut model = model;
             journal::set_serial(&mut model, to).map_err(|message| LoadError::Zone {
                 zone: origin.clone(),
                 message,
             })?;
-            let new = CompiledZone::compile(model)?;
+            let new = CompiledZone::compile(&model)?;
             let mut delta = journal::diff(old, &new, None);
             delta.from = from;
             let row = delta.to_row().map_err(|message| LoadError::Zone {
                 zone: origin.clone(),
                 message,
             })?;
-            let generation = tx.put_zone(&new.model, to, false, &fd, &fd)?;
+            let generation = tx.put_zone(&model, to, false, &fd, &fd)?;
             tx.append_journal(origin, &row)?;
             info!(zone = %origin, file = %path.display(), from, to, "zone file taken as a change");
             let Some(current) = current else {
                 return Ok(FileOutcome::Other);
             };
             let journal = journal::appended(&current.journal, Arc::new(delta), JOURNAL_KEEP);
-            Ok(FileOutcome::Built(Arc::new(ServedZone::with_journal(
-                new,
-                journal,
-                generation,
-                self.serving,
-            ))))
+            Ok(FileOutcome::Compiled(new, journal, generation))
+        })
+        // The closure owned the parsed model: it is freed before the answers are precomputed.
+        .map(|outcome| match outcome {
+            FileOutcome::Compiled(zone, journal, generation) => FileOutcome::Built(Arc::new(
+                ServedZone::with_journal(zone, journal, generation, self.serving),
+            )),
+            other => other,
         })
     }
 
@@ -567,24 +567,26 @@ impl Builtin {
                 return Ok(None);
             }
             let current = served.filter(|s| s.generation == meta.generation);
+            // The store holds the live model; the served zone (when current) its wire form.
+            let live = tx
+                .live(zone)?
+                .ok_or_else(|| ProviderError::ZoneNotFound(zone.to_string()))?;
             let fetched;
-            let (old, old_model): (&CompiledZone, &Zone) = match &current {
-                Some(s) => (&s.zone, &s.zone.model),
+            let old: &CompiledZone = match &current {
+                Some(s) => &s.zone,
                 None => {
-                    let live = tx
-                        .live(zone)?
-                        .ok_or_else(|| ProviderError::ZoneNotFound(zone.to_string()))?;
-                    fetched = CompiledZone::compile(live)
+                    fetched = CompiledZone::compile(&live)
                         .map_err(|e| ProviderError::Other(e.to_string()))?;
-                    (&fetched, &fetched.model)
+                    &fetched
                 }
             };
-            let mut model = edit(old_model, changes)?;
+            let mut model = edit(&live, changes)?;
+            drop(live);
             let from = meta.serial;
             let to = from.wrapping_add(1);
             journal::set_serial(&mut model, to).map_err(ProviderError::Other)?;
             let new =
-                CompiledZone::compile(model).map_err(|e| ProviderError::Other(e.to_string()))?;
+                CompiledZone::compile(&model).map_err(|e| ProviderError::Other(e.to_string()))?;
             let mut names: Vec<Box<[u8]>> = vec![zone.wire().into()];
             for c in changes {
                 match c {
@@ -599,9 +601,9 @@ impl Builtin {
             let mut delta = journal::diff(old, &new, Some(&names));
             delta.from = from;
             let row = delta.to_row().map_err(ProviderError::Other)?;
-            let digest = journal::model_digest(&new.model);
+            let digest = journal::model_digest(&model);
             let dirty = digest != meta.file_digest;
-            let generation = tx.put_zone(&new.model, to, dirty, &digest, &meta.file_digest)?;
+            let generation = tx.put_zone(&model, to, dirty, &digest, &meta.file_digest)?;
             tx.append_journal(zone, &row)?;
             let journal = match &current {
                 Some(s) => journal::appended(&s.journal, Arc::new(delta), JOURNAL_KEEP),
@@ -747,6 +749,8 @@ impl Builtin {
 enum FileOutcome {
     /// The served form is ready (seeded, or the file taken with the journal at hand).
     Built(Arc<ServedZone>),
+    /// Compiled, to be served once the parsed model is freed: (zone, journal, generation).
+    Compiled(CompiledZone, Journal, i64),
     /// The file changed, the zone is dirty: the live zone (this serial) stays.
     KeptLive(u32),
     /// Nothing to build here (unchanged, bookkeeping only, or left to the catalog sync).
@@ -820,7 +824,7 @@ fn edit(live: &Zone, changes: &[Change]) -> Result<Zone, ProviderError> {
 /// Parse, check and compile one zone file.
 pub fn load_zone(path: &Path, origin: &Name, root: &Path) -> Result<ServedZone, LoadError> {
     let model = zonefile::load_file(path, origin, root).map_err(LoadError::Parse)?;
-    Ok(ServedZone::new(CompiledZone::compile(model)?))
+    Ok(ServedZone::new(CompiledZone::compile(&model)?))
 }
 
 type ZoneFiles = Vec<(PathBuf, Result<Name, LoadError>)>;
@@ -880,14 +884,10 @@ impl Provider for Builtin {
         Ok(zones)
     }
 
-    /// The live zone from the store, with its current serial.
+    /// The live zone from the store, with its current serial (the served zones keep only
+    /// their wire form).
     async fn read_zone(&self, zone: &Name) -> Result<Zone, ProviderError> {
-        blocking(|| self.refresh()).map_err(|e| ProviderError::Other(e.to_string()))?;
-        self.catalog
-            .load()
-            .zones
-            .get(zone.wire())
-            .map(|z| z.zone.model.clone())
+        blocking(|| self.store.read(|tx| tx.live(zone)))?
             .ok_or_else(|| ProviderError::ZoneNotFound(zone.to_string()))
     }
 

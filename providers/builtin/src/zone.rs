@@ -45,8 +45,6 @@ pub struct CompiledZone {
     pub soa_ttl: u32,
     pub negative_ttl: u32,
     pub serial: u32,
-    /// The model this was compiled from (for transfers, export and the provider API).
-    pub model: Zone,
 }
 
 /// Why a zone cannot be served.
@@ -63,7 +61,7 @@ pub enum CompileError {
 }
 
 impl CompiledZone {
-    pub fn compile(model: Zone) -> Result<CompiledZone, CompileError> {
+    pub fn compile(model: &Zone) -> Result<CompiledZone, CompileError> {
         let origin = model.origin.clone();
         let mut nodes: FxMap<Box<[u8]>, Node> = FxMap::default();
         for rs in &model.record_sets {
@@ -143,7 +141,6 @@ impl CompiledZone {
             serial,
             origin,
             nodes,
-            model,
         })
     }
 

@@ -43,7 +43,7 @@ fn catalog() -> Catalog {
     let zone = zonefile::load_str(RFC4592, Path::new("example.zone"), &origin, Path::new("."))
         .unwrap_or_else(|e| panic!("{e:?}"));
     Catalog::new([Arc::new(ServedZone::new(
-        CompiledZone::compile(zone).unwrap(),
+        CompiledZone::compile(&zone).unwrap(),
     ))])
 }
 
