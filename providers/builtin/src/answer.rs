@@ -88,7 +88,10 @@ impl ServedZone {
                 let Ok(q) = wire::parse_query(&pkt) else {
                     continue;
                 };
-                resolve(&self.zone, &pkt, &q, &mut out, usize::from(u16::MAX));
+                if resolve_steered(&self.zone, &pkt, &q, &mut out, usize::from(u16::MAX)) {
+                    // Chosen per query: never cached.
+                    continue;
+                }
                 let mut key = Vec::with_capacity(name.len() + 2);
                 key.extend_from_slice(name);
                 key.extend_from_slice(&qtype.to_be_bytes());
@@ -386,6 +389,19 @@ fn find<'z>(zone: &'z CompiledZone, name: &[u8], qtype: u16) -> Found<'z> {
 
 /// Write the full answer for `q` (already known to be inside `zone`) into `out`.
 pub fn resolve(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>, limit: usize) {
+    resolve_steered(zone, pkt, q, out, limit);
+}
+
+/// [`resolve`], telling whether the answer depended on a per-query choice (a weighted set or
+/// a target's health): such answers are never precomputed.
+fn resolve_steered(
+    zone: &CompiledZone,
+    pkt: &[u8],
+    q: &Query,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> bool {
+    let mut steered = false;
     let mut w = Writer::response(out, pkt, q, true, rcode::NOERROR);
     let qtype = q.qtype;
     // Current name being looked up: the question name, then CNAME targets.
@@ -439,19 +455,24 @@ pub fn resolve(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>, li
                     }
                     break;
                 }
-                if let Some(rr) = node.get(qtype) {
-                    write_rrset(
-                        &mut w,
-                        Section::Answer,
-                        owner_is_question,
-                        target,
-                        rr,
-                        &mut extra,
-                        &mut nextra,
-                    );
+                let variants = node.variants(qtype);
+                if !variants.is_empty() {
+                    for rr in choose(zone, variants, &mut steered) {
+                        write_rrset(
+                            &mut w,
+                            Section::Answer,
+                            owner_is_question,
+                            target,
+                            rr,
+                            &mut extra,
+                            &mut nextra,
+                        );
+                    }
                     break;
                 }
-                if let Some(cname) = node.get(T_CNAME) {
+                let cnames = node.variants(T_CNAME);
+                // A name holds one CNAME: when every variant is down, the first one.
+                if let Some(cname) = choose(zone, cnames, &mut steered).first() {
                     write_rrset(
                         &mut w,
                         Section::Answer,
@@ -503,6 +524,31 @@ pub fn resolve(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>, li
         }
     }
     finish_opt(&mut w, q);
+    steered
+}
+
+/// The sets of one type that answer this query: the only one, or the weighted variant the
+/// weights and the targets' health pick (all of them when every target is down: fail open).
+#[inline]
+fn choose<'z>(
+    zone: &CompiledZone,
+    variants: &'z [crate::zone::RRset],
+    steered: &mut bool,
+) -> &'z [crate::zone::RRset] {
+    if variants.len() <= 1 && variants.first().is_none_or(|v| v.weight.is_none()) {
+        return variants;
+    }
+    *steered = true;
+    let down = |i: usize| {
+        variants[i]
+            .health
+            .zip(zone.health.as_deref())
+            .is_some_and(|(slot, table)| table.is_down(slot))
+    };
+    match crate::steer::pick(variants.len(), |i| variants[i].weight.unwrap_or(0), down) {
+        Some(i) => &variants[i..=i],
+        None => variants,
+    }
 }
 
 /// Write an RRset whose owner is `owner` (written as a pointer to the question when

@@ -11,6 +11,7 @@ pub mod notify;
 pub mod provider;
 pub mod rrl;
 pub mod server;
+pub mod steer;
 pub mod store;
 pub mod transfer;
 pub mod udp;

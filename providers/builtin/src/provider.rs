@@ -28,6 +28,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::answer::{Catalog, ServedZone};
 use crate::journal::{self, Delta, Journal};
+use crate::steer::HealthTable;
 use crate::store::{JOURNAL_KEEP, JournalRow, Store, StoreError, ZoneMeta};
 use crate::zone::CompiledZone;
 
@@ -83,6 +84,8 @@ pub struct Builtin {
     write: Mutex<()>,
     /// Bumped on every catalog swap (the NOTIFY loop waits on it).
     swapped: tokio::sync::watch::Sender<u64>,
+    /// Health of steered targets, read per query (the health monitor writes it).
+    health: Arc<HealthTable>,
     /// Precompute the answers of every zone it builds: true in the process that serves DNS,
     /// false in a CLI process that only reads and changes zones (it never answers a query).
     serving: bool,
@@ -114,8 +117,10 @@ pub const RECORD_TYPES: &[RType] = &[
 
 fn capabilities() -> Capabilities {
     Capabilities {
-        weighted: Support::cannot("per-query weighted steering arrives with the cutover engine"),
-        failover: Support::cannot("health-based answers arrive with the cutover engine"),
+        // Weighted sets are chosen per query; a variant whose `health_check` is down is left
+        // out of the answers (steer.rs).
+        weighted: Support::Yes,
+        failover: Support::Yes,
         alias: Support::cannot("the built-in server has no alias records; use CNAME"),
         comments: Support::cannot("zone files keep no per-record comments"),
         atomic_batches: Support::Yes,
@@ -152,9 +157,13 @@ struct Stored {
 }
 
 /// Build the served form of a stored zone.
-fn build(stored: Stored, serving: bool) -> Result<ServedZone, LoadError> {
+fn build(
+    stored: Stored,
+    serving: bool,
+    health: &Arc<HealthTable>,
+) -> Result<ServedZone, LoadError> {
     let zone = stored.meta.zone.clone();
-    let compiled = CompiledZone::compile(&stored.live)?;
+    let compiled = CompiledZone::compile_with(&stored.live, Some(health))?;
     // The model is not kept (reads go to the store): free it before precomputing.
     drop(stored.live);
     let mut deltas = Vec::with_capacity(stored.journal.len());
@@ -244,7 +253,14 @@ impl Builtin {
             write: Mutex::new(()),
             swapped: tokio::sync::watch::Sender::new(0),
             serving,
+            health: Arc::new(HealthTable::default()),
         }
+    }
+
+    /// The health of steered targets: call `set(check, up)` on every transition; answers
+    /// follow at once (no API call, no rebuild).
+    pub fn health(&self) -> &Arc<HealthTable> {
+        &self.health
     }
 
     /// The served catalog, for the network front ends.
@@ -356,7 +372,7 @@ impl Builtin {
                 // Unchanged since last seen (a comment or the serial aside).
                 return Ok(FileOutcome::Other);
             }
-            let file = CompiledZone::compile(&model)?;
+            let file = CompiledZone::compile_with(&model, Some(&self.health))?;
             let Some(meta) = meta else {
                 // First sight: the file seeds the store.
                 let serial = file.serial;
@@ -383,7 +399,7 @@ impl Builtin {
                         zone: origin.clone(),
                         message: "vanished from the state store".into(),
                     })?;
-                    fetched = CompiledZone::compile(&live)?;
+                    fetched = CompiledZone::compile_with(&live, Some(&self.health))?;
                     &fetched
                 }
             };
@@ -398,7 +414,7 @@ impl Builtin {
                 zone: origin.clone(),
                 message,
             })?;
-            let new = CompiledZone::compile(&model)?;
+            let new = CompiledZone::compile_with(&model, Some(&self.health))?;
             let mut delta = journal::diff(old, &new, None);
             delta.from = from;
             let row = delta.to_row().map_err(|message| LoadError::Zone {
@@ -483,7 +499,7 @@ impl Builtin {
         let mut first_err = None;
         for s in stored {
             let zone = s.meta.zone.clone();
-            match build(s, self.serving) {
+            match build(s, self.serving, &self.health) {
                 Ok(z) => {
                     built.insert(zone, Arc::new(z));
                 }
@@ -575,7 +591,7 @@ impl Builtin {
             let old: &CompiledZone = match &current {
                 Some(s) => &s.zone,
                 None => {
-                    fetched = CompiledZone::compile(&live)
+                    fetched = CompiledZone::compile_with(&live, Some(&self.health))
                         .map_err(|e| ProviderError::Other(e.to_string()))?;
                     &fetched
                 }
@@ -585,8 +601,8 @@ impl Builtin {
             let from = meta.serial;
             let to = from.wrapping_add(1);
             journal::set_serial(&mut model, to).map_err(ProviderError::Other)?;
-            let new =
-                CompiledZone::compile(&model).map_err(|e| ProviderError::Other(e.to_string()))?;
+            let new = CompiledZone::compile_with(&model, Some(&self.health))
+                .map_err(|e| ProviderError::Other(e.to_string()))?;
             let mut names: Vec<Box<[u8]>> = vec![zone.wire().into()];
             for c in changes {
                 match c {

@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::sync::Arc;
 
 use switchback_api::{Name, RType, Zone, rdata};
 
 use crate::hash::FxHasher;
+use crate::steer::{HEALTH_FIELD, HealthTable};
 
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
@@ -19,6 +21,10 @@ pub struct RRset {
     pub rtype: u16,
     pub ttl: u32,
     pub rdatas: Vec<Rdata>,
+    /// A weighted variant (one of several sets of this type at the name, chosen per query).
+    pub weight: Option<u32>,
+    /// The health-table slot of its target's check, if it has one.
+    pub health: Option<u16>,
 }
 
 /// A name in the zone (possibly an empty non-terminal).
@@ -31,8 +37,21 @@ pub struct Node {
 }
 
 impl Node {
+    /// The RRset of this type (the first variant of a weighted one).
     pub fn get(&self, rtype: u16) -> Option<&RRset> {
         self.rrsets.iter().find(|r| r.rtype == rtype)
+    }
+
+    /// Every set of this type: one, or the weighted variants (adjacent: sorted by type).
+    pub fn variants(&self, rtype: u16) -> &[RRset] {
+        let Some(start) = self.rrsets.iter().position(|r| r.rtype == rtype) else {
+            return &[];
+        };
+        let len = self.rrsets[start..]
+            .iter()
+            .take_while(|r| r.rtype == rtype)
+            .count();
+        &self.rrsets[start..start + len]
     }
 }
 
@@ -45,6 +64,8 @@ pub struct CompiledZone {
     pub soa_ttl: u32,
     pub negative_ttl: u32,
     pub serial: u32,
+    /// Health of steered targets (weighted variants naming a check).
+    pub health: Option<Arc<HealthTable>>,
 }
 
 /// Why a zone cannot be served.
@@ -62,6 +83,14 @@ pub enum CompileError {
 
 impl CompiledZone {
     pub fn compile(model: &Zone) -> Result<CompiledZone, CompileError> {
+        CompiledZone::compile_with(model, None)
+    }
+
+    /// Compile, resolving the health checks that weighted variants name in `health`.
+    pub fn compile_with(
+        model: &Zone,
+        health: Option<&Arc<HealthTable>>,
+    ) -> Result<CompiledZone, CompileError> {
         let origin = model.origin.clone();
         let mut nodes: FxMap<Box<[u8]>, Node> = FxMap::default();
         for rs in &model.record_sets {
@@ -92,15 +121,31 @@ impl CompiledZone {
                 rdatas.push((wire.into_boxed_slice(), names));
             }
             let node = nodes.entry(rs.name.wire().into()).or_default();
-            // Weighted variants of one (name, type) are merged here; per-query steering
-            // between them arrives with the cutover engine.
-            match node.rrsets.iter_mut().find(|r| r.rtype == rs.rtype.0) {
-                Some(existing) => existing.rdatas.extend(rdatas),
-                None => node.rrsets.push(RRset {
+            if rs.weight.is_some() {
+                // A weighted variant: kept apart, chosen per query.
+                let check = rs.fields.get(HEALTH_FIELD).and_then(|v| v.as_str());
+                node.rrsets.push(RRset {
                     rtype: rs.rtype.0,
                     ttl: rs.ttl,
                     rdatas,
-                }),
+                    weight: rs.weight,
+                    health: check.zip(health).and_then(|(c, h)| h.slot(c)),
+                });
+            } else {
+                match node
+                    .rrsets
+                    .iter_mut()
+                    .find(|r| r.rtype == rs.rtype.0 && r.weight.is_none())
+                {
+                    Some(existing) => existing.rdatas.extend(rdatas),
+                    None => node.rrsets.push(RRset {
+                        rtype: rs.rtype.0,
+                        ttl: rs.ttl,
+                        rdatas,
+                        weight: None,
+                        health: None,
+                    }),
+                }
             }
             if rs.rtype == RType::NS && rs.name != origin {
                 node.is_cut = true;
@@ -116,6 +161,7 @@ impl CompiledZone {
             }
         }
         for node in nodes.values_mut() {
+            // Stable: weighted variants keep the model's order (by set identifier).
             node.rrsets.sort_by_key(|r| r.rtype);
         }
         let apex = nodes
@@ -141,6 +187,7 @@ impl CompiledZone {
             serial,
             origin,
             nodes,
+            health: health.cloned(),
         })
     }
 
