@@ -39,6 +39,9 @@ pub struct Config {
     pub api: ApiConfig,
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// `[[cutover]]`: the cutovers, in file order (see [`crate::config::CutoverConfig`]).
+    #[serde(default, rename = "cutover")]
+    pub cutovers: Vec<CutoverConfig>,
     /// Where the file was read from (relative paths in it are relative to its folder).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -93,6 +96,106 @@ pub struct ProviderConfig {
     pub settings: BTreeMap<String, toml::Value>,
 }
 
+/// `[[cutover]]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CutoverConfig {
+    pub name: String,
+    pub provider: String,
+    pub zone: String,
+    #[serde(default)]
+    pub steering: Steering,
+    #[serde(default = "default_stages")]
+    pub failback_stages: Vec<u32>,
+    #[serde(default = "default_soak")]
+    pub soak: String,
+    #[serde(default)]
+    pub auto_failover: bool,
+    #[serde(default)]
+    pub auto_failback: bool,
+    /// The `health = {...}` table (validated by the health module).
+    #[serde(default)]
+    pub health: Option<toml::Value>,
+    #[serde(default = "default_hold_down")]
+    pub hold_down: String,
+    /// TTL of the cutover's record sets while cut over.
+    #[serde(default = "default_cutover_ttl")]
+    pub ttl: u32,
+    #[serde(default, rename = "record")]
+    pub records: Vec<CutoverRecordConfig>,
+}
+
+/// `[[cutover.record]]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CutoverRecordConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    #[serde(default)]
+    pub recovery: Vec<String>,
+}
+
+/// How a cutover steers traffic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Steering {
+    /// Replace the values with the recovery targets at once.
+    #[default]
+    Failover,
+    /// A weighted primary/recovery pair (primary weight 0, recovery 100).
+    Weighted,
+}
+
+/// A cutover, validated and resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cutover {
+    pub name: String,
+    pub provider: String,
+    /// The provider's type (`builtin`, `route53`, `cloudflare`).
+    pub provider_kind: String,
+    pub zone: switchback_api::Name,
+    pub steering: Steering,
+    /// The provider has weighted records (failback in stages); else failback is one stage.
+    pub weighted_provider: bool,
+    pub failback_stages: Vec<u32>,
+    pub soak: std::time::Duration,
+    pub auto_failover: bool,
+    pub auto_failback: bool,
+    pub health: Option<crate::health::HealthSpec>,
+    pub hold_down: std::time::Duration,
+    pub ttl: u32,
+    pub records: Vec<CutoverRecord>,
+}
+
+/// One record set (name and type) under a cutover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutoverRecord {
+    pub name: switchback_api::Name,
+    pub rtype: switchback_api::RType,
+    /// Recovery values from config (canonical form); may be empty (then `--target`).
+    pub recovery: Vec<String>,
+}
+
+impl Cutover {
+    /// The health check URL of the primary, when configured.
+    pub fn health_check_url(&self) -> Option<&str> {
+        self.health.as_ref().map(|h| h.check.as_str())
+    }
+}
+
+fn default_stages() -> Vec<u32> {
+    vec![10, 50, 100]
+}
+fn default_soak() -> String {
+    "5m".into()
+}
+fn default_hold_down() -> String {
+    "10m".into()
+}
+fn default_cutover_ttl() -> u32 {
+    60
+}
 fn default_dns() -> Vec<SocketAddr> {
     vec![SocketAddr::from(([127, 0, 0, 1], 5353))]
 }
@@ -176,7 +279,7 @@ impl Config {
             return Err(self.invalid("server.udp_workers", "must be at least 1"));
         }
         for (name, p) in &self.providers {
-            if !matches!(p.kind.as_str(), "builtin" | "route53" | "cloudflare") {
+            if !crate::registry::KINDS.contains(&p.kind.as_str()) {
                 return Err(self.invalid(
                     &format!("providers.{name}.type"),
                     format!(
@@ -186,7 +289,185 @@ impl Config {
                 ));
             }
         }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, c) in self.cutovers.iter().enumerate() {
+            if !seen.insert(c.name.as_str()) {
+                return Err(self.invalid(
+                    &format!("cutover[{i}].name"),
+                    format!("duplicate cutover name {:?}", c.name),
+                ));
+            }
+            self.resolve_cutover(i, c)?;
+        }
         Ok(())
+    }
+
+    /// The cutover called `name`, resolved (names parsed, durations read), or `None`.
+    pub fn cutover(&self, name: &str) -> Result<Option<Cutover>, ConfigError> {
+        match self.cutovers.iter().position(|c| c.name == name) {
+            Some(i) => self.resolve_cutover(i, &self.cutovers[i]).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every cutover, resolved, in file order.
+    pub fn all_cutovers(&self) -> Result<Vec<Cutover>, ConfigError> {
+        self.cutovers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.resolve_cutover(i, c))
+            .collect()
+    }
+
+    /// The provider type of the provider called `name` (`builtin` is always there).
+    pub fn provider_kind(&self, name: &str) -> Option<&str> {
+        match self.providers.get(name) {
+            Some(p) => Some(p.kind.as_str()),
+            None if name == crate::registry::BUILTIN => Some("builtin"),
+            None => None,
+        }
+    }
+
+    fn resolve_cutover(&self, i: usize, c: &CutoverConfig) -> Result<Cutover, ConfigError> {
+        let at = if c.name.is_empty() {
+            format!("cutover[{i}]")
+        } else {
+            format!("cutover[{}]", c.name)
+        };
+        let key = |k: &str| format!("{at}.{k}");
+        if c.name.is_empty()
+            || !c
+                .name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+        {
+            return Err(self.invalid(
+                &key("name"),
+                format!(
+                    "{:?}: a cutover name is letters, digits, '-', '_' or '.'",
+                    c.name
+                ),
+            ));
+        }
+        let kind = self.provider_kind(&c.provider).ok_or_else(|| {
+            self.invalid(
+                &key("provider"),
+                format!("unknown provider {:?}", c.provider),
+            )
+        })?;
+        let zone: switchback_api::Name = c
+            .zone
+            .parse()
+            .map_err(|e| self.invalid(&key("zone"), format!("{:?}: {e}", c.zone)))?;
+        let weighted_provider = crate::registry::supports_weights(kind);
+        if c.steering == Steering::Weighted && !weighted_provider {
+            return Err(self.invalid(
+                &key("steering"),
+                format!(
+                    "cutover {:?}: steering = \"weighted\" needs weighted records, and provider \
+                     {:?} (type {kind}) has none; use steering = \"failover\"",
+                    c.name, c.provider
+                ),
+            ));
+        }
+        let stages = &c.failback_stages;
+        if stages.is_empty()
+            || stages.windows(2).any(|w| w[0] >= w[1])
+            || stages.last() != Some(&100)
+            || stages.first() == Some(&0)
+        {
+            return Err(self.invalid(
+                &key("failback_stages"),
+                format!(
+                    "{stages:?}: must be strictly increasing percentages above 0, ending with 100"
+                ),
+            ));
+        }
+        let dur = |k: &str, v: &str| {
+            humantime::parse_duration(v.trim()).map_err(|e| {
+                self.invalid(&key(k), format!("{v:?}: {e} (write e.g. 200ms, 5s, 10m)"))
+            })
+        };
+        let soak = dur("soak", &c.soak)?;
+        let hold_down = dur("hold_down", &c.hold_down)?;
+        if c.ttl == 0 {
+            return Err(self.invalid(&key("ttl"), "must be at least 1"));
+        }
+        if c.records.is_empty() {
+            return Err(self.invalid(
+                &key("record"),
+                "a cutover needs at least one [[cutover.record]]",
+            ));
+        }
+        let mut records: Vec<CutoverRecord> = Vec::new();
+        for (j, r) in c.records.iter().enumerate() {
+            let rk = |k: &str| key(&format!("record[{j}].{k}"));
+            let name: switchback_api::Name = r
+                .name
+                .parse()
+                .map_err(|e| self.invalid(&rk("name"), format!("{:?}: {e}", r.name)))?;
+            if !name.is_subdomain_of(&zone) {
+                return Err(self.invalid(
+                    &rk("name"),
+                    format!("{name} is outside the cutover's zone {zone}"),
+                ));
+            }
+            let rtype = switchback_api::RType::parse(r.rtype.trim())
+                .filter(|t| !t.is_meta())
+                .ok_or_else(|| {
+                    self.invalid(&rk("type"), format!("unknown record type {:?}", r.rtype))
+                })?;
+            if rtype == switchback_api::RType::SOA
+                || (rtype == switchback_api::RType::NS && name == zone)
+            {
+                return Err(self.invalid(
+                    &rk("type"),
+                    format!("the apex {rtype} set of a zone cannot be cut over"),
+                ));
+            }
+            let mut recovery = Vec::new();
+            for v in &r.recovery {
+                let canon = switchback_api::rdata::canonicalize(rtype, v, &zone).map_err(|e| {
+                    self.invalid(
+                        &rk("recovery"),
+                        format!("{v:?} is not a valid {rtype} value: {e}"),
+                    )
+                })?;
+                recovery.push(canon);
+            }
+            if records.iter().any(|x| x.name == name && x.rtype == rtype) {
+                return Err(self.invalid(&rk("name"), format!("{name}/{rtype} is listed twice")));
+            }
+            records.push(CutoverRecord {
+                name,
+                rtype,
+                recovery,
+            });
+        }
+        let health = match &c.health {
+            None => None,
+            Some(h) => Some(
+                h.clone()
+                    .try_into::<crate::health::HealthSpec>()
+                    .map_err(|e| self.invalid(&at, one_line(&e.to_string())))?,
+            ),
+        };
+        Ok(Cutover {
+            name: c.name.clone(),
+            provider: c.provider.clone(),
+            provider_kind: kind.to_string(),
+            zone,
+            steering: c.steering,
+            weighted_provider,
+            failback_stages: c.failback_stages.clone(),
+            soak,
+            auto_failover: c.auto_failover,
+            auto_failback: c.auto_failback,
+            health,
+            hold_down,
+            ttl: c.ttl,
+            records,
+        })
     }
 
     pub fn allow_transfer(&self) -> Result<Vec<Cidr>, ConfigError> {
@@ -196,6 +477,20 @@ impl Config {
             .map(|s| {
                 s.parse()
                     .map_err(|e: String| self.invalid("server.allow_transfer", e))
+            })
+            .collect()
+    }
+
+    /// Every health check configured in `[[cutover]]` sections, by cutover name, in file order
+    /// (one per cutover with a `health` table; named after the cutover, which is also the
+    /// `health_check` field of the primary side of its weighted pairs).
+    pub fn health_checks(&self) -> Vec<(String, crate::health::HealthSpec)> {
+        self.cutovers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let spec = self.resolve_cutover(i, c).ok()?.health?;
+                Some((c.name.clone(), spec))
             })
             .collect()
     }

@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod fault;
+pub mod health;
 pub mod planner;
 pub mod registry;
 pub mod store;

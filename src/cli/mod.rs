@@ -7,9 +7,12 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, ConfigError};
 
 mod change;
+mod cutover;
+mod health;
 mod output;
 mod serve;
 mod snapshot;
+mod step;
 mod zone;
 
 /// Exit codes (DESIGN.md "Command line").
@@ -65,6 +68,21 @@ pub enum Command {
         #[command(flatten)]
         flags: change::ChangeFlags,
     },
+    /// Probe every configured health check once (all at once) and print their state; exit 0
+    /// when all are up, 1 otherwise.
+    Health,
+    /// Cutovers: list, status NAME, plan NAME.
+    #[command(subcommand)]
+    Cutover(cutover::CutoverCommand),
+    /// Snapshot, then steer a cutover's records to the recovery targets.
+    Failover(step::FailoverArgs),
+    /// Walk a cutover's traffic back to the primary, one stage at a time; the last stage
+    /// restores the snapshot exactly.
+    Failback(step::FailbackArgs),
+    /// Finish a cutover step that was interrupted.
+    Resume { name: String },
+    /// Restore a cutover's snapshot (from any state after the failover began).
+    Abort(step::AbortArgs),
 }
 
 /// Errors of the command line layer.
@@ -88,6 +106,8 @@ pub enum CliError {
     Plan(#[from] switchback_api::plan::PlanError),
     #[error(transparent)]
     Planner(#[from] crate::planner::PlannerError),
+    #[error(transparent)]
+    Cutover(#[from] crate::planner::cutover::CutoverError),
     #[error("{0}")]
     Usage(String),
     /// The command was refused (not confirmed, checksum mismatch, …); nothing changed.
@@ -107,8 +127,27 @@ impl CliError {
             CliError::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => {
                 exit::SAFETY
             }
+            CliError::Cutover(e) => cutover_exit_code(e),
             _ => exit::ERROR,
         }
+    }
+}
+
+fn cutover_exit_code(e: &crate::planner::cutover::CutoverError) -> u8 {
+    use crate::planner::cutover::CutoverError as E;
+    use switchback_api::plan::PlanError;
+    match e {
+        E::Drift(_) => exit::DRIFT,
+        E::Plan(PlanError::Safety(_))
+        | E::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => exit::SAFETY,
+        E::Unknown { .. }
+        | E::Refused { .. }
+        | E::Unhealthy { .. }
+        | E::Soak { .. }
+        | E::Config(_)
+        | E::Registry(_)
+        | E::Store(crate::store::StoreError::NotFound { .. }) => exit::USAGE,
+        _ => exit::ERROR,
     }
 }
 
@@ -122,7 +161,13 @@ impl CliError {
 /// `RUST_LOG` decides the level (default `info`); logs go to stderr.
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Last, so RUST_LOG cannot turn them off: the AWS SDK logs session tokens at TRACE.
+    for d in switchback_route53::LOG_FILTER.split(',') {
+        if let Ok(d) = d.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -148,6 +193,12 @@ pub fn run(args: Args) -> Result<u8, CliError> {
         Command::Rollback { id, only, flags } => {
             change::rollback(&cfg, &id, &only, &flags, args.json)
         }
+        Command::Health => health::run(&cfg, args.json),
+        Command::Cutover(cmd) => cutover::run(&cfg, cmd, args.json),
+        Command::Failover(a) => step::failover(&cfg, &a, args.json),
+        Command::Failback(a) => step::failback(&cfg, &a, args.json),
+        Command::Resume { name } => step::resume(&cfg, &name, args.json),
+        Command::Abort(a) => step::abort(&cfg, &a, args.json),
     }
 }
 

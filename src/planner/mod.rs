@@ -7,6 +7,8 @@ use switchback_api::plan::{self, DiffOptions, Plan, PlanError};
 use switchback_api::{ApplyReport, Change, Provider, ProviderError, Zone};
 use tracing::{Instrument, info, info_span};
 
+pub mod cutover;
+
 use crate::store::{AuditEntry, Phase, RunId, RunState, Store, StoreError};
 
 /// Errors of the planning layer.
@@ -89,6 +91,20 @@ pub async fn apply(
     only: Vec<plan::Selector>,
     info: RunInfo<'_>,
 ) -> Result<Applied, PlannerError> {
+    apply_noted(store, provider, plan, desired, only, info, &[]).await
+}
+
+/// [`apply`], with notes journaled (step `note`) before anything is sent: overrides a person
+/// asked for (`--ignore-health`), what a resumed step finishes.
+pub async fn apply_noted(
+    store: &Store,
+    provider: &dyn Provider,
+    plan: &Plan,
+    desired: &Zone,
+    only: Vec<plan::Selector>,
+    info: RunInfo<'_>,
+    notes: &[String],
+) -> Result<Applied, PlannerError> {
     let RunInfo {
         kind,
         subject,
@@ -106,6 +122,9 @@ pub async fn apply(
                 plan,
             },
         )?;
+        for note in notes {
+            store.journal(run, "note", Phase::Done, &json!({ "note": note }))?;
+        }
         store.journal(
             run,
             "apply",
@@ -125,6 +144,7 @@ pub async fn apply(
                 return Err(e.into());
             }
         };
+        crate::fault::point(&format!("{kind}:mid-apply"));
         store.journal(run, "apply", Phase::Done, &json!(report))?;
         let (before, after): (Vec<_>, Vec<_>) = plan
             .changes

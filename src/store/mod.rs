@@ -13,7 +13,10 @@
 //!   `kill -9` (DESIGN.md invariant 4): record a step `Started` before it runs and `Done` or
 //!   `Failed` after.
 
+pub mod cutover;
 pub mod schema;
+
+pub use cutover::CutoverRow;
 
 #[cfg(test)]
 mod tests;

@@ -97,6 +97,26 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_by_time ON audit_log (at);
 "#,
+    // 2: cutover state (issue 6).
+    r#"
+-- One row per cutover that has ever been started: where it stands, what it last wrote, and
+-- the intent of a step in progress (stored before the step's apply: what `resume` finishes).
+CREATE TABLE cutover_state (
+    name             TEXT NOT NULL PRIMARY KEY,   -- the [[cutover]] name
+    state            TEXT NOT NULL
+                     CHECK (state IN ('ready', 'failed-over', 'failing-back', 'restored')),
+    stage            BIGINT NOT NULL,             -- 0 = failed over; k = failback stage k done
+    provider         TEXT NOT NULL,
+    zone             TEXT NOT NULL,
+    snapshot_id      TEXT NOT NULL REFERENCES snapshots (id),
+    targets_json     TEXT NOT NULL,               -- {"NAME/TYPE": ["value", ...]}
+    written_json     TEXT NOT NULL,               -- [RecordSet]: what the last step wrote
+    intent_json      TEXT,                        -- the step in progress, NULL when none
+    stage_started_at TEXT,                        -- when the last step finished (soak)
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes and understands.
@@ -135,3 +155,15 @@ pub const INSERT_AUDIT: &str = "INSERT INTO audit_log \
      RETURNING id";
 pub const AUDIT_COLUMNS: &str =
     "id, at, actor, action, provider, zone, run_id, before_json, after_json";
+
+pub const CUTOVER_COLUMNS: &str = "name, state, stage, provider, zone, snapshot_id, targets_json, \
+     written_json, intent_json, stage_started_at, created_at, updated_at";
+pub const UPSERT_CUTOVER: &str = "INSERT INTO cutover_state \
+     (name, state, stage, provider, zone, snapshot_id, targets_json, written_json, intent_json, \
+      stage_started_at, created_at, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) \
+     ON CONFLICT (name) DO UPDATE SET state = excluded.state, stage = excluded.stage, \
+     provider = excluded.provider, zone = excluded.zone, snapshot_id = excluded.snapshot_id, \
+     targets_json = excluded.targets_json, written_json = excluded.written_json, \
+     intent_json = excluded.intent_json, stage_started_at = excluded.stage_started_at, \
+     updated_at = excluded.updated_at";

@@ -1,0 +1,14 @@
+//! The provider conformance battery against ministack (the primary Route 53 peer): one
+//! emulator process and one hosted zone per battery test.
+
+mod common;
+
+use common::Kind;
+use switchback_api::testkit::Fixture;
+
+switchback_api::conformance_battery!(ministack);
+
+async fn ministack() -> Fixture {
+    let (emu, provider, zone, _id) = common::setup(Kind::Ministack, 200).await;
+    Fixture::new(provider, zone).with_guard(emu)
+}

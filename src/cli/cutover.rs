@@ -1,0 +1,137 @@
+//! `switchback cutover list | status NAME | plan NAME`.
+
+use clap::Subcommand;
+
+use super::{CliError, exit, runtime};
+use crate::config::Config;
+use crate::planner::cutover::{self, Ctx, HealthGate, ProbeGate, StepOptions};
+use crate::store::{self, Store};
+
+#[derive(Debug, Subcommand)]
+pub enum CutoverCommand {
+    /// Every configured cutover and where it stands.
+    List,
+    /// A cutover's state, stage, snapshot, health and the journal of its runs.
+    Status { name: String },
+    /// What the next step (failover, failback stage, resume) would do; changes nothing.
+    Plan { name: String },
+}
+
+pub fn run(cfg: &Config, cmd: CutoverCommand, json: bool) -> Result<u8, CliError> {
+    let store = Store::open(&cfg.server.state)?;
+    match cmd {
+        CutoverCommand::List => {
+            let mut rows = Vec::new();
+            for c in cfg.all_cutovers()? {
+                rows.push(cutover::status(&store, &c)?);
+            }
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                );
+            } else if rows.is_empty() {
+                println!("no cutovers configured");
+            } else {
+                println!(
+                    "{:<16} {:<12} {:<24} {:<9} {:<13} {:>5}  snapshot",
+                    "name", "provider", "zone", "steering", "state", "stage"
+                );
+                for s in &rows {
+                    println!(
+                        "{:<16} {:<12} {:<24} {:<9} {:<13} {:>5}  {}",
+                        s.name,
+                        s.provider,
+                        s.zone.to_string(),
+                        format!("{:?}", s.steering).to_lowercase(),
+                        s.state.as_str(),
+                        format!("{}/{}", s.stage, s.stages),
+                        s.snapshot_id.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+            Ok(exit::OK)
+        }
+        CutoverCommand::Status { name } => {
+            let c = cutover::find(cfg, &name)?;
+            let st = cutover::status(&store, &c)?;
+            let health = if c.health.is_some() {
+                let r = runtime()?.block_on(ProbeGate.primary_healthy(&c));
+                Some(match r {
+                    Ok(true) => "up".to_string(),
+                    Ok(false) => "down".to_string(),
+                    Err(e) => format!("down ({e})"),
+                })
+            } else {
+                None
+            };
+            if json {
+                let mut v = serde_json::to_value(&st).unwrap_or_default();
+                v["health"] = serde_json::json!(health);
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                return Ok(exit::OK);
+            }
+            println!(
+                "cutover {} ({} {}, steering {:?}): {} stage {}/{}",
+                st.name, st.provider, st.zone, st.steering, st.state, st.stage, st.stages
+            );
+            if let Some(w) = st.primary_weight {
+                println!("  traffic on primary: {w}%");
+            }
+            println!("  records: {}", st.records.join(", "));
+            println!("  snapshot: {}", st.snapshot_id.as_deref().unwrap_or("-"));
+            if let Some(t) = &st.stage_started_at {
+                println!("  last step finished: {t}");
+            }
+            println!(
+                "  health: {}",
+                health.as_deref().unwrap_or("no health check configured")
+            );
+            if let Some(i) = &st.intent {
+                println!(
+                    "  INTERRUPTED: a {} step to {} stage {} started {}: run `switchback resume {}` or `switchback abort {}`",
+                    i.kind.as_str(),
+                    i.to_state,
+                    i.to_stage,
+                    i.started_at,
+                    st.name,
+                    st.name
+                );
+            }
+            for r in &st.runs {
+                println!(
+                    "  run {} {} {} started {}{}",
+                    r.run.id,
+                    r.run.kind,
+                    r.run.state,
+                    r.run.started_at,
+                    r.run
+                        .finished_at
+                        .as_deref()
+                        .map(|f| format!(" finished {f}"))
+                        .unwrap_or_default()
+                );
+                for j in &r.journal {
+                    println!("    {} {} {} {}", j.seq, j.at, j.step, j.phase);
+                }
+            }
+            Ok(exit::OK)
+        }
+        CutoverCommand::Plan { name } => {
+            let gate = ProbeGate;
+            let ctx = Ctx::open(cfg, &store, &name, &gate)?;
+            let action = cutover::next_action(&store, &ctx.cutover)?;
+            let opts = StepOptions {
+                actor: store::default_actor(),
+                ..StepOptions::default()
+            };
+            let p = runtime()?.block_on(cutover::prepare(&ctx, &action, &opts))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
+            } else {
+                super::step::show(&p);
+            }
+            Ok(exit::OK)
+        }
+    }
+}
