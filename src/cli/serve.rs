@@ -61,6 +61,24 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    // Health checks of the cutovers: every transition reaches the built-in server's answers
+    // at once (a down primary leaves them), then the automation.
+    let monitor = Arc::new(
+        crate::health::HealthMonitor::new(cfg.health_checks())
+            .map_err(|e| CliError::Usage(format!("health checks: {e}")))?,
+    );
+    let table = builtin.health().clone();
+    monitor.on_transition(move |t| table.set(&t.name, t.to != crate::health::HealthState::Down));
+    let transitions = monitor.subscribe();
+    monitor.start();
+    let store = Arc::new(crate::store::Store::open(&cfg.server.state)?);
+    let automation = tokio::spawn(crate::planner::automation::run(
+        Arc::new(cfg.clone()),
+        store,
+        monitor.clone(),
+        transitions,
+        stopped(stop_rx.clone()),
+    ));
     // Changes committed to the state store by other processes (CLI, webhooks) are picked up
     // and swapped in; secondaries get a NOTIFY on every serial change.
     let watcher = tokio::spawn(
@@ -80,6 +98,8 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         .await
         .map_err(CliError::io("DNS server failed"))?;
     let _ = watcher.await;
+    monitor.stop();
+    let _ = automation.await;
     info!("stopped");
     Ok(())
 }

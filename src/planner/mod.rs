@@ -7,6 +7,7 @@ use switchback_api::plan::{self, DiffOptions, Plan, PlanError};
 use switchback_api::{ApplyReport, Change, Provider, ProviderError, Zone};
 use tracing::{Instrument, info, info_span};
 
+pub mod automation;
 pub mod cutover;
 
 use crate::store::{AuditEntry, Phase, RunId, RunState, Store, StoreError};

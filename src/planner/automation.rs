@@ -1,0 +1,143 @@
+//! Automation in `serve`: health transitions drive automatic failover (`auto_failover`) and,
+//! only when `auto_failback = true`, a stage-by-stage failback; no two automatic actions of a
+//! cutover closer than its `hold_down` (flapping is damped, not followed).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::config::{Config, Cutover};
+use crate::health::{HealthMonitor, HealthState, Transition};
+use crate::planner::cutover::{
+    self, Action, BoxFuture, Ctx, HealthGate, StageSel, State, StepOptions,
+};
+use crate::store::Store;
+
+/// The health gate of `serve`: the monitor's current state (no extra probe).
+pub struct MonitorGate(pub Arc<HealthMonitor>);
+
+impl HealthGate for MonitorGate {
+    fn primary_healthy<'a>(&'a self, c: &'a Cutover) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            match self.0.state(&c.name) {
+                Some(s) => Ok(s == HealthState::Up),
+                None => Err(format!("cutover {} has no health check", c.name)),
+            }
+        })
+    }
+}
+
+/// How often a failed-over cutover with `auto_failback` is looked at (a stage still starts
+/// only after its soak and when the primary is up).
+const FAILBACK_TICK: Duration = Duration::from_secs(1);
+
+/// Run until `shutdown`.
+pub async fn run(
+    cfg: Arc<Config>,
+    store: Arc<Store>,
+    monitor: Arc<HealthMonitor>,
+    mut transitions: UnboundedReceiver<Transition>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let cutovers: Vec<Cutover> = match cfg.all_cutovers() {
+        Ok(c) => c
+            .into_iter()
+            .filter(|c| c.auto_failover || c.auto_failback)
+            .collect(),
+        Err(e) => {
+            warn!(error = %e, "automation off: cannot read the cutovers");
+            return;
+        }
+    };
+    if cutovers.is_empty() {
+        return;
+    }
+    info!(cutovers = cutovers.len(), "automation on");
+    let gate = MonitorGate(monitor.clone());
+    let mut last: HashMap<String, Instant> = HashMap::new();
+    let mut tick = tokio::time::interval(FAILBACK_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            t = transitions.recv() => {
+                let Some(t) = t else { break };
+                if t.to != HealthState::Down {
+                    continue;
+                }
+                if let Some(c) = cutovers.iter().find(|c| *c.name == *t.name && c.auto_failover) {
+                    let state = state_of(&store, c);
+                    if matches!(state, Some(State::Idle | State::Ready | State::Restored)) {
+                        step(&cfg, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await;
+                    } else {
+                        debug!(cutover = %c.name, ?state, "primary down; already failed over");
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                for c in cutovers.iter().filter(|c| c.auto_failback) {
+                    if monitor.state(&c.name) != Some(HealthState::Up) {
+                        continue;
+                    }
+                    if matches!(state_of(&store, c), Some(State::FailedOver | State::FailingBack)) {
+                        step(&cfg, &store, &gate, c, Action::Failback { stage: StageSel::Next }, &mut last).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn state_of(store: &Store, c: &Cutover) -> Option<State> {
+    cutover::status(store, c).ok().map(|s| s.state)
+}
+
+/// One automatic step, unless the cutover's last one is closer than `hold_down`.
+async fn step(
+    cfg: &Config,
+    store: &Store,
+    gate: &MonitorGate,
+    c: &Cutover,
+    action: Action,
+    last: &mut HashMap<String, Instant>,
+) {
+    if let Some(t) = last.get(&c.name) {
+        if t.elapsed() < c.hold_down {
+            debug!(cutover = %c.name, ?action, "held down");
+            return;
+        }
+    }
+    let ctx = match Ctx::open(cfg, store, &c.name, gate) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            warn!(cutover = %c.name, error = %e, "automatic step not started");
+            return;
+        }
+    };
+    let opts = StepOptions {
+        force: false,
+        ignore_health: false,
+        actor: "auto:health".into(),
+    };
+    let span = info_span!("automation", cutover = %c.name, action = ?action);
+    match cutover::run(&ctx, &action, &opts).instrument(span).await {
+        Ok(_) => {
+            info!(cutover = %c.name, ?action, "automatic step done");
+            last.insert(c.name.clone(), Instant::now());
+        }
+        // A stage whose soak has not elapsed, or a gate not open yet: try again later.
+        Err(cutover::CutoverError::Refused { message, .. }) => {
+            debug!(cutover = %c.name, %message, "automatic step not due");
+        }
+        Err(e) => {
+            warn!(cutover = %c.name, error = %e, "automatic step failed");
+            // Failed steps count too: no retry storm inside hold_down.
+            last.insert(c.name.clone(), Instant::now());
+        }
+    }
+}
