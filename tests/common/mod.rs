@@ -4,6 +4,7 @@
 //!   ready when it answers SOA over UDP, SIGHUP on demand, stopped on drop) and the `Knot`
 //!   guard (knotd with its own config, rundir and database in a temp dir).
 //! - `dns`: a blocking client on hickory-proto (UDP, TCP, EDNS, AXFR, raw packets).
+//! - `ministack`: the Route 53 emulator (venv under `target/peers/`), killed on drop.
 //! - `compare`: responses reduced to rcode, flags, question, EDNS and each section as a set of
 //!   records in presentation form, and a readable diff of two of them.
 
@@ -11,6 +12,7 @@
 
 pub mod compare;
 pub mod dns;
+pub mod ministack;
 pub mod servers;
 
 use std::path::PathBuf;

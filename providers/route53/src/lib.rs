@@ -690,8 +690,19 @@ impl Provider for Route53 {
     }
 
     async fn read_zone(&self, zone: &Name) -> Result<Zone, ProviderError> {
+        let before = self.client.stats();
         let h = self.resolve_name(zone).await?;
-        self.read_hosted(&h).await
+        let z = self.read_hosted(&h).await?;
+        let after = self.client.stats();
+        tracing::debug!(
+            zone = %h.name,
+            record_sets = z.record_sets.len(),
+            // Saturating: `reset_stats` may run meanwhile; concurrent calls are included.
+            list_pages = after.list_pages.saturating_sub(before.list_pages),
+            api_calls = after.total().saturating_sub(before.total()),
+            "read"
+        );
+        Ok(z)
     }
 
     async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError> {
@@ -731,15 +742,18 @@ impl Provider for Route53 {
             self.client.wait_insync(id).await.map_err(other)?;
         }
         let after = self.client.stats();
+        let api_calls = after.total().saturating_sub(before.total());
         tracing::info!(
             zone = %h.name,
             changes = changes.len(),
             batches = n,
+            get_change_polls = after.get_change_polls.saturating_sub(before.get_change_polls),
+            api_calls,
             "applied"
         );
         Ok(ApplyReport {
             batches: n,
-            api_calls: after.total() - before.total(),
+            api_calls,
         })
     }
 }
