@@ -85,6 +85,10 @@ pub struct RrlSection {
 pub struct ApiConfig {
     pub token_env: Option<String>,
     pub webhook_secret_env: Option<String>,
+    /// Requests per second per client (IP) before 429 (default 20).
+    pub rate_per_second: Option<u32>,
+    /// Requests a client may send at once above the rate (default 100).
+    pub burst: Option<u32>,
 }
 
 /// `[providers.NAME]`: the type and that type's own keys (checked by the registry).

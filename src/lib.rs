@@ -2,6 +2,7 @@
 //!
 //! The binary is a thin shell over [`cli::run`].
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod fault;

@@ -1,4 +1,4 @@
-//! `switchback serve`: the built-in authoritative DNS server.
+//! `switchback serve`: the built-in authoritative DNS server and the HTTP API.
 
 use std::sync::Arc;
 
@@ -17,6 +17,13 @@ pub fn run(cfg: &Config) -> Result<u8, CliError> {
 }
 
 async fn serve(cfg: &Config) -> Result<(), CliError> {
+    // The HTTP API: refuse early (before anything listens) when it may not run where asked.
+    let secrets = crate::api::Secrets::from_env(
+        cfg.api.token_env.as_deref(),
+        cfg.api.webhook_secret_env.as_deref(),
+    );
+    crate::api::check_listen(cfg.server.api, &secrets)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let opts = ServerOptions {
         udp_workers: cfg
             .server
@@ -26,6 +33,7 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         rrl: cfg.rrl()?,
         ..ServerOptions::default()
     };
+    let dns_metrics = opts.metrics.clone();
     // The built-in provider on the state store, seeded from the zone folder.
     let builtin: Arc<Builtin> = {
         let cfg = cfg.clone();
@@ -72,6 +80,32 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
     let transitions = monitor.subscribe();
     monitor.start();
     let store = Arc::new(crate::store::Store::open(&cfg.server.state)?);
+    // DNS is what must keep running: an API address already in use is an error in the log,
+    // not a reason to stop answering queries.
+    let api_listener = tokio::net::TcpListener::bind(cfg.server.api)
+        .await
+        .inspect_err(|e| {
+            tracing::error!(listen = %cfg.server.api, error = %e, "HTTP API not started: cannot listen")
+        })
+        .ok();
+    let mut api_opts = crate::api::ApiOptions::default();
+    api_opts.rate_per_second = cfg.api.rate_per_second.unwrap_or(api_opts.rate_per_second);
+    api_opts.burst = cfg.api.burst.unwrap_or(api_opts.burst);
+    let api_state = crate::api::ApiState::new(
+        Arc::new(cfg.clone()),
+        store.clone(),
+        Some(monitor.clone()),
+        secrets,
+        api_opts,
+    )
+    .with_dns_metrics(dns_metrics);
+    let api = api_listener.map(|l| {
+        tokio::spawn(crate::api::serve(
+            l,
+            Arc::new(api_state),
+            stopped(stop_rx.clone()),
+        ))
+    });
     let automation = tokio::spawn(crate::planner::automation::run(
         Arc::new(cfg.clone()),
         store,
@@ -98,6 +132,13 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         .await
         .map_err(CliError::io("DNS server failed"))?;
     let _ = watcher.await;
+    if let Some(api) = api {
+        match api.await {
+            Ok(Err(e)) => warn!(error = %e, "HTTP API failed"),
+            Err(e) => warn!(error = %e, "HTTP API task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     monitor.stop();
     let _ = automation.await;
     info!("stopped");

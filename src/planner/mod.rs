@@ -9,6 +9,7 @@ use tracing::{Instrument, info, info_span};
 
 pub mod automation;
 pub mod cutover;
+pub mod stats;
 
 use crate::store::{AuditEntry, Phase, RunId, RunState, Store, StoreError};
 
@@ -36,7 +37,9 @@ pub async fn plan_to(
     let live = provider
         .read_zone(&desired.origin)
         .instrument(info_span!("read_zone", provider = provider.name(), zone = %desired.origin))
-        .await?;
+        .await;
+    stats::read(provider.name(), live.is_ok());
+    let live = live?;
     let opts = diff_options(provider, only);
     let p = plan::plan(
         provider.name(),
@@ -133,8 +136,12 @@ pub async fn apply_noted(
             &json!({ "changes": plan.changes.len() }),
         )?;
         let report = match provider.apply(&plan.zone, &plan.changes).await {
-            Ok(r) => r,
+            Ok(r) => {
+                stats::apply(provider.name(), r.api_calls, true);
+                r
+            }
             Err(e) => {
+                stats::apply(provider.name(), 1, false);
                 store.journal(
                     run,
                     "apply",

@@ -15,8 +15,10 @@
 
 pub mod cutover;
 pub mod schema;
+pub mod webhook;
 
 pub use cutover::CutoverRow;
+pub use webhook::WebhookEvent;
 
 #[cfg(test)]
 mod tests;
@@ -319,16 +321,23 @@ impl Store {
     }
 
     fn init(&self, conn: &mut Connection) -> Result<(), StoreError> {
-        // Look before writing anything: version, and whose database this is.
-        let version = self.read_version(conn)?;
+        // Look before writing anything: version, and whose database this is. Both in one read
+        // transaction, so another process migrating at the same moment is seen before or
+        // after its commit, never half-way (its tables without its version).
+        let (version, tables) = {
+            let tx = conn.transaction()?;
+            let version = self.read_version(&tx)?;
+            let tables: Vec<String> = tx
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            tx.commit()?;
+            (version, tables)
+        };
         if version > schema::SCHEMA_VERSION {
             return Err(self.newer(version));
         }
         if version == 0 {
-            let tables: Vec<String> = conn
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
             if let Some(t) = tables
                 .iter()
                 .find(|t| !schema::FOREIGN_PREFIXES.iter().any(|p| t.starts_with(p)))

@@ -117,6 +117,21 @@ CREATE TABLE cutover_state (
     updated_at       TEXT NOT NULL
 );
 "#,
+    // 3: webhook idempotency (issue 7).
+    r#"
+-- One row per webhook event that got an answer: a replay with the same body gets the same
+-- answer; the same id with another body is refused.
+CREATE TABLE webhook_events (
+    event_id     TEXT NOT NULL PRIMARY KEY,
+    route        TEXT NOT NULL,                   -- pre-recovery, post-recovery, failback
+    cutover      TEXT NOT NULL,
+    body_digest  TEXT NOT NULL,                   -- SHA-256 (hex) of the route and the body
+    status       BIGINT NOT NULL,                 -- the HTTP status of the first answer
+    answer_json  TEXT NOT NULL,                   -- the first answer's body
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX webhook_events_by_time ON webhook_events (created_at);
+"#,
 ];
 
 /// The schema version this build writes and understands.
@@ -167,3 +182,10 @@ pub const UPSERT_CUTOVER: &str = "INSERT INTO cutover_state \
      targets_json = excluded.targets_json, written_json = excluded.written_json, \
      intent_json = excluded.intent_json, stage_started_at = excluded.stage_started_at, \
      updated_at = excluded.updated_at";
+
+pub const WEBHOOK_EVENT_COLUMNS: &str =
+    "event_id, route, cutover, body_digest, status, answer_json, created_at";
+/// First writer wins: a concurrent insert of the same id leaves the first row.
+pub const INSERT_WEBHOOK_EVENT: &str = "INSERT INTO webhook_events \
+     (event_id, route, cutover, body_digest, status, answer_json, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id) DO NOTHING";

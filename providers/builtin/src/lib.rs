@@ -7,6 +7,7 @@ pub mod acl;
 pub mod answer;
 pub mod hash;
 pub mod journal;
+pub mod metrics;
 pub mod notify;
 pub mod provider;
 pub mod rrl;
@@ -18,6 +19,7 @@ pub mod udp;
 pub mod wire;
 pub mod zone;
 
+pub use metrics::DnsMetrics;
 pub use provider::{Builtin, LoadError, LoadReport};
 pub use server::{Listeners, ServerOptions, serve};
 pub use store::{Store, StoreError};

@@ -28,6 +28,8 @@ pub struct ServerOptions {
     pub rrl: Option<RrlConfig>,
     pub tcp_idle_timeout: Duration,
     pub max_tcp_connections: usize,
+    /// The answer path's counters (read by the application's `/metrics`).
+    pub metrics: Arc<crate::metrics::DnsMetrics>,
 }
 
 impl Default for ServerOptions {
@@ -38,6 +40,7 @@ impl Default for ServerOptions {
             rrl: None,
             tcp_idle_timeout: Duration::from_secs(10),
             max_tcp_connections: 256,
+            metrics: Arc::default(),
         }
     }
 }
@@ -129,10 +132,13 @@ pub async fn serve(
     let mut threads = Vec::new();
     for (i, sock) in listeners.udp.into_iter().enumerate() {
         let (catalog, stop, rrl) = (catalog.clone(), stop.clone(), rrl.clone());
+        let metrics = opts.metrics.clone();
         threads.push(
             std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
-                .spawn(move || crate::udp::worker(sock, &catalog, &stop, rrl.as_deref()))?,
+                .spawn(move || {
+                    crate::udp::worker(sock, &catalog, &stop, rrl.as_deref(), &metrics)
+                })?,
         );
     }
     let limit = Arc::new(Semaphore::new(opts.max_tcp_connections));

@@ -5,13 +5,14 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use arc_swap::cache::Cache;
 use tracing::{debug, warn};
 
 use crate::answer::{self, Catalog, Outcome, Transport};
+use crate::metrics::DnsMetrics;
 use crate::rrl::{Rrl, Verdict};
 use crate::wire;
 
@@ -36,17 +37,27 @@ fn handle(
     rrl: Option<&Rrl>,
     limited: &mut u32,
     out: &mut Vec<u8>,
+    metrics: &DnsMetrics,
 ) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
     if answer::answer(cat, pkt, Transport::Udp, out) != Outcome::Respond {
+        metrics.unanswered.fetch_add(1, Relaxed);
         return false;
     }
     if let (Some(rrl), Some(peer)) = (rrl, peer) {
         match rrl.check(peer.ip(), limited) {
             Verdict::Send => {}
-            Verdict::Drop => return false,
-            Verdict::Truncate => truncate(out),
+            Verdict::Drop => {
+                metrics.rrl_dropped.fetch_add(1, Relaxed);
+                return false;
+            }
+            Verdict::Truncate => {
+                metrics.rrl_truncated.fetch_add(1, Relaxed);
+                truncate(out)
+            }
         }
     }
+    metrics.response(out);
     true
 }
 
@@ -73,14 +84,15 @@ pub fn worker(
     catalog: &ArcSwap<Catalog>,
     stop: &AtomicBool,
     rrl: Option<&Rrl>,
+    metrics: &DnsMetrics,
 ) {
     #[cfg(target_os = "linux")]
     {
-        mmsg::worker(sock, catalog, stop, rrl)
+        mmsg::worker(sock, catalog, stop, rrl, metrics)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        simple_worker(sock, catalog, stop, rrl)
+        simple_worker(sock, catalog, stop, rrl, metrics)
     }
 }
 
@@ -91,6 +103,7 @@ fn simple_worker(
     catalog: &ArcSwap<Catalog>,
     stop: &AtomicBool,
     rrl: Option<&Rrl>,
+    metrics: &DnsMetrics,
 ) {
     let mut cache = Cache::new(catalog);
     let mut inbuf = [0u8; IN_BUF];
@@ -106,14 +119,18 @@ fn simple_worker(
                 continue;
             }
         };
-        if handle(
+        let t0 = Instant::now();
+        let respond = handle(
             cache.load(),
             &inbuf[..n],
             Some(peer),
             rrl,
             &mut limited,
             &mut out,
-        ) {
+            metrics,
+        );
+        metrics.latency(t0.elapsed(), 1);
+        if respond {
             if let Err(e) = sock.send_to(&out, peer) {
                 debug!(error = %e, %peer, "udp send failed");
             }
@@ -206,6 +223,7 @@ mod mmsg {
         catalog: &ArcSwap<Catalog>,
         stop: &AtomicBool,
         rrl: Option<&Rrl>,
+        metrics: &DnsMetrics,
     ) {
         let fd = sock.as_raw_fd();
         let mut cache = Cache::new(catalog);
@@ -236,6 +254,8 @@ mod mmsg {
                 }
                 continue;
             }
+            // Answer time per batch (one clock read per recvmmsg), spread over its queries.
+            let t0 = Instant::now();
             let cat = cache.load();
             let mut k = 0;
             let Batch {
@@ -254,7 +274,7 @@ mod mmsg {
                 }
                 let pkt = &inbufs[i][..(h.msg_len as usize).min(IN_BUF)];
                 let from = if rrl.is_some() { peer(&addrs[i]) } else { None };
-                if !handle(cat, pkt, from, rrl, &mut limited, &mut outs[k]) {
+                if !handle(cat, pkt, from, rrl, &mut limited, &mut outs[k], metrics) {
                     continue;
                 }
                 iov_out[k] = libc::iovec {
@@ -266,6 +286,7 @@ mod mmsg {
                 o.msg_namelen = h.msg_hdr.msg_namelen;
                 k += 1;
             }
+            metrics.latency(t0.elapsed(), n as u64);
             let mut sent = 0;
             while sent < k {
                 // SAFETY: hdr_out[sent..k] point at iov_out entries and `outs` buffers that are

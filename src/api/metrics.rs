@@ -1,0 +1,140 @@
+//! `GET /metrics`: Prometheus text format (0.0.4), written by hand.
+//!
+//! Unauthenticated, like `/healthz`: it is meant for the internal listener a scraper reaches
+//! (DESIGN.md asks for authentication on `/v1` routes only). It holds no secret.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use super::ApiState;
+use crate::planner::cutover;
+
+/// Counters of the API itself.
+#[derive(Debug, Default)]
+pub struct ApiMetrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+}
+
+impl ApiMetrics {
+    pub fn count_request(&self, route: &str, status: u16) {
+        let mut m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((route.to_string(), status)).or_default() += 1;
+    }
+
+    /// Requests so far with `route` and `status`.
+    pub fn requests(&self, route: &str, status: u16) -> u64 {
+        let m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&(route.to_string(), status)).copied().unwrap_or(0)
+    }
+}
+
+/// Escape a label value.
+pub fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+const CUTOVER_STATES: &[&str] = &["idle", "ready", "failed-over", "failing-back", "restored"];
+
+/// The whole exposition.
+pub fn render(s: &ApiState) -> String {
+    let mut out = String::with_capacity(4096);
+    if let Some(d) = &s.dns {
+        d.render_prometheus(&mut out);
+    }
+    // Health checks.
+    if let Some(m) = &s.monitor {
+        let st = m.statuses();
+        out.push_str("# HELP switchback_health_check_up Health check state: 1 up, 0 down, -1 unknown.\n# TYPE switchback_health_check_up gauge\n");
+        for c in &st {
+            let v = match c.state {
+                crate::health::HealthState::Up => 1,
+                crate::health::HealthState::Down => 0,
+                crate::health::HealthState::Unknown => -1,
+            };
+            let _ = writeln!(
+                out,
+                "switchback_health_check_up{{check=\"{}\",target=\"{}\"}} {v}",
+                label(&c.name),
+                label(&c.check)
+            );
+        }
+        out.push_str("# HELP switchback_health_check_latency_seconds Latency of the last probe.\n# TYPE switchback_health_check_latency_seconds gauge\n");
+        for c in &st {
+            if let Some(r) = c.last() {
+                let _ = writeln!(
+                    out,
+                    "switchback_health_check_latency_seconds{{check=\"{}\",target=\"{}\"}} {}",
+                    label(&c.name),
+                    label(&c.check),
+                    r.latency.as_secs_f64()
+                );
+            }
+        }
+        out.push_str("# HELP switchback_health_check_probes_total Probes run.\n# TYPE switchback_health_check_probes_total counter\n");
+        for c in &st {
+            let _ = writeln!(
+                out,
+                "switchback_health_check_probes_total{{check=\"{}\"}} {}",
+                label(&c.name),
+                c.probes
+            );
+        }
+    }
+    // Cutovers.
+    out.push_str("# HELP switchback_cutover_state 1 for the state each cutover is in.\n# TYPE switchback_cutover_state gauge\n");
+    let mut stages = String::new();
+    for c in s.cfg.all_cutovers().unwrap_or_default() {
+        let now = cutover::status(&s.store, &c).ok();
+        let cur = now.as_ref().map(|st| st.state.as_str());
+        for state in CUTOVER_STATES {
+            let _ = writeln!(
+                out,
+                "switchback_cutover_state{{cutover=\"{}\",state=\"{state}\"}} {}",
+                label(&c.name),
+                u8::from(cur == Some(state))
+            );
+        }
+        if let Some(st) = now {
+            let _ = writeln!(
+                stages,
+                "switchback_cutover_stage{{cutover=\"{}\"}} {}",
+                label(&c.name),
+                st.stage
+            );
+        }
+    }
+    out.push_str("# HELP switchback_cutover_stage The failback stage each cutover is at.\n# TYPE switchback_cutover_stage gauge\n");
+    out.push_str(&stages);
+    // Provider API calls.
+    crate::planner::stats::render_prometheus(&mut out);
+    // The API.
+    out.push_str("# HELP switchback_api_requests_total HTTP API requests by route and status.\n# TYPE switchback_api_requests_total counter\n");
+    {
+        let m = s.metrics.requests.lock().unwrap_or_else(|p| p.into_inner());
+        for ((route, status), n) in m.iter() {
+            let _ = writeln!(
+                out,
+                "switchback_api_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                label(route)
+            );
+        }
+    }
+    out
+}
+
+pub async fn handler(State(s): State<Arc<ApiState>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&s),
+    )
+}

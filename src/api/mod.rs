@@ -1,0 +1,414 @@
+//! The HTTP API (DESIGN.md "HTTP API"): recovery webhooks, status, metrics and the status page.
+//!
+//! - `POST /v1/hooks/{pre-recovery,post-recovery,failback}`: see [`hooks`]. A hook answers
+//!   within [`ApiOptions::hook_wait`] (1 s): with the result when the work is done by then,
+//!   else `202` with the `run_id` to follow at `GET /v1/cutovers/{name}`.
+//! - `GET /v1/cutovers`, `/v1/cutovers/{name}`, `/v1/snapshots`, `/v1/health`: see [`status`].
+//! - `GET /healthz` (liveness), `GET /metrics` (Prometheus text) and `GET /` (the status page)
+//!   need no authentication: they are meant for an internal listener (the default is
+//!   loopback). Every `/v1` route does (see [`auth`]).
+//! - No token configured: the API refuses to start on a non-loopback address; on loopback it
+//!   runs, and `/v1` answers 401 saying that no token is configured (signed hooks still work
+//!   when a webhook secret is configured).
+//! - Every error is `{"error", "detail"}`; bodies over 64 KiB get 413; a per-client (IP) rate
+//!   limit answers 429 with `Retry-After`; a request taking longer than
+//!   [`ApiOptions::request_timeout`] gets 503.
+
+pub mod auth;
+pub mod error;
+pub mod hooks;
+pub mod metrics;
+pub mod status;
+pub mod status_page;
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use governor::clock::Clock;
+use tracing::{info, warn};
+
+pub use auth::Secrets;
+pub use error::ApiError;
+pub use status::StatusView;
+
+use crate::config::Config;
+use crate::health::HealthMonitor;
+use crate::store::Store;
+
+/// Request bodies larger than this get 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Tunables (defaults: 20 requests/s per client with bursts of 100, 10 s per request, hooks
+/// answer within 1 s).
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    pub rate_per_second: u32,
+    pub burst: u32,
+    pub request_timeout: Duration,
+    pub hook_wait: Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            rate_per_second: 20,
+            burst: 100,
+            request_timeout: Duration::from_secs(10),
+            hook_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why the API does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiStartError {
+    #[error(
+        "refusing to serve the HTTP API on {addr}: it is not a loopback address and no API token \
+         is configured (set [api] token_env to the name of an environment variable holding the \
+         token, and set that variable), or listen on 127.0.0.1"
+    )]
+    NoToken { addr: SocketAddr },
+}
+
+/// Check that the API may listen on `addr` with `secrets`.
+pub fn check_listen(addr: SocketAddr, secrets: &Secrets) -> Result<(), ApiStartError> {
+    if secrets.token.is_none() && !addr.ip().is_loopback() {
+        return Err(ApiStartError::NoToken { addr });
+    }
+    Ok(())
+}
+
+/// A hook's work, as `GET /v1/cutovers/{name}` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Job {
+    pub run_id: String,
+    pub cutover: String,
+    pub hook: &'static str,
+    pub event_id: String,
+    /// `running`, `done` or `failed`.
+    pub state: &'static str,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<serde_json::Value>,
+}
+
+/// How many finished hook runs are kept in memory.
+const JOBS_KEPT: usize = 200;
+
+/// The API's shared state.
+pub struct ApiState {
+    pub cfg: Arc<Config>,
+    pub store: Arc<Store>,
+    pub monitor: Option<Arc<HealthMonitor>>,
+    pub dns: Option<Arc<switchback_builtin::DnsMetrics>>,
+    pub opts: ApiOptions,
+    secrets: Secrets,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    jobs: Mutex<VecDeque<Job>>,
+    next_job: std::sync::atomic::AtomicU64,
+    limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
+    pub metrics: metrics::ApiMetrics,
+}
+
+impl ApiState {
+    pub fn new(
+        cfg: Arc<Config>,
+        store: Arc<Store>,
+        monitor: Option<Arc<HealthMonitor>>,
+        secrets: Secrets,
+        opts: ApiOptions,
+    ) -> ApiState {
+        let rate = NonZeroU32::new(opts.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(opts.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let quota = governor::Quota::per_second(rate).allow_burst(burst);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        ApiState {
+            cfg,
+            store,
+            monitor,
+            dns: None,
+            opts,
+            secrets,
+            locks: Mutex::default(),
+            jobs: Mutex::default(),
+            next_job: std::sync::atomic::AtomicU64::new(started * 1000),
+            limiter: governor::RateLimiter::keyed(quota),
+            metrics: metrics::ApiMetrics::default(),
+        }
+    }
+
+    /// With the built-in DNS server's counters (for `/metrics`).
+    pub fn with_dns_metrics(mut self, dns: Arc<switchback_builtin::DnsMetrics>) -> ApiState {
+        self.dns = Some(dns);
+        self
+    }
+
+    /// The in-flight lock of cutover `name`.
+    fn cutover_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(name.to_string()).or_default().clone()
+    }
+
+    fn new_job(&self, cutover: &str, hook: &'static str, event_id: &str) -> String {
+        let n = self
+            .next_job
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("h-{n}");
+        let job = Job {
+            run_id: id.clone(),
+            cutover: cutover.to_string(),
+            hook,
+            event_id: event_id.to_string(),
+            state: "running",
+            started_at: now_text(),
+            finished_at: None,
+            result: None,
+            error: None,
+        };
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if jobs.len() >= JOBS_KEPT {
+            if let Some(i) = jobs.iter().position(|j| j.state != "running") {
+                jobs.remove(i);
+            }
+        }
+        jobs.push_back(job);
+        id
+    }
+
+    fn finish_job(&self, id: &str, result: Result<serde_json::Value, &ApiError>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(j) = jobs.iter_mut().find(|j| j.run_id == id) {
+            j.finished_at = Some(now_text());
+            match result {
+                Ok(v) => {
+                    j.state = "done";
+                    j.result = Some(v);
+                }
+                Err(e) => {
+                    j.state = "failed";
+                    j.error = Some(e.body());
+                }
+            }
+        }
+    }
+
+    /// The hook runs of cutover `name`, oldest first.
+    pub fn jobs(&self, name: &str) -> Vec<Job> {
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.iter().filter(|j| j.cutover == name).cloned().collect()
+    }
+}
+
+pub(crate) fn now_text() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// The routes, with authentication, rate limit, timeout, body limit and metrics.
+pub fn router(state: Arc<ApiState>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/hooks/pre-recovery", post(hooks::pre_recovery))
+        .route("/v1/hooks/post-recovery", post(hooks::post_recovery))
+        .route("/v1/hooks/failback", post(hooks::failback))
+        .route("/v1/cutovers", get(status::cutovers))
+        .route("/v1/cutovers/{name}", get(status::cutover))
+        .route("/v1/snapshots", get(status::snapshots))
+        .route("/v1/health", get(status::health))
+        .route_layer(from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .merge(v1)
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+        )
+        .route("/metrics", get(metrics::handler))
+        .route("/", get(status_page_handler))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(state.clone(), timeout))
+        .layer(from_fn_with_state(state.clone(), rate_limit))
+        .layer(from_fn_with_state(state.clone(), count))
+        .with_state(state)
+}
+
+async fn status_page_handler(State(s): State<Arc<ApiState>>) -> Response {
+    match status::view(&s) {
+        Ok(v) => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            status_page::render(&v),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Serve on `listener` until `shutdown` (graceful: requests in progress are finished).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ApiState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    check_listen(addr, &state.secrets).map_err(std::io::Error::other)?;
+    info!(
+        listen = %addr,
+        bearer = state.secrets.token.is_some(),
+        signed_hooks = state.secrets.webhook_secret.is_some(),
+        "switchback serving the HTTP API"
+    );
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Authentication of `/v1`: the bearer token, or (hooks only) the body's signature.
+async fn authenticate(State(s): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let v = v.to_str().unwrap_or("");
+        return match auth::check_bearer(&s.secrets, v) {
+            Ok(()) => next.run(req).await,
+            Err(d) => ApiError::unauthorized(d.to_string()).into_response(),
+        };
+    }
+    let sig = headers
+        .get(auth::SIGNATURE_HEADER)
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    let Some(sig) = sig else {
+        let detail = if s.secrets.token.is_none() {
+            "no API token is configured ([api] token_env names an unset or empty variable): \
+             the /v1 routes need one (signed hooks excepted)"
+                .to_string()
+        } else {
+            auth::Denied::NoCredentials.to_string()
+        };
+        return ApiError::unauthorized(detail).into_response();
+    };
+    if !req.uri().path().starts_with("/v1/hooks/") {
+        return ApiError::unauthorized("a signature authenticates hooks only: send a bearer token")
+            .into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body is over {BODY_LIMIT} bytes"),
+            )
+            .into_response();
+        }
+    };
+    match auth::check_signature(&s.secrets, &sig, &bytes, unix_now()) {
+        Ok(()) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(d) => ApiError::unauthorized(d.to_string()).into_response(),
+    }
+}
+
+/// The per-client rate limit (by peer IP); `/healthz` is exempt.
+async fn rate_limit(State(s): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    if req.uri().path() != "/healthz" {
+        let ip = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        if let Err(not_until) = s.limiter.check_key(&ip) {
+            let wait = not_until.wait_time_from(s.limiter.clock().now());
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "more than {} requests per second from this client; retry later",
+                    s.opts.rate_per_second
+                ),
+            );
+            e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+            return e.into_response();
+        }
+        if s.limiter.len() > 10_000 {
+            s.limiter.retain_recent();
+        }
+    }
+    next.run(req).await
+}
+
+/// A request that takes too long gets 503 (the hooks' own work continues in the background).
+async fn timeout(State(s): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(s.opts.request_timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            warn!("API request timed out");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "the request took longer than {} s",
+                    s.opts.request_timeout.as_secs_f64()
+                ),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Count requests by route and status.
+async fn count(State(s): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    let route = route_label(req.uri().path());
+    let r = next.run(req).await;
+    s.metrics.count_request(route, r.status().as_u16());
+    r
+}
+
+/// The route a path belongs to (a bounded set of label values).
+fn route_label(path: &str) -> &'static str {
+    const ROUTES: &[&str] = &[
+        "/v1/hooks/pre-recovery",
+        "/v1/hooks/post-recovery",
+        "/v1/hooks/failback",
+        "/v1/cutovers",
+        "/v1/snapshots",
+        "/v1/health",
+        "/healthz",
+        "/metrics",
+        "/",
+    ];
+    if let Some(r) = ROUTES.iter().find(|r| **r == path) {
+        return r;
+    }
+    match path.strip_prefix("/v1/cutovers/") {
+        Some(rest) if !rest.is_empty() && !rest.contains('/') => "/v1/cutovers/{name}",
+        _ => "other",
+    }
+}

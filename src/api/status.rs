@@ -1,0 +1,210 @@
+//! `GET /v1/cutovers`, `/v1/cutovers/{name}`, `/v1/snapshots`, `/v1/health`, and the
+//! [`StatusView`] they share with the status page.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiState, Job};
+use crate::planner::cutover;
+
+/// A snapshot of everything an operator looks at: the cutovers and the health checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    /// RFC 3339.
+    pub generated_at: String,
+    pub cutovers: Vec<CutoverView>,
+    pub health: Vec<HealthView>,
+}
+
+/// One cutover.
+#[derive(Debug, Clone, Serialize)]
+pub struct CutoverView {
+    pub name: String,
+    pub provider: String,
+    pub zone: String,
+    /// `idle`, `ready`, `failed-over`, `failing-back`, `restored` (`unknown` when the stored
+    /// state cannot be read; see `error`).
+    pub state: String,
+    pub stage: u32,
+    pub stages: u32,
+    /// Traffic share on the primary (percent), when weighted.
+    pub primary_weight: Option<u32>,
+    pub snapshot_id: Option<String>,
+    /// A step was interrupted (`resume` or `abort` it).
+    pub step_in_progress: bool,
+    pub stage_started_at: Option<String>,
+    /// The last runs of the engine (failover, failback stages, abort, resume), oldest first.
+    pub last_runs: Vec<RunView>,
+    /// The hook runs of this process (pre-recovery, post-recovery, failback), oldest first.
+    pub hook_runs: Vec<Job>,
+    pub error: Option<String>,
+}
+
+/// One run of the cutover engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    pub id: i64,
+    pub kind: String,
+    /// `running`, `done`, `failed`, `aborted`.
+    pub state: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+}
+
+/// One health check.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthView {
+    pub name: String,
+    pub check: String,
+    /// `unknown`, `up`, `down`.
+    pub state: String,
+    /// When the state last changed.
+    pub since: Option<String>,
+    pub probes: u64,
+    pub last_latency_ms: Option<f64>,
+    /// The last probes, oldest first.
+    pub history: Vec<ProbeView>,
+}
+
+/// One probe.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeView {
+    pub at: String,
+    pub up: bool,
+    pub latency_ms: f64,
+    pub error: Option<String>,
+}
+
+/// How many engine runs a cutover shows.
+const LAST_RUNS: usize = 10;
+
+fn time(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+fn cutover_view(s: &ApiState, c: &crate::config::Cutover) -> CutoverView {
+    let mut v = CutoverView {
+        name: c.name.clone(),
+        provider: c.provider.clone(),
+        zone: c.zone.to_string(),
+        state: "unknown".into(),
+        stage: 0,
+        stages: cutover::stage_count(c),
+        primary_weight: None,
+        snapshot_id: None,
+        step_in_progress: false,
+        stage_started_at: None,
+        last_runs: Vec::new(),
+        hook_runs: s.jobs(&c.name),
+        error: None,
+    };
+    match cutover::status(&s.store, c) {
+        Ok(st) => {
+            v.state = st.state.as_str().to_string();
+            v.stage = st.stage;
+            v.primary_weight = st.primary_weight;
+            v.snapshot_id = st.snapshot_id;
+            v.step_in_progress = st.intent.is_some();
+            v.stage_started_at = st.stage_started_at;
+            let skip = st.runs.len().saturating_sub(LAST_RUNS);
+            v.last_runs = st
+                .runs
+                .into_iter()
+                .skip(skip)
+                .map(|r| RunView {
+                    id: r.run.id.0,
+                    kind: r.run.kind,
+                    state: r.run.state.as_str().to_string(),
+                    started_at: r.run.started_at,
+                    finished_at: r.run.finished_at,
+                    error: r
+                        .run
+                        .result
+                        .as_ref()
+                        .and_then(|x| x.get("error"))
+                        .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string)),
+                })
+                .collect();
+        }
+        Err(e) => v.error = Some(e.to_string()),
+    }
+    v
+}
+
+fn health_views(s: &ApiState) -> Vec<HealthView> {
+    let Some(m) = &s.monitor else {
+        return Vec::new();
+    };
+    m.statuses()
+        .into_iter()
+        .map(|st| HealthView {
+            name: st.name.to_string(),
+            check: st.check.clone(),
+            state: st.state.as_str().to_string(),
+            since: st.since.map(time),
+            probes: st.probes,
+            last_latency_ms: st.last().map(|r| r.latency.as_secs_f64() * 1e3),
+            history: st
+                .history
+                .iter()
+                .map(|r| ProbeView {
+                    at: time(r.at),
+                    up: r.ok,
+                    latency_ms: r.latency.as_secs_f64() * 1e3,
+                    error: r.error.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The whole picture, from the store and the monitor (no provider call).
+pub fn view(s: &ApiState) -> Result<StatusView, ApiError> {
+    let cutovers = s
+        .cfg
+        .all_cutovers()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(StatusView {
+        generated_at: super::now_text(),
+        cutovers: cutovers.iter().map(|c| cutover_view(s, c)).collect(),
+        health: health_views(s),
+    })
+}
+
+pub async fn cutovers(State(s): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    let v = view(&s)?;
+    Ok(Json(json!({"cutovers": v.cutovers})))
+}
+
+pub async fn cutover(
+    State(s): State<Arc<ApiState>>,
+    Path(name): Path<String>,
+) -> Result<Json<CutoverView>, ApiError> {
+    let c = cutover::find(&s.cfg, &name)?;
+    Ok(Json(cutover_view(&s, &c)))
+}
+
+pub async fn snapshots(
+    State(s): State<Arc<ApiState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let zone = q
+        .get("zone")
+        .map(|z| z.parse::<switchback_api::Name>())
+        .transpose()
+        .map_err(|e| ApiError::unprocessable(format!("query `zone`: {e}")))?;
+    let list = s
+        .store
+        .list_snapshots(q.get("provider").map(String::as_str), zone.as_ref())?;
+    Ok(Json(json!({"snapshots": list})))
+}
+
+pub async fn health(State(s): State<Arc<ApiState>>) -> Json<Value> {
+    Json(json!({"checks": health_views(&s)}))
+}
