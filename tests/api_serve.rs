@@ -28,6 +28,9 @@ fn serve_runs_the_api_with_dns_metrics() {
     for name in ["www.example.com.", "nope.example.com."] {
         sb.query(&Question::new(name, RecordType::A)).unwrap();
     }
+    // Over TCP too: counted with the UDP ones, per zone.
+    sb.query(&Question::new("www.example.com.", RecordType::A).tcp())
+        .unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -59,9 +62,23 @@ fn serve_runs_the_api_with_dns_metrics() {
         "switchback_dns_responses_total{rcode=\"NXDOMAIN\"} 1",
         "switchback_dns_answer_seconds_count",
         "switchback_dns_rrl_dropped_total 0",
+        "switchback_dns_queries_total{zone=\"example.com.\",rcode=\"NXDOMAIN\"} 1",
     ] {
         assert!(m.contains(needle), "{needle} not in\n{m}");
     }
+    // Per zone: the UDP and the TCP query for www (and the start-up probe of the harness).
+    let value = |series: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} not in\n{m}"))
+    };
+    let zone_ok = value("switchback_dns_queries_total{zone=\"example.com.\",rcode=\"NOERROR\"}");
+    assert!(zone_ok >= 2, "{m}");
+    assert_eq!(
+        zone_ok,
+        value("switchback_dns_responses_total{rcode=\"NOERROR\"}"),
+        "every NOERROR was for example.com.\n{m}"
+    );
     // No token configured: /v1 says so.
     let (s, body) = get("/v1/cutovers").unwrap();
     assert_eq!(s, 401);

@@ -183,7 +183,11 @@ async fn handle(
     }
     let run_id = s.new_job(&c.name, route, &h.event_id);
     info!(hook = route, cutover = %c.name, event_id = %h.event_id, %run_id, "hook received");
-    let (tx, rx) = tokio::sync::oneshot::channel::<Result<Value, ApiError>>();
+    // The task hands the cutover lock back with its result: the handler keeps it until the
+    // event is stored, so a second request of the same event cannot slip in between the end
+    // of the work and the record of its answer (and apply the step again).
+    type Done = (Result<Value, ApiError>, tokio::sync::OwnedMutexGuard<()>);
+    let (tx, rx) = tokio::sync::oneshot::channel::<Done>();
     let task_state = s.clone();
     let task_run = run_id.clone();
     let actor = format!("webhook:{route}");
@@ -193,7 +197,6 @@ async fn handle(
     let cname = c.name.clone();
     tokio::spawn(
         async move {
-            let _guard = guard;
             let r = match work {
                 Work::Snapshot => snapshot(&task_state, &c, &event_id).await,
                 Work::Step(action) => step(&task_state, &cname, action, actor).await,
@@ -208,19 +211,22 @@ async fn handle(
                     task_state.finish_job(&task_run, Err(e));
                 }
             }
-            let _ = tx.send(r);
+            // If the handler already answered 202 the send fails and the lock goes with it.
+            let _ = tx.send((r, guard));
         }
         .instrument(span),
     );
+    let mut held = None;
     let (status, answer) = match tokio::time::timeout(s.opts.hook_wait, rx).await {
-        Ok(Ok(Ok(result))) => {
+        Ok(Ok((Ok(result), guard))) => {
+            held = Some(guard);
             let mut a = json!({"run_id": run_id, "cutover": h.cutover, "state": "done"});
             if let (Value::Object(a), Value::Object(r)) = (&mut a, result) {
                 a.extend(r);
             }
             (StatusCode::OK, a)
         }
-        Ok(Ok(Err(e))) => return Err(e),
+        Ok(Ok((Err(e), _guard))) => return Err(e),
         Ok(Err(_)) => {
             return Err(ApiError::internal(
                 "the hook's task ended without an answer",
@@ -247,6 +253,7 @@ async fn handle(
     )? {
         return replay(&h, first);
     }
+    drop(held);
     Ok((status, axum::Json(answer)).into_response())
 }
 

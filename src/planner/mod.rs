@@ -34,11 +34,13 @@ pub async fn plan_to(
     desired: &Zone,
     only: Vec<plan::Selector>,
 ) -> Result<(Zone, Plan), PlannerError> {
+    let before = provider.api_stats();
     let live = provider
         .read_zone(&desired.origin)
         .instrument(info_span!("read_zone", provider = provider.name(), zone = %desired.origin))
         .await;
     stats::read(provider.name(), live.is_ok());
+    stats::client(provider, before);
     let live = live?;
     let opts = diff_options(provider, only);
     let p = plan::plan(
@@ -135,7 +137,10 @@ pub async fn apply_noted(
             Phase::Started,
             &json!({ "changes": plan.changes.len() }),
         )?;
-        let report = match provider.apply(&plan.zone, &plan.changes).await {
+        let before = provider.api_stats();
+        let applied = provider.apply(&plan.zone, &plan.changes).await;
+        stats::client(provider, before);
+        let report = match applied {
             Ok(r) => {
                 stats::apply(provider.name(), r.api_calls, true);
                 r

@@ -10,6 +10,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod api;
 pub mod compare;
 pub mod dns;
 pub mod ministack;

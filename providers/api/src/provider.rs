@@ -117,6 +117,17 @@ pub struct ApplyReport {
     pub api_calls: usize,
 }
 
+/// A provider client's API traffic since it was opened, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ApiStats {
+    /// HTTP requests sent (every attempt, retries included).
+    pub calls: u64,
+    /// Failed operations: requests that gave up (after their retries) or API errors.
+    pub errors: u64,
+    /// Attempts that were retries (included in `calls`).
+    pub retries: u64,
+}
+
 /// Errors a provider returns.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -140,4 +151,10 @@ pub trait Provider: Send + Sync {
     async fn list_zones(&self) -> Result<Vec<ZoneRef>, ProviderError>;
     async fn read_zone(&self, zone: &Name) -> Result<Zone, ProviderError>;
     async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError>;
+
+    /// The API traffic of this instance so far (`None`: the provider makes no API calls, or
+    /// does not count them).
+    fn api_stats(&self) -> Option<ApiStats> {
+        None
+    }
 }

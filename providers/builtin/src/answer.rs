@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::journal::Journal;
 use crate::wire::{self, Owner, Query, Section, Writer, flags, rcode};
@@ -34,6 +35,39 @@ const C_IN: u16 = 1;
 #[derive(Default)]
 pub struct Catalog {
     pub zones: FxMap<Box<[u8]>, Arc<ServedZone>>,
+    /// Responses to queries no served zone took (REFUSED outside our zones, FORMERR, NOTIMP,
+    /// BADVERS, zone transfers refused over UDP…). Whoever swaps catalogs carries it over
+    /// ([`Catalog::keep_counters`]) so it never goes back.
+    pub other: Arc<ZoneCounters>,
+}
+
+/// Responses by RCODE (the low 4 bits of the header) for one zone: relaxed atomics, shared
+/// (one `Arc`) by every version of the zone, so rebuilding a zone does not reset them.
+/// Aligned to a cache line so the counters never share one with read-only answer data.
+#[repr(align(64))]
+#[derive(Debug, Default)]
+pub struct ZoneCounters {
+    pub rcodes: [AtomicU64; 16],
+}
+
+impl ZoneCounters {
+    /// Count one response by the RCODE in `out` (no lock, no allocation).
+    #[inline]
+    pub fn count(&self, out: &[u8]) {
+        if let Some(b) = out.get(3) {
+            self.rcodes[usize::from(b & 0x0f)].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Responses so far, all RCODEs.
+    pub fn total(&self) -> u64 {
+        self.rcodes.iter().map(|n| n.load(Relaxed)).sum()
+    }
+
+    /// Responses so far by RCODE.
+    pub fn snapshot(&self) -> [u64; 16] {
+        std::array::from_fn(|i| self.rcodes[i].load(Relaxed))
+    }
 }
 
 /// A compiled zone with its precomputed answers.
@@ -46,6 +80,9 @@ pub struct ServedZone {
     /// Key: lower-case qname wire + qtype (big-endian). Value: the full response to an
     /// EDNS(0) query with id 0, RD/CD clear, DO clear; the OPT record is its last 11 octets.
     precomputed: FxMap<Box<[u8]>, Box<[u8]>>,
+    /// Responses given from this zone; shared with the zone's other versions (set with
+    /// [`ServedZone::with_counters`] before the zone is served).
+    pub counters: Arc<ZoneCounters>,
 }
 
 impl ServedZone {
@@ -67,11 +104,19 @@ impl ServedZone {
             journal,
             generation,
             precomputed: FxMap::default(),
+            counters: Arc::default(),
         };
         if precompute {
             sz.precompute();
         }
         sz
+    }
+
+    /// Count this zone's responses in `counters` (those of the zone's previous version, so
+    /// they keep growing across rebuilds).
+    pub fn with_counters(mut self, counters: Arc<ZoneCounters>) -> ServedZone {
+        self.counters = counters;
+        self
     }
 
     fn precompute(&mut self) {
@@ -140,7 +185,26 @@ impl Catalog {
                 .into_iter()
                 .map(|z| (z.zone.origin.wire().into(), z))
                 .collect::<HashMap<_, _, _>>(),
+            other: Arc::default(),
         }
+    }
+
+    /// Take over `old`'s catalog-level counters (call before swapping `self` in for `old`).
+    /// Zone counters travel with the zones ([`ServedZone::with_counters`]).
+    pub fn keep_counters(&mut self, old: &Catalog) {
+        self.other = old.other.clone();
+    }
+
+    /// Responses so far by zone (origin in presentation form, sorted) and RCODE, and those
+    /// no zone took. For `/metrics`: allocates, never called on the answer path.
+    pub fn query_counts(&self) -> (Vec<(String, [u64; 16])>, [u64; 16]) {
+        let mut zones: Vec<(String, [u64; 16])> = self
+            .zones
+            .values()
+            .map(|z| (z.zone.origin.to_string(), z.counters.snapshot()))
+            .collect();
+        zones.sort_by(|a, b| a.0.cmp(&b.0));
+        (zones, self.other.snapshot())
     }
 
     /// The zone that holds `qname` (the longest matching origin).
@@ -159,8 +223,26 @@ impl Catalog {
     }
 }
 
-/// Answer one query packet into `out`.
+/// Answer one query packet into `out`, counting the response (by RCODE) in the zone that
+/// gave it, or in [`Catalog::other`]. Zone transfers (`Outcome::Transfer`) are counted by the
+/// caller, which writes them.
 pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>) -> Outcome {
+    let mut zone = None;
+    let outcome = answer_in(cat, pkt, transport, out, &mut zone);
+    if outcome == Outcome::Respond {
+        zone.map_or(&*cat.other, |z| &*z.counters).count(out);
+    }
+    outcome
+}
+
+/// [`answer`], setting `zone` to the zone that answered (if one did).
+fn answer_in<'c>(
+    cat: &'c Catalog,
+    pkt: &[u8],
+    transport: Transport,
+    out: &mut Vec<u8>,
+    zone: &mut Option<&'c ServedZone>,
+) -> Outcome {
     let q = match wire::parse_query(pkt) {
         Ok(q) => q,
         Err(wire::ParseError::Drop) => return Outcome::Drop,
@@ -217,6 +299,7 @@ pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>
             if let Some(z) = served.filter(|z| z.zone.origin.wire() == q.qname()) {
                 // RFC 1995 §2: over UDP, the current SOA alone tells the client whether to
                 // come back over TCP.
+                *zone = Some(z);
                 ixfr_soa_only(&z.zone, pkt, &q, out);
                 return Outcome::Respond;
             }
@@ -232,15 +315,16 @@ pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>
         finish_opt(&mut w, &q);
         return Outcome::Respond;
     }
-    let Some(zone) = find_zone_for(cat, &q) else {
+    let Some(served) = find_zone_for(cat, &q) else {
         let mut w = Writer::response(out, pkt, &q, false, rcode::REFUSED);
         finish_opt(&mut w, &q);
         return Outcome::Respond;
     };
-    if from_precomputed(zone, pkt, &q, limit, out) {
+    *zone = Some(served);
+    if from_precomputed(served, pkt, &q, limit, out) {
         return Outcome::Respond;
     }
-    resolve(&zone.zone, pkt, &q, out, limit);
+    resolve(&served.zone, pkt, &q, out, limit);
     Outcome::Respond
 }
 

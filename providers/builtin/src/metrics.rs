@@ -3,7 +3,12 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use crate::answer::Catalog;
 
 /// Upper bounds (seconds) of the answer-latency histogram buckets (then `+Inf`).
 pub const LATENCY_BOUNDS: [f64; 10] = [
@@ -22,7 +27,8 @@ const BOUNDS_NS: [u64; 10] = [
     100_000_000,
 ];
 
-const RCODE_NAMES: [&str; 16] = [
+/// Names of the 16 RCODEs of the header (`RCODE12`.. for unassigned ones).
+pub const RCODE_NAMES: [&str; 16] = [
     "NOERROR",
     "FORMERR",
     "SERVFAIL",
@@ -41,6 +47,20 @@ const RCODE_NAMES: [&str; 16] = [
     "RCODE15",
 ];
 
+/// The served catalog, whose zones hold the per-zone counters (set once by [`crate::serve`]).
+#[derive(Default)]
+pub struct CatalogSlot(OnceLock<Arc<ArcSwap<Catalog>>>);
+
+impl std::fmt::Debug for CatalogSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "CatalogSlot(attached)"
+        } else {
+            "CatalogSlot(none)"
+        })
+    }
+}
+
 /// The server's counters (shared by every worker).
 #[derive(Debug, Default)]
 pub struct DnsMetrics {
@@ -56,6 +76,8 @@ pub struct DnsMetrics {
     /// Responses response-rate-limiting dropped, and sent truncated.
     pub rrl_dropped: AtomicU64,
     pub rrl_truncated: AtomicU64,
+    /// The catalog whose per-zone counters `/metrics` shows (read only when rendering).
+    pub catalog: CatalogSlot,
 }
 
 impl DnsMetrics {
@@ -81,8 +103,14 @@ impl DnsMetrics {
         self.latency_count.fetch_add(n, Relaxed);
     }
 
-    /// The counters in Prometheus text format; `zones` gives `(zone, queries)`.
-    pub fn render_prometheus_with(&self, out: &mut String, zones: &[(String, u64)]) {
+    /// Show the per-zone counters of `catalog` (the first call wins; [`crate::serve`] makes
+    /// it with the catalog it serves).
+    pub fn attach_catalog(&self, catalog: Arc<ArcSwap<Catalog>>) {
+        let _ = self.catalog.0.set(catalog);
+    }
+
+    /// The counters in Prometheus text format, with the per-zone ones of `catalog`.
+    pub fn render_prometheus_with(&self, out: &mut String, catalog: Option<&Catalog>) {
         out.push_str("# HELP switchback_dns_responses_total DNS responses by RCODE.\n# TYPE switchback_dns_responses_total counter\n");
         for (i, n) in self.rcodes.iter().enumerate() {
             let n = n.load(Relaxed);
@@ -94,13 +122,29 @@ impl DnsMetrics {
                 );
             }
         }
-        out.push_str("# HELP switchback_dns_queries_total DNS queries answered per zone (since the zone was last loaded).\n# TYPE switchback_dns_queries_total counter\n");
-        for (z, n) in zones {
-            let _ = writeln!(
-                out,
-                "switchback_dns_queries_total{{zone=\"{}\"}} {n}",
-                z.replace(['"', '\\'], "")
-            );
+        // Labels {zone, rcode}: `zone` is the served zone's origin ("example.com."), or ""
+        // for queries no served zone took (REFUSED outside our zones, FORMERR, NOTIMP…).
+        // UDP and TCP queries alike (zone transfers included); RRL does not change them (it
+        // acts after the answer). NOERROR is always shown per zone, other RCODEs once seen.
+        out.push_str("# HELP switchback_dns_queries_total DNS queries answered, by zone and RCODE (zone=\"\" when no served zone took the query).\n# TYPE switchback_dns_queries_total counter\n");
+        if let Some(cat) = catalog {
+            let (zones, other) = cat.query_counts();
+            let mut series = |zone: &str, counts: &[u64; 16], always: bool| {
+                for (i, n) in counts.iter().enumerate() {
+                    if *n > 0 || (always && i == 0) {
+                        let _ = writeln!(
+                            out,
+                            "switchback_dns_queries_total{{zone=\"{}\",rcode=\"{}\"}} {n}",
+                            escape_label(zone),
+                            RCODE_NAMES[i]
+                        );
+                    }
+                }
+            };
+            for (zone, counts) in &zones {
+                series(zone, counts, true);
+            }
+            series("", &other, false);
         }
         out.push_str("# HELP switchback_dns_unanswered_total Datagrams that got no response.\n# TYPE switchback_dns_unanswered_total counter\n");
         let _ = writeln!(
@@ -108,7 +152,7 @@ impl DnsMetrics {
             "switchback_dns_unanswered_total {}",
             self.unanswered.load(Relaxed)
         );
-        out.push_str("# HELP switchback_dns_answer_seconds Time to compute an answer (UDP, per query, measured per batch).\n# TYPE switchback_dns_answer_seconds histogram\n");
+        out.push_str("# HELP switchback_dns_answer_seconds Time to compute an answer (UDP: per query, measured per batch; TCP: per query).\n# TYPE switchback_dns_answer_seconds histogram\n");
         let mut cum = 0;
         for (i, b) in LATENCY_BOUNDS.iter().enumerate() {
             cum += self.latency[i].load(Relaxed);
@@ -146,8 +190,16 @@ impl DnsMetrics {
         );
     }
 
-    /// [`DnsMetrics::render_prometheus_with`] without per-zone counters.
+    /// [`DnsMetrics::render_prometheus_with`] with the attached catalog (if any).
     pub fn render_prometheus(&self, out: &mut String) {
-        self.render_prometheus_with(out, &[]);
+        let cat = self.catalog.0.get().map(|c| c.load_full());
+        self.render_prometheus_with(out, cat.as_deref());
     }
+}
+
+/// Escape a Prometheus label value.
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

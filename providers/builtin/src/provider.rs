@@ -26,7 +26,7 @@ use switchback_api::{
 };
 use tracing::{debug, error, info, warn};
 
-use crate::answer::{Catalog, ServedZone};
+use crate::answer::{Catalog, ServedZone, ZoneCounters};
 use crate::journal::{self, Delta, Journal};
 use crate::steer::HealthTable;
 use crate::store::{JOURNAL_KEEP, JournalRow, Store, StoreError, ZoneMeta};
@@ -86,6 +86,10 @@ pub struct Builtin {
     swapped: tokio::sync::watch::Sender<u64>,
     /// Health of steered targets, read per query (the health monitor writes it).
     health: Arc<HealthTable>,
+    /// Each zone's response counters, by origin (wire form): every version of a zone built
+    /// here counts in the same ones, so they stay monotonic across rebuilds (and a zone that
+    /// goes and comes back continues). Locked when a zone is built, never per query.
+    counters: Mutex<HashMap<Box<[u8]>, Arc<ZoneCounters>>>,
     /// Precompute the answers of every zone it builds: true in the process that serves DNS,
     /// false in a CLI process that only reads and changes zones (it never answers a query).
     serving: bool,
@@ -254,7 +258,17 @@ impl Builtin {
             swapped: tokio::sync::watch::Sender::new(0),
             serving,
             health: Arc::new(HealthTable::default()),
+            counters: Mutex::default(),
         }
+    }
+
+    /// `zone`, counting its responses in the counters of its earlier versions.
+    fn counted(&self, zone: ServedZone) -> Arc<ServedZone> {
+        let c = {
+            let mut m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+            m.entry(zone.zone.origin.wire().into()).or_default().clone()
+        };
+        Arc::new(zone.with_counters(c))
     }
 
     /// The health of steered targets: call `set(check, up)` on every transition; answers
@@ -286,7 +300,8 @@ impl Builtin {
         self.write.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn swap(&self, catalog: Catalog) {
+    fn swap(&self, mut catalog: Catalog) {
+        catalog.keep_counters(&self.catalog.load());
         self.catalog.store(Arc::new(catalog));
         self.swapped.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -432,9 +447,9 @@ impl Builtin {
         })
         // The closure owned the parsed model: it is freed before the answers are precomputed.
         .map(|outcome| match outcome {
-            FileOutcome::Compiled(zone, journal, generation) => FileOutcome::Built(Arc::new(
-                ServedZone::with_journal(zone, journal, generation, self.serving),
-            )),
+            FileOutcome::Compiled(zone, journal, generation) => FileOutcome::Built(
+                self.counted(ServedZone::with_journal(zone, journal, generation, self.serving)),
+            ),
             other => other,
         })
     }
@@ -501,7 +516,7 @@ impl Builtin {
             let zone = s.meta.zone.clone();
             match build(s, self.serving, &self.health) {
                 Ok(z) => {
-                    built.insert(zone, Arc::new(z));
+                    built.insert(zone, self.counted(z));
                 }
                 Err(e) => {
                     error!(%zone, error = %e, "cannot serve the zone from the state store; keeping the previous version");
@@ -638,7 +653,7 @@ impl Builtin {
                 api_calls: 0,
             });
         };
-        let served = Arc::new(ServedZone::with_journal(
+        let served = self.counted(ServedZone::with_journal(
             new,
             journal,
             generation,

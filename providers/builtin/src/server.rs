@@ -6,7 +6,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -128,6 +128,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
+    // `/metrics` reads the per-zone counters from the catalog served here.
+    opts.metrics.attach_catalog(catalog.clone());
     let rrl = opts.rrl.map(|c| Arc::new(Rrl::new(c)));
     let mut threads = Vec::new();
     for (i, sock) in listeners.udp.into_iter().enumerate() {
@@ -222,12 +224,36 @@ async fn tcp_conn(
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tcp read timed out"))??;
         let cat = catalog.load_full();
-        match answer::answer(&cat, &msg, Transport::Tcp, &mut out) {
-            Outcome::Drop => return Ok(()),
-            Outcome::Respond => write_msg(&mut s, &out).await?,
+        let metrics = &opts.metrics;
+        let t0 = Instant::now();
+        let outcome = answer::answer(&cat, &msg, Transport::Tcp, &mut out);
+        if outcome != Outcome::Transfer {
+            metrics.latency(t0.elapsed(), 1);
+        }
+        match outcome {
+            Outcome::Drop => {
+                metrics.unanswered.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            Outcome::Respond => {
+                metrics.response(&out);
+                write_msg(&mut s, &out).await?
+            }
             Outcome::Transfer => {
                 let allowed = opts.allow_transfer.iter().any(|c| c.contains(peer));
                 let t = transfer::transfer(&cat, &msg, allowed);
+                // One response per transfer (its first message's RCODE), in the zone asked
+                // for (answer() gives Transfer only for a zone we serve).
+                if let Some(first) = t.messages.first() {
+                    metrics.response(first);
+                    let served = wire::parse_query(&msg)
+                        .ok()
+                        .and_then(|q| cat.find_zone(q.qname()).cloned());
+                    match served {
+                        Some(z) => z.counters.count(first),
+                        None => cat.other.count(first),
+                    }
+                }
                 let zone = wire::parse_query(&msg)
                     .ok()
                     .and_then(|q| switchback_api::Name::from_wire(q.qname()))

@@ -309,3 +309,119 @@ async fn rrl_limits_a_flooding_client() {
     );
     srv.shutdown().await;
 }
+
+/// Per-zone counters: UDP and TCP both counted, by zone and RCODE, queries outside our zones
+/// apart, and the counts carried over when the zone is rebuilt (monotonic across reloads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_queries_per_zone_over_udp_and_tcp_across_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("example.test.zone");
+    std::fs::write(&file, ZONE).unwrap();
+    let builtin = Arc::new(Builtin::new("builtin", dir.path()));
+    assert!(builtin.reload().failed.is_empty());
+    let listeners = Listeners::bind(&["127.0.0.1:0".parse().unwrap()], 1).unwrap();
+    let addr = listeners.local_addrs()[0];
+    let metrics = Arc::new(switchback_builtin::DnsMetrics::default());
+    let opts = ServerOptions {
+        udp_workers: 1,
+        metrics: metrics.clone(),
+        ..ServerOptions::default()
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(switchback_builtin::serve(
+        builtin.catalog(),
+        listeners,
+        opts,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let counts = |b: &Builtin| {
+        let (zones, other) = b.catalog().load().query_counts();
+        assert_eq!(zones.len(), 1);
+        assert_eq!(zones[0].0, "example.test.");
+        (zones[0].1, other)
+    };
+    const NOERROR: usize = 0;
+    const NXDOMAIN: usize = 3;
+    const REFUSED: usize = 5;
+    let udp = |name: &'static str| async move {
+        tokio::task::spawn_blocking(move || udp_ask(addr, 7, name, 1))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    udp("www.example.test.").await;
+    udp("nope.example.test.").await;
+    udp("www.elsewhere.test.").await;
+    let (zone, other) = counts(&builtin);
+    assert_eq!((zone[NOERROR], zone[NXDOMAIN]), (1, 1));
+    assert_eq!(other[REFUSED], 1);
+    // TCP: counted in the zone and in the server-wide counters.
+    let m = tcp_exchange(addr, &query(8, "www.example.test.", 1)).await;
+    assert_eq!(m[0].answers.len(), 1);
+    let m = tcp_exchange(addr, &query(9, "nope.example.test.", 1)).await;
+    assert_eq!(m[0].metadata.response_code, ResponseCode::NXDomain);
+    let (zone, _) = counts(&builtin);
+    assert_eq!((zone[NOERROR], zone[NXDOMAIN]), (2, 2));
+    let total: u64 = metrics
+        .rcodes
+        .iter()
+        .map(|n| n.load(Ordering::Relaxed))
+        .sum();
+    assert_eq!(total, 5, "UDP and TCP responses");
+    assert_eq!(metrics.latency_count.load(Ordering::Relaxed), 5);
+    // A rebuilt zone (new serial, new record) keeps counting where the old one was.
+    let before = builtin
+        .catalog()
+        .load()
+        .zones
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    std::fs::write(
+        &file,
+        ZONE.replace(" 1 3600", " 2 3600") + "new A 192.0.2.9\n",
+    )
+    .unwrap();
+    assert!(builtin.reload().failed.is_empty());
+    let after = builtin
+        .catalog()
+        .load()
+        .zones
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert!(!Arc::ptr_eq(&before, &after), "the zone was rebuilt");
+    assert_eq!(after.zone.serial, 2);
+    let (zone, other) = counts(&builtin);
+    assert_eq!(
+        (zone[NOERROR], zone[NXDOMAIN]),
+        (2, 2),
+        "not reset by the reload"
+    );
+    assert_eq!(other[REFUSED], 1, "not reset by the swap");
+    // Queries the old version still answers (a worker's cached catalog) land in the same
+    // counters as the new version's.
+    before.counters.count(&[0, 0, 0x80, 0]);
+    udp("new.example.test.").await;
+    let (zone, _) = counts(&builtin);
+    assert_eq!(zone[NOERROR], 4);
+    let mut out = String::new();
+    metrics.render_prometheus(&mut out);
+    for needle in [
+        "switchback_dns_queries_total{zone=\"example.test.\",rcode=\"NOERROR\"} 4",
+        "switchback_dns_queries_total{zone=\"example.test.\",rcode=\"NXDOMAIN\"} 2",
+        "switchback_dns_queries_total{zone=\"\",rcode=\"REFUSED\"} 1",
+    ] {
+        assert!(out.contains(needle), "{needle} not in\n{out}");
+    }
+    tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

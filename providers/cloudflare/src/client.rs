@@ -171,6 +171,10 @@ pub struct Client {
     retry: RetryPolicy,
     recorder: Option<Recorder>,
     calls: AtomicUsize,
+    /// Requests sent again (after a timeout, a 5xx or a 429), included in `calls`.
+    retries: AtomicUsize,
+    /// Requests that ended in an error (after their retries).
+    errors: AtomicUsize,
 }
 
 impl fmt::Debug for Client {
@@ -226,6 +230,8 @@ impl Client {
             retry,
             recorder: None,
             calls: AtomicUsize::new(0),
+            retries: AtomicUsize::new(0),
+            errors: AtomicUsize::new(0),
         })
     }
 
@@ -248,6 +254,16 @@ impl Client {
     /// Requests sent so far (each retry counts).
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Requests sent again so far (included in [`Client::calls`]).
+    pub fn retries(&self) -> usize {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Requests that failed so far (after their retries).
+    pub fn errors(&self) -> usize {
+        self.errors.load(Ordering::Relaxed)
     }
 
     fn record(&self, method: &Method, path: &str, body: Option<&Value>) {
@@ -280,7 +296,21 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, ClientError> {
+        let r = self.call_with_retries(method, path, body).await;
+        if r.is_err() {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+
+    async fn call_with_retries(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ClientError> {
         let m = method.to_string();
+        let mut first = true;
         let retry_timeouts = method != Method::POST;
         let mut attempt = 0u32;
         let mut waited = Duration::ZERO;
@@ -289,6 +319,9 @@ impl Client {
             self.limiter.until_ready().await;
             self.record(&method, path, body);
             self.calls.fetch_add(1, Ordering::SeqCst);
+            if !std::mem::take(&mut first) {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+            }
             let started = Instant::now();
             let mut req = self
                 .http

@@ -572,6 +572,16 @@ impl Provider for Cloudflare {
         Ok(self.read_zone_with_ids(zone).await?.0)
     }
 
+    /// From the client: requests sent (retries included), the retries, and requests that
+    /// failed after their retries.
+    fn api_stats(&self) -> Option<switchback_api::provider::ApiStats> {
+        Some(switchback_api::provider::ApiStats {
+            calls: self.client.calls() as u64,
+            errors: self.client.errors() as u64,
+            retries: self.client.retries() as u64,
+        })
+    }
+
     async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError> {
         if changes.is_empty() {
             return Ok(ApplyReport::default());

@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use aws_sdk_route53::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_route53::types::{ChangeAction, HostedZone, ResourceRecordSet};
 use switchback_api::plan::apply_changes;
+use switchback_api::provider::ApiStats;
 use switchback_api::{
     ApplyReport, Capabilities, Change, Granularity, Name, Provider, ProviderError, RType,
     RecordSet, RecordSetKey, Support, Zone, ZoneRef,
@@ -63,6 +64,8 @@ pub struct Route53 {
     resolved: Mutex<HashMap<Name, Hosted>>,
     writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     last_read: Mutex<HashMap<String, Arc<LastRead>>>,
+    /// Provider operations that failed (for `api_stats`).
+    errors: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Route53 {
@@ -182,6 +185,7 @@ impl Route53 {
             resolved: Mutex::new(HashMap::new()),
             writers: Mutex::new(HashMap::new()),
             last_read: Mutex::new(HashMap::new()),
+            errors: Default::default(),
         }
     }
 
@@ -666,6 +670,17 @@ fn check_zone_rules(
     Ok(())
 }
 
+/// Counts a failed operation in `errors` (for [`Provider::api_stats`]).
+fn counted<T>(
+    errors: &std::sync::atomic::AtomicU64,
+    r: Result<T, ProviderError>,
+) -> Result<T, ProviderError> {
+    if r.is_err() {
+        errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    r
+}
+
 #[async_trait]
 impl Provider for Route53 {
     fn name(&self) -> &str {
@@ -677,6 +692,32 @@ impl Provider for Route53 {
     }
 
     async fn list_zones(&self) -> Result<Vec<ZoneRef>, ProviderError> {
+        counted(&self.errors, self.list_zones_op().await)
+    }
+
+    async fn read_zone(&self, zone: &Name) -> Result<Zone, ProviderError> {
+        counted(&self.errors, self.read_zone_op(zone).await)
+    }
+
+    async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError> {
+        counted(&self.errors, self.apply_op(zone, changes).await)
+    }
+
+    /// From [`CallStats`]: every HTTP attempt and the retries among them; errors are the
+    /// operations (list, read, apply) that failed.
+    fn api_stats(&self) -> Option<ApiStats> {
+        let s = self.client.stats();
+        Some(ApiStats {
+            calls: s.total() as u64,
+            errors: self.errors.load(std::sync::atomic::Ordering::Relaxed),
+            retries: s.retries as u64,
+        })
+    }
+}
+
+/// The provider operations, counted by the `Provider` impl.
+impl Route53 {
+    async fn list_zones_op(&self) -> Result<Vec<ZoneRef>, ProviderError> {
         let zones = self.client.list_hosted_zones().await.map_err(other)?;
         zones
             .iter()
@@ -689,7 +730,7 @@ impl Provider for Route53 {
             .collect()
     }
 
-    async fn read_zone(&self, zone: &Name) -> Result<Zone, ProviderError> {
+    async fn read_zone_op(&self, zone: &Name) -> Result<Zone, ProviderError> {
         let before = self.client.stats();
         let h = self.resolve_name(zone).await?;
         let z = self.read_hosted(&h).await?;
@@ -705,7 +746,11 @@ impl Provider for Route53 {
         Ok(z)
     }
 
-    async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError> {
+    async fn apply_op(
+        &self,
+        zone: &Name,
+        changes: &[Change],
+    ) -> Result<ApplyReport, ProviderError> {
         let h = self.resolve_name(zone).await?;
         if changes.is_empty() {
             return Ok(ApplyReport::default());
