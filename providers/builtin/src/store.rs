@@ -186,6 +186,22 @@ impl Store {
                 message: format!("cannot create folder {}: {e}", parent.display()),
             })?;
         }
+        // A new state file is readable by its owner only (the application's store does the
+        // same): it holds every zone and the history of their changes.
+        let mut create = std::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+        match create.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path: path.to_path_buf(),
+                    message: format!("cannot create the state file: {e}"),
+                });
+            }
+        }
         let conn = Connection::open(path).map_err(|e| classify(path, e))?;
         Store::init(conn, path, false)
     }
