@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchback_api::plan::{self, DiffOptions, Plan, PlanError, Safety, Selector};
 use switchback_api::{
-    Name, Provider, ProviderError, RType, RecordSet, RecordSetKey, RecordValue, Zone,
+    ApplyReport, Name, Provider, ProviderError, RType, RecordSet, RecordSetKey, RecordValue, Zone,
 };
 use tracing::{Instrument, info, info_span, warn};
 
@@ -349,6 +349,8 @@ pub struct Outcome {
     pub snapshot_id: String,
     pub run: RunId,
     pub changes: usize,
+    /// What the provider did: batches and API calls.
+    pub report: ApplyReport,
     pub drift: Option<DriftReport>,
     pub notes: Vec<String>,
 }
@@ -1071,7 +1073,7 @@ async fn execute_inner(
     }
     plan.check_safety(&cutover_safety())?;
     let kind = p.kind.as_str();
-    let run = if plan.is_empty() {
+    let (run, report) = if plan.is_empty() {
         let run = store.start_run(
             kind,
             name,
@@ -1089,9 +1091,9 @@ async fn execute_inner(
             &json!({ "changes": 0, "note": "nothing to apply: the live zone already matches" }),
         )?;
         store.finish_run(run, RunState::Done, &json!({ "changes": 0 }))?;
-        run
+        (run, ApplyReport::default())
     } else {
-        super::apply_noted(
+        let applied = super::apply_noted(
             store,
             provider,
             &plan,
@@ -1104,8 +1106,8 @@ async fn execute_inner(
             },
             &p.notes,
         )
-        .await?
-        .run
+        .await?;
+        (applied.run, applied.report)
     };
     crate::fault::point(&format!("{fault_kind}:after-apply"));
     // What the step wrote, as the provider reads it back (the base of the next drift check).
@@ -1127,6 +1129,7 @@ async fn execute_inner(
         snapshot_id: row.snapshot_id,
         run,
         changes: plan.changes.len(),
+        report,
         drift: p.drift,
         notes: p.notes,
     })
