@@ -308,9 +308,9 @@ impl DnsProbe {
 
     async fn over_udp(&self, addr: SocketAddr, packet: &[u8], id: u16) -> Result<Message, String> {
         let local: SocketAddr = if addr.is_ipv4() {
-            "0.0.0.0:0".parse().expect("literal")
+            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
         } else {
-            "[::]:0".parse().expect("literal")
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
         };
         let sock = UdpSocket::bind(local)
             .await

@@ -132,14 +132,14 @@ impl CheckStatus {
             }
             s => s,
         };
+        // The result that decides a transition travels with it.
+        let deciding = (to != self.state).then(|| result.clone());
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
         self.history.push_back(result);
         self.probes += 1;
-        if to == self.state {
-            return None;
-        }
+        let deciding = deciding?;
         let from = self.state;
         let at = SystemTime::now();
         self.state = to;
@@ -150,7 +150,7 @@ impl CheckStatus {
             to,
             at,
             decided,
-            result: self.history.back().cloned().expect("just pushed"),
+            result: deciding,
         })
     }
 

@@ -209,7 +209,7 @@ impl Client {
         window: Duration,
         retry: RetryPolicy,
     ) -> Result<Client, String> {
-        let rate = NonZeroU32::new(rate.max(1)).expect("at least 1");
+        let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
         let period = window / rate.get();
         let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
             .ok_or("rate: the period between requests is zero")?

@@ -619,7 +619,7 @@ impl Unit {
         before: Option<RecordSet>,
         after: Option<RecordSet>,
         changes: Vec<(ChangeAction, ResourceRecordSet)>,
-    ) -> Unit {
+    ) -> Result<Unit, switchback_api::ProviderError> {
         let mut records = 0;
         let mut chars = 0;
         let mut native = Vec::with_capacity(changes.len());
@@ -632,17 +632,21 @@ impl Unit {
                     .action(action)
                     .resource_record_set(rrs)
                     .build()
-                    .expect("action and record set are set"),
+                    .map_err(|e| {
+                        switchback_api::ProviderError::Other(format!(
+                            "Route 53 change for {key}: {e}"
+                        ))
+                    })?,
             );
         }
-        Unit {
+        Ok(Unit {
             key,
             before,
             after,
             changes: native,
             records,
             chars,
-        }
+        })
     }
 }
 
@@ -689,7 +693,7 @@ mod tests {
             rtype: switchback_api::RType::TXT,
             set_identifier: None,
         };
-        Unit::new(key, None, None, vec![(action, b.build().unwrap())])
+        Unit::new(key, None, None, vec![(action, b.build().unwrap())]).unwrap()
     }
 
     #[test]

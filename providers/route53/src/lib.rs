@@ -408,7 +408,7 @@ impl Route53 {
                         )
                     }
                 }
-            };
+            }?;
             let max = self.config.max_batch_records;
             if unit.records > max || unit.chars > client::MAX_BATCH_VALUE_CHARS {
                 let rs = c.record_set();
@@ -534,9 +534,12 @@ fn batch_state(live: &Zone, batch: &[Unit]) -> BatchState {
         .iter()
         .find(|u| !is(&u.key, &u.after) && !is(&u.key, &u.before))
         .or_else(|| batch.first())
-        .map(|u| u.key.clone())
-        .expect("a batch is never empty");
-    BatchState::Mixed(key)
+        .map(|u| u.key.clone());
+    match key {
+        Some(key) => BatchState::Mixed(key),
+        // An empty batch changes nothing: trivially applied.
+        None => BatchState::Applied,
+    }
 }
 
 /// Route 53's refusal of a batch, naming the record set its message is about.
@@ -826,7 +829,7 @@ mod tests {
         };
         let rs = RecordSet::new(name.parse().unwrap(), t, 60, [v.to_string()]);
         let n = convert::to_native(&rs, &"example.com.".parse().unwrap()).unwrap();
-        Unit::new(rs.key(), None, Some(rs), vec![(ChangeAction::Create, n)])
+        Unit::new(rs.key(), None, Some(rs), vec![(ChangeAction::Create, n)]).unwrap()
     }
 
     #[test]
