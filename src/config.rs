@@ -10,6 +10,8 @@ use serde::Deserialize;
 use switchback_builtin::acl::Cidr;
 use switchback_builtin::rrl::RrlConfig;
 
+use crate::registry::{ProviderSettings, Providers};
+
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,8 +39,12 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub api: ApiConfig,
-    #[serde(default)]
-    pub providers: BTreeMap<String, ProviderConfig>,
+    /// `[providers.NAME]` as written; checked into [`Config::providers`] at load time.
+    #[serde(default, rename = "providers")]
+    raw_providers: BTreeMap<String, toml::Table>,
+    /// `[providers.NAME]`, typed: one variant per provider type.
+    #[serde(skip)]
+    pub providers: BTreeMap<String, ProviderSettings>,
     /// `[[cutover]]`: the cutovers, in file order (see [`crate::config::CutoverConfig`]).
     #[serde(default, rename = "cutover")]
     pub cutovers: Vec<CutoverConfig>,
@@ -68,6 +74,9 @@ pub struct ServerConfig {
     pub udp_workers: Option<usize>,
     #[serde(default)]
     pub rrl: Option<RrlSection>,
+    /// This instance's name in leases and on the status page (default: the host name).
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 /// `[server] rrl = { responses_per_second = N, slip = 2 }`.
@@ -89,15 +98,6 @@ pub struct ApiConfig {
     pub rate_per_second: Option<u32>,
     /// Requests a client may send at once above the rate (default 100).
     pub burst: Option<u32>,
-}
-
-/// `[providers.NAME]`: the type and that type's own keys (checked by the registry).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ProviderConfig {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(flatten)]
-    pub settings: BTreeMap<String, toml::Value>,
 }
 
 /// `[[cutover]]` as written.
@@ -138,6 +138,12 @@ pub struct CutoverRecordConfig {
     pub rtype: String,
     #[serde(default)]
     pub recovery: Vec<String>,
+    /// The provider holding this record (default: the cutover's).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// The zone holding this record (default: the cutover's).
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 /// How a cutover steers traffic.
@@ -155,13 +161,14 @@ pub enum Steering {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cutover {
     pub name: String,
+    /// The default provider of its records.
     pub provider: String,
-    /// The provider's type (`builtin`, `route53`, `cloudflare`).
-    pub provider_kind: String,
+    /// The default zone of its records.
     pub zone: switchback_api::Name,
     pub steering: Steering,
-    /// The provider has weighted records (failback in stages); else failback is one stage.
-    pub weighted_provider: bool,
+    /// Every record's provider has weighted records: failback goes in stages; else failback
+    /// is one stage.
+    pub staged: bool,
     pub failback_stages: Vec<u32>,
     pub soak: std::time::Duration,
     pub auto_failover: bool,
@@ -172,19 +179,49 @@ pub struct Cutover {
     pub records: Vec<CutoverRecord>,
 }
 
-/// One record set (name and type) under a cutover.
+/// One record set (name and type) under a cutover, in its zone on its provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CutoverRecord {
     pub name: switchback_api::Name,
     pub rtype: switchback_api::RType,
     /// Recovery values from config (canonical form); may be empty (then `--target`).
     pub recovery: Vec<String>,
+    pub at: ZoneKey,
+}
+
+/// One zone of a cutover: a zone on a provider.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, Deserialize)]
+pub struct ZoneKey {
+    pub provider: String,
+    pub zone: switchback_api::Name,
+}
+
+impl std::fmt::Display for ZoneKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.provider, self.zone)
+    }
 }
 
 impl Cutover {
     /// The health check URL of the primary, when configured.
     pub fn health_check_url(&self) -> Option<&str> {
         self.health.as_ref().map(|h| h.check.as_str())
+    }
+
+    /// The zones the cutover's records live in, in config order (first mention).
+    pub fn zones(&self) -> Vec<ZoneKey> {
+        let mut out: Vec<ZoneKey> = Vec::new();
+        for r in &self.records {
+            if !out.contains(&r.at) {
+                out.push(r.at.clone());
+            }
+        }
+        out
+    }
+
+    /// The records in zone `z`.
+    pub fn records_in<'c>(&'c self, z: &'c ZoneKey) -> impl Iterator<Item = &'c CutoverRecord> {
+        self.records.iter().filter(move |r| r.at == *z)
     }
 }
 
@@ -227,6 +264,7 @@ impl Default for ServerConfig {
             notify: Vec::new(),
             udp_workers: None,
             rrl: None,
+            node: None,
         }
     }
 }
@@ -261,6 +299,11 @@ impl Config {
             }
         }
         cfg.path = Some(path.to_path_buf());
+        for (name, table) in &cfg.raw_providers {
+            let typed = ProviderSettings::parse(name, table)
+                .map_err(|(key, message)| cfg.invalid(&key, message))?;
+            cfg.providers.insert(name.clone(), typed);
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -282,17 +325,6 @@ impl Config {
         if self.server.udp_workers == Some(0) {
             return Err(self.invalid("server.udp_workers", "must be at least 1"));
         }
-        for (name, p) in &self.providers {
-            if !crate::registry::KINDS.contains(&p.kind.as_str()) {
-                return Err(self.invalid(
-                    &format!("providers.{name}.type"),
-                    format!(
-                        "unknown provider type {:?} (builtin, route53, cloudflare)",
-                        p.kind
-                    ),
-                ));
-            }
-        }
         let mut seen = std::collections::BTreeSet::new();
         for (i, c) in self.cutovers.iter().enumerate() {
             if !seen.insert(c.name.as_str()) {
@@ -304,6 +336,14 @@ impl Config {
             self.resolve_cutover(i, c)?;
         }
         Ok(())
+    }
+
+    /// This instance's name: `[server] node`, else the host name.
+    pub fn node(&self) -> String {
+        self.server
+            .node
+            .clone()
+            .unwrap_or_else(crate::planner::lease::hostname)
     }
 
     /// The cutover called `name`, resolved (names parsed, durations read), or `None`.
@@ -321,15 +361,6 @@ impl Config {
             .enumerate()
             .map(|(i, c)| self.resolve_cutover(i, c))
             .collect()
-    }
-
-    /// The provider type of the provider called `name` (`builtin` is always there).
-    pub fn provider_kind(&self, name: &str) -> Option<&str> {
-        match self.providers.get(name) {
-            Some(p) => Some(p.kind.as_str()),
-            None if name == crate::registry::BUILTIN => Some("builtin"),
-            None => None,
-        }
     }
 
     fn resolve_cutover(&self, i: usize, c: &CutoverConfig) -> Result<Cutover, ConfigError> {
@@ -353,27 +384,17 @@ impl Config {
                 ),
             ));
         }
-        let kind = self.provider_kind(&c.provider).ok_or_else(|| {
-            self.invalid(
+        if Providers::capabilities(self, &c.provider).is_none() {
+            return Err(self.invalid(
                 &key("provider"),
                 format!("unknown provider {:?}", c.provider),
-            )
-        })?;
+            ));
+        }
         let zone: switchback_api::Name = c
             .zone
             .parse()
             .map_err(|e| self.invalid(&key("zone"), format!("{:?}: {e}", c.zone)))?;
-        let weighted_provider = crate::registry::supports_weights(kind);
-        if c.steering == Steering::Weighted && !weighted_provider {
-            return Err(self.invalid(
-                &key("steering"),
-                format!(
-                    "cutover {:?}: steering = \"weighted\" needs weighted records, and provider \
-                     {:?} (type {kind}) has none; use steering = \"failover\"",
-                    c.name, c.provider
-                ),
-            ));
-        }
+        let mut staged = true;
         let stages = &c.failback_stages;
         if stages.is_empty()
             || stages.windows(2).any(|w| w[0] >= w[1])
@@ -410,19 +431,47 @@ impl Config {
                 .name
                 .parse()
                 .map_err(|e| self.invalid(&rk("name"), format!("{:?}: {e}", r.name)))?;
-            if !name.is_subdomain_of(&zone) {
-                return Err(self.invalid(
-                    &rk("name"),
-                    format!("{name} is outside the cutover's zone {zone}"),
-                ));
+            let provider = r.provider.clone().unwrap_or_else(|| c.provider.clone());
+            let caps = Providers::capabilities(self, &provider).ok_or_else(|| {
+                self.invalid(&rk("provider"), format!("unknown provider {provider:?}"))
+            })?;
+            let rzone: switchback_api::Name = match &r.zone {
+                None => zone.clone(),
+                Some(z) => z
+                    .parse()
+                    .map_err(|e| self.invalid(&rk("zone"), format!("{z:?}: {e}")))?,
+            };
+            if !name.is_subdomain_of(&rzone) {
+                return Err(
+                    self.invalid(&rk("name"), format!("{name} is outside its zone {rzone}"))
+                );
             }
             let rtype = switchback_api::RType::parse(r.rtype.trim())
                 .filter(|t| !t.is_meta())
                 .ok_or_else(|| {
                     self.invalid(&rk("type"), format!("unknown record type {:?}", r.rtype))
                 })?;
+            if !caps.record_types.contains(&rtype) {
+                return Err(self.invalid(
+                    &rk("type"),
+                    format!("{name}/{rtype}: provider {provider:?} does not serve {rtype} records"),
+                ));
+            }
+            if let switchback_api::provider::Support::No(reason) = &caps.weighted {
+                staged = false;
+                if c.steering == Steering::Weighted {
+                    return Err(self.invalid(
+                        &rk("provider"),
+                        format!(
+                            "cutover {:?}: steering = \"weighted\" needs weighted records, and \
+                             {name}/{rtype} is on provider {provider:?}, which cannot: {reason}",
+                            c.name
+                        ),
+                    ));
+                }
+            }
             if rtype == switchback_api::RType::SOA
-                || (rtype == switchback_api::RType::NS && name == zone)
+                || (rtype == switchback_api::RType::NS && name == rzone)
             {
                 return Err(self.invalid(
                     &rk("type"),
@@ -431,7 +480,7 @@ impl Config {
             }
             let mut recovery = Vec::new();
             for v in &r.recovery {
-                let canon = switchback_api::rdata::canonicalize(rtype, v, &zone).map_err(|e| {
+                let canon = switchback_api::rdata::canonicalize(rtype, v, &rzone).map_err(|e| {
                     self.invalid(
                         &rk("recovery"),
                         format!("{v:?} is not a valid {rtype} value: {e}"),
@@ -439,13 +488,21 @@ impl Config {
                 })?;
                 recovery.push(canon);
             }
-            if records.iter().any(|x| x.name == name && x.rtype == rtype) {
+            let at = ZoneKey {
+                provider,
+                zone: rzone,
+            };
+            if records
+                .iter()
+                .any(|x| x.name == name && x.rtype == rtype && x.at == at)
+            {
                 return Err(self.invalid(&rk("name"), format!("{name}/{rtype} is listed twice")));
             }
             records.push(CutoverRecord {
                 name,
                 rtype,
                 recovery,
+                at,
             });
         }
         let health = match &c.health {
@@ -459,10 +516,9 @@ impl Config {
         Ok(Cutover {
             name: c.name.clone(),
             provider: c.provider.clone(),
-            provider_kind: kind.to_string(),
             zone,
             steering: c.steering,
-            weighted_provider,
+            staged,
             failback_stages: c.failback_stages.clone(),
             soak,
             auto_failover: c.auto_failover,

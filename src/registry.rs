@@ -1,8 +1,19 @@
-//! The one `match` that turns provider configuration into a provider.
+//! The composition root of providers: `[providers.NAME]` as one typed enum, and the one
+//! `match` that turns it into a provider. The [`Providers`] set is built once per process and
+//! handed to the CLI command, the HTTP API and the automation; `serve` puts its own serving
+//! built-in provider in it ([`Providers::insert`]), so a change made through the API is served
+//! without a reload. No code outside this file names a provider type.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use switchback_api::Provider;
+use async_trait::async_trait;
+use serde::Deserialize;
+use switchback_api::provider::{ApiStats, Served};
+use switchback_api::{
+    ApplyReport, Capabilities, Change, Name, Provider, ProviderError, Zone, ZoneRef,
+};
 use switchback_builtin::Builtin;
 
 use crate::config::Config;
@@ -12,77 +23,251 @@ use crate::config::Config;
 pub enum RegistryError {
     #[error("unknown provider {name:?} (configured: {known})")]
     Unknown { name: String, known: String },
-    #[error("provider {name:?}: type {kind:?} is not available in this build yet")]
-    NotYet { name: String, kind: String },
     #[error("provider {name:?}: {source}")]
     Builtin {
         name: String,
         #[source]
         source: switchback_builtin::LoadError,
     },
-    #[error("providers.{name}: {message}")]
-    Config { name: String, message: String },
     #[error("provider {name:?}: {source}")]
     Provider {
         name: String,
         #[source]
-        source: switchback_api::ProviderError,
+        source: ProviderError,
     },
 }
 
-/// The `[providers.NAME]` table (minus `type`) as a provider's own config type; unknown keys
-/// and bad values are errors naming the key.
-fn settings<T: serde::de::DeserializeOwned>(cfg: &Config, name: &str) -> Result<T, RegistryError> {
-    let table: toml::Table = cfg
-        .providers
-        .get(name)
-        .map(|p| p.settings.clone().into_iter().collect())
-        .unwrap_or_default();
-    toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| RegistryError::Config {
-            name: name.to_string(),
-            message: e.message().to_string(),
-        })
+/// `[providers.builtin]`: the built-in server takes its zones and store from `[server]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinSettings {}
+
+/// `[providers.NAME]`: the provider's type (`type = "..."`) and that type's own settings, as
+/// the provider crate's config type.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ProviderSettings {
+    Builtin(BuiltinSettings),
+    Route53(switchback_route53::Route53Config),
+    Cloudflare(switchback_cloudflare::CloudflareConfig),
 }
+
+/// Every provider type this build knows (the values of `type`).
+pub const KINDS: &[&str] = &["builtin", "route53", "cloudflare"];
 
 /// The name under which the built-in server is always available, configured or not.
 pub const BUILTIN: &str = "builtin";
 
-/// Every provider type this build knows.
-pub const KINDS: &[&str] = &["builtin", "route53", "cloudflare"];
+impl ProviderSettings {
+    /// `[providers.NAME]` as written; an unknown type, an unknown key or a bad value is an
+    /// error that names `providers.NAME` and the key.
+    pub fn parse(name: &str, table: &toml::Table) -> Result<ProviderSettings, (String, String)> {
+        let at = |k: &str| format!("providers.{name}.{k}");
+        let kind = match table.get("type") {
+            None => return Err((at("type"), "missing (builtin, route53, cloudflare)".into())),
+            Some(toml::Value::String(s)) => s.as_str(),
+            Some(_) => return Err((at("type"), "expected a string".into())),
+        };
+        if !KINDS.contains(&kind) {
+            return Err((
+                at("type"),
+                format!("unknown provider type {kind:?} ({})", KINDS.join(", ")),
+            ));
+        }
+        let settings: ProviderSettings = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| (format!("providers.{name}"), e.message().to_string()))?;
+        match &settings {
+            ProviderSettings::Route53(c) => c.validate(),
+            ProviderSettings::Cloudflare(c) => c.validate(),
+            ProviderSettings::Builtin(_) => Ok(()),
+        }
+        .map_err(|m| (format!("providers.{name}"), m))?;
+        Ok(settings)
+    }
 
-/// Whether providers of type `kind` hold weighted record sets (checked statically at config
-/// load, next to the one `match` below: a weighted cutover on a provider without weights is
-/// a config error).
-pub fn supports_weights(kind: &str) -> bool {
-    match kind {
-        "builtin" | "route53" => true,
-        "cloudflare" => false,
-        _ => false,
+    /// What a provider of these settings can carry out, known before one is built.
+    pub fn capabilities(&self) -> Capabilities {
+        match self {
+            ProviderSettings::Builtin(_) => switchback_builtin::capabilities(),
+            ProviderSettings::Route53(_) => switchback_route53::capabilities(),
+            ProviderSettings::Cloudflare(c) => switchback_cloudflare::capabilities(c),
+        }
     }
 }
 
-/// Open the provider called `name`.
-pub fn provider(cfg: &Config, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
-    let kind = match cfg.providers.get(name) {
-        Some(p) => p.kind.as_str(),
-        None if name == BUILTIN => "builtin",
-        None => {
-            let mut known: Vec<&str> = cfg.providers.keys().map(String::as_str).collect();
-            if !known.contains(&BUILTIN) {
-                known.push(BUILTIN);
-            }
-            return Err(RegistryError::Unknown {
-                name: name.to_string(),
-                known: known.join(", "),
-            });
+/// Planner-level counts of one provider (zone reads and applies as the engine sees them).
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub calls: AtomicU64,
+    pub errors: AtomicU64,
+    pub applies: AtomicU64,
+    pub reads: AtomicU64,
+}
+
+/// A provider with its counts: what the set hands out.
+struct Counted {
+    inner: Arc<dyn Provider>,
+    counts: Arc<Counts>,
+}
+
+#[async_trait]
+impl Provider for Counted {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+    async fn list_zones(&self) -> Result<Vec<ZoneRef>, ProviderError> {
+        self.inner.list_zones().await
+    }
+    async fn read_zone(&self, zone: &Name) -> Result<Zone, ProviderError> {
+        let r = self.inner.read_zone(zone).await;
+        self.counts.reads.fetch_add(1, Ordering::Relaxed);
+        self.counts.calls.fetch_add(1, Ordering::Relaxed);
+        self.counts
+            .errors
+            .fetch_add(u64::from(r.is_err()), Ordering::Relaxed);
+        r
+    }
+    async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError> {
+        let r = self.inner.apply(zone, changes).await;
+        self.counts.applies.fetch_add(1, Ordering::Relaxed);
+        let calls = r.as_ref().map_or(1, |r| r.api_calls.max(1)) as u64;
+        self.counts.calls.fetch_add(calls, Ordering::Relaxed);
+        self.counts
+            .errors
+            .fetch_add(u64::from(r.is_err()), Ordering::Relaxed);
+        r
+    }
+    fn api_stats(&self) -> Option<ApiStats> {
+        self.inner.api_stats()
+    }
+    async fn wait_served(&self, zone: &Name, timeout: std::time::Duration) -> Served {
+        self.inner.wait_served(zone, timeout).await
+    }
+}
+
+/// The providers built so far, by name, with their counts.
+type Built = BTreeMap<String, (Arc<dyn Provider>, Arc<Counts>)>;
+
+/// The providers of one process, each built once on first use and shared from then on.
+pub struct Providers {
+    cfg: Arc<Config>,
+    built: Mutex<Built>,
+}
+
+impl Providers {
+    /// The set for `cfg`; nothing is built yet (a provider is built when first asked for, so
+    /// a command that needs only the built-in server does not need a Cloudflare token).
+    pub fn new(cfg: Arc<Config>) -> Providers {
+        Providers {
+            cfg,
+            built: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The configuration the set was built from.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    /// Put an already built provider in the set under `name` (serve's serving built-in).
+    pub fn insert(&self, name: &str, provider: Arc<dyn Provider>) {
+        self.lock()
+            .insert(name.to_string(), (provider, Arc::new(Counts::default())));
+    }
+
+    /// The provider called `name`, built on first use.
+    pub fn get(&self, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
+        let mut built = self.lock();
+        if let Some((p, c)) = built.get(name) {
+            return Ok(counted(p, c));
+        }
+        let p = build(&self.cfg, name)?;
+        let c = Arc::new(Counts::default());
+        built.insert(name.to_string(), (p.clone(), c.clone()));
+        Ok(counted(&p, &c))
+    }
+
+    /// The capabilities of provider `name` without building it.
+    pub fn capabilities(cfg: &Config, name: &str) -> Option<Capabilities> {
+        settings(cfg, name).map(|s| s.capabilities())
+    }
+
+    /// The providers built so far, by name: their planner counts and client statistics.
+    pub fn stats(&self) -> Vec<(String, ProviderStats)> {
+        self.lock()
+            .iter()
+            .map(|(n, (p, c))| {
+                (
+                    n.clone(),
+                    ProviderStats {
+                        calls: c.calls.load(Ordering::Relaxed),
+                        errors: c.errors.load(Ordering::Relaxed),
+                        applies: c.applies.load(Ordering::Relaxed),
+                        reads: c.reads.load(Ordering::Relaxed),
+                        client: p.api_stats(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Built> {
+        self.built.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn counted(p: &Arc<dyn Provider>, c: &Arc<Counts>) -> Arc<dyn Provider> {
+    Arc::new(Counted {
+        inner: p.clone(),
+        counts: c.clone(),
+    })
+}
+
+/// One provider's counts, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProviderStats {
+    pub calls: u64,
+    pub errors: u64,
+    pub applies: u64,
+    pub reads: u64,
+    /// The provider client's own counts (`Provider::api_stats`); `None` for providers that
+    /// report none.
+    pub client: Option<ApiStats>,
+}
+
+fn settings<'c>(cfg: &'c Config, name: &str) -> Option<std::borrow::Cow<'c, ProviderSettings>> {
+    match cfg.providers.get(name) {
+        Some(s) => Some(std::borrow::Cow::Borrowed(s)),
+        None if name == BUILTIN => Some(std::borrow::Cow::Owned(ProviderSettings::Builtin(
+            BuiltinSettings {},
+        ))),
+        None => None,
+    }
+}
+
+/// Build the provider called `name` (the one `match`).
+fn build(cfg: &Config, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
+    let Some(s) = settings(cfg, name) else {
+        let mut known: Vec<&str> = cfg.providers.keys().map(String::as_str).collect();
+        if !known.contains(&BUILTIN) {
+            known.push(BUILTIN);
+        }
+        return Err(RegistryError::Unknown {
+            name: name.to_string(),
+            known: known.join(", "),
+        });
     };
-    match kind {
-        "builtin" => Ok(Arc::new(open_builtin(cfg, name, false)?)),
-        "route53" => {
-            let c: switchback_route53::Route53Config = settings(cfg, name)?;
+    let failed = |source| RegistryError::Provider {
+        name: name.to_string(),
+        source,
+    };
+    match s.into_owned() {
+        ProviderSettings::Builtin(_) => Ok(Arc::new(open_builtin(cfg, name, false)?)),
+        ProviderSettings::Route53(c) => {
             // The AWS credential chain is set up asynchronously (no API call): run it to
             // completion on a thread of its own, whatever runtime the caller is in.
             let p = std::thread::scope(|s| {
@@ -90,36 +275,18 @@ pub fn provider(cfg: &Config, name: &str) -> Result<Arc<dyn Provider>, RegistryE
                     tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
-                        .map_err(|e| switchback_api::ProviderError::Other(e.to_string()))?
+                        .map_err(|e| ProviderError::Other(e.to_string()))?
                         .block_on(switchback_route53::Route53::new(name, c))
                 })
                 .join()
-                .unwrap_or_else(|_| {
-                    Err(switchback_api::ProviderError::Other(
-                        "AWS client set-up panicked".into(),
-                    ))
-                })
+                .unwrap_or_else(|_| Err(ProviderError::Other("AWS client set-up panicked".into())))
             })
-            .map_err(|source| RegistryError::Provider {
-                name: name.to_string(),
-                source,
-            })?;
+            .map_err(failed)?;
             Ok(Arc::new(p))
         }
-        "cloudflare" => {
-            let c: switchback_cloudflare::CloudflareConfig = settings(cfg, name)?;
-            let p = switchback_cloudflare::Cloudflare::new(name, c).map_err(|source| {
-                RegistryError::Provider {
-                    name: name.to_string(),
-                    source,
-                }
-            })?;
-            Ok(Arc::new(p))
-        }
-        other => Err(RegistryError::NotYet {
-            name: name.to_string(),
-            kind: other.to_string(),
-        }),
+        ProviderSettings::Cloudflare(c) => Ok(Arc::new(
+            switchback_cloudflare::Cloudflare::new(name, c).map_err(failed)?,
+        )),
     }
 }
 

@@ -59,7 +59,7 @@ impl Api {
             Secrets::default()
         };
         let state = Arc::new(ApiState::new(
-            cfg.clone(),
+            Arc::new(switchback::registry::Providers::new(cfg.clone())),
             store.clone(),
             None,
             secrets,
@@ -139,7 +139,9 @@ impl Api {
     }
 
     async fn zone(&self) -> Zone {
-        let p = switchback::registry::provider(&self.cfg, "builtin").unwrap();
+        let p = switchback::registry::Providers::new(self.cfg.clone())
+            .get("builtin")
+            .unwrap();
         p.read_zone(&"example.com.".parse::<Name>().unwrap())
             .await
             .unwrap()
@@ -147,7 +149,9 @@ impl Api {
 
     /// The live zone equals `desired` (the provider keeps its own SOA serial).
     async fn zone_equals(&self, desired: &Zone) -> bool {
-        let p = switchback::registry::provider(&self.cfg, "builtin").unwrap();
+        let p = switchback::registry::Providers::new(self.cfg.clone())
+            .get("builtin")
+            .unwrap();
         let (_, plan) = switchback::planner::plan_to(p.as_ref(), desired, vec![])
             .await
             .unwrap();

@@ -214,7 +214,9 @@ async fn two_thousand_requests_from_100_clients() {
     )
     .unwrap();
     let store = Store::open(&cfg.server.state).unwrap();
-    let provider = switchback::registry::provider(&cfg, "builtin").unwrap();
+    let provider = switchback::registry::Providers::new(std::sync::Arc::new(cfg.clone()))
+        .get("builtin")
+        .unwrap();
     let origin: Name = "example.com.".parse().unwrap();
     let serial = || async {
         let z = provider.read_zone(&origin).await.unwrap();
@@ -401,11 +403,15 @@ async fn two_thousand_requests_from_100_clients() {
                         .or_default()
                         .insert(a.run_id.clone().expect("run_id"));
                 }
-                // Another hook for the cutover in flight, or the engine refusing the step in
+                // Another actor holds the cutover's lease, or the engine refuses the step in
                 // the cutover's state (a failback when restored, a failover when failed over).
                 409 => {
                     let e = a.body["error"].as_str().unwrap_or("");
-                    assert!(e == "conflict" || e == "refused", "{a:?}");
+                    assert!(e == "busy" || e == "refused", "{a:?}");
+                    if e == "busy" {
+                        let d = a.body["detail"].as_str().unwrap_or("");
+                        assert!(d.starts_with("held by webhook "), "{a:?}");
+                    }
                 }
                 _ => panic!("undesigned answer {a:?}"),
             },

@@ -327,18 +327,33 @@ fn weighted_failover_answers_over_dns_before_during_after() {
 }
 
 #[test]
-fn soak_not_elapsed_is_refused_unless_forced() {
+fn soak_is_between_failback_stages_and_only_skip_soak_skips_it() {
     let env =
         Env::new(&cutover_toml("web", "failover", "").replace("soak = \"0s\"", "soak = \"1h\""));
     env.ok(&["failover", "web", "--yes"]);
+    // The first stage may follow the failover at once (a drill needs no override).
+    env.ok(&["failback", "web", "--yes"]);
+    assert_eq!(env.status("web")["stage"], 1);
     let o = env.run(&["failback", "web", "--yes"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("soaked"), "{}", stderr(&o));
-    assert_eq!(env.status("web")["stage"], 0);
+    assert!(stderr(&o).contains("--skip-soak"), "{}", stderr(&o));
+    // --force overrides drift and thresholds, not the soak.
     let o = env.run(&["failback", "web", "--yes", "--force"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("soak overridden"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(env.status("web")["stage"], 1);
+    let o = env.run(&["failback", "web", "--yes", "--skip-soak"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("soak skipped with --skip-soak"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(env.status("web")["stage"], 2);
+    // The override is in the journal.
+    let runs = env.status("web")["runs"].as_array().unwrap().clone();
+    let last = runs.last().unwrap().to_string();
+    assert!(last.contains("soak skipped"), "{last}");
 }
 
 /// Change the live zone behind the cutover's back (through `apply`, as another operator would).

@@ -334,19 +334,19 @@ fn weighted_failover_and_three_stage_failback_restore_exactly_with_minimal_calls
     let steps: [(&[&str], i64, &str, u64); 4] = [
         (&["failover", "web", "--yes"], 0, "failed-over", 0),
         (
-            &["failback", "web", "--stage", "next", "--yes", "--force"],
+            &["failback", "web", "--stage", "next", "--yes"],
             10,
             "failing-back",
             1,
         ),
         (
-            &["failback", "web", "--stage", "next", "--yes", "--force"],
+            &["failback", "web", "--stage", "next", "--yes"],
             50,
             "failing-back",
             2,
         ),
         (
-            &["failback", "web", "--stage", "next", "--yes", "--force"],
+            &["failback", "web", "--stage", "next", "--yes"],
             100,
             "restored",
             3,
@@ -381,10 +381,10 @@ fn weighted_failover_and_three_stage_failback_restore_exactly_with_minimal_calls
         // per read, one change batch (a few records: far under 1,000 records / 32,000
         // characters) and the GetChange polls until INSYNC: ministack answers PENDING to the
         // first and INSYNC to the second, like Route 53 (which stays PENDING longer), so 2.
-        // The engine reads the zone 6 times in a failover (prepare: live, plan; execute:
-        // snapshot, re-plan, verify, read-back) and 5 times in a failback (prepare: drift,
-        // plan; execute: re-plan, verify, read-back).
-        let reads = if i == 0 { 6 } else { 5 };
+        // The engine reads the zone twice per step: once to plan (the failover snapshots
+        // that very read; a failback checks drift on it) and once to verify (the read-back is
+        // what the step wrote, the base of the next drift check).
+        let reads = 2;
         let pages = sets.div_ceil(300);
         assert_eq!(c.reads, reads, "{c:?}\n{log}");
         assert_eq!(c.list_pages, reads * pages, "{c:?}\n{log}");
@@ -404,11 +404,11 @@ fn weighted_failover_and_three_stage_failback_restore_exactly_with_minimal_calls
         wall += took;
         per_step.push((args[0], c.api_calls, took));
     }
-    // 4 processes: 4 lookups + (6 + 3 x 5) reads x ceil(sets / 300) pages
+    // 4 processes: 4 lookups + 4 x 2 reads x ceil(sets / 300) pages
     // + 4 x (1 change batch + 2 polls).
     assert_eq!(
         total.api_calls,
-        4 + 21 * sets.div_ceil(300) + 4 * (1 + POLLS)
+        4 + 8 * sets.div_ceil(300) + 4 * (1 + POLLS)
     );
     eprintln!(
         "route53 (ministack, rate {RATE}/s, {sets} record sets): failover + 3-stage failback: \
@@ -514,7 +514,7 @@ fn crash_mid_apply_of_stage_1_then_resume_completes_it() {
     let snap = out["outcome"]["snapshot_id"].as_str().unwrap().to_string();
     let fault = "failback:mid-apply";
     let o = env
-        .cmd(&["failback", "web", "--stage", "next", "--yes", "--force"])
+        .cmd(&["failback", "web", "--stage", "next", "--yes"])
         .env("SWITCHBACK_FAULT", fault)
         .output()
         .unwrap();
@@ -538,7 +538,7 @@ fn crash_mid_apply_of_stage_1_then_resume_completes_it() {
         "running"
     );
     // Any other step is refused until the interrupted one is finished.
-    let o = env.run(&["failback", "web", "--stage", "next", "--yes", "--force"]);
+    let o = env.run(&["failback", "web", "--stage", "next", "--yes"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("resume"), "{}", text(&o));
 
@@ -576,9 +576,9 @@ fn crash_mid_apply_of_stage_1_then_resume_completes_it() {
     assert!(steps.contains(&("interrupted", "failed")), "{steps:?}");
 
     // The rest of the way: stages 2 and 3; the zone is the snapshot again.
-    env.json(&["failback", "web", "--stage", "next", "--yes", "--force"]);
+    env.json(&["failback", "web", "--stage", "next", "--yes"]);
     expect_pairs(&env, 50);
-    env.json(&["failback", "web", "--stage", "next", "--yes", "--force"]);
+    env.json(&["failback", "web", "--stage", "next", "--yes"]);
     assert_eq!(env.native(), before);
     assert!(env.identical_to(&snap));
 }

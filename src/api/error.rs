@@ -76,6 +76,10 @@ impl From<CutoverError> for ApiError {
             }
             CutoverError::Soak { .. } => ApiError::new(StatusCode::CONFLICT, "soak", detail),
             CutoverError::Drift(_) => ApiError::new(StatusCode::CONFLICT, "drift", detail),
+            CutoverError::Busy { holder, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "busy", format!("held by {holder}"))
+            }
+            CutoverError::Changed { .. } => ApiError::new(StatusCode::CONFLICT, "changed", detail),
             CutoverError::Provider(_) | CutoverError::Planner(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "provider", detail)
             }

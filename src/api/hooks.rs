@@ -1,12 +1,12 @@
 //! The recovery webhooks.
 //!
 //! Each hook: parse (400/422 naming the field) → replay? (same `event_id`: the same body gets
-//! the first answer, another body 409) → the cutover (404) → its in-flight lock (a second hook
-//! for the same cutover while one runs gets 409: never a double apply) → the work, in a task
-//! of its own that keeps the lock until it ends → the answer within `hook_wait`: the result
-//! (200), or `202` with the `run_id` to follow at `GET /v1/cutovers/{name}`. Successful
-//! answers (200/202) are stored with the event; error answers are not (the event may be sent
-//! again).
+//! the first answer, another body 409) → the cutover (404) → its lease in the state store (held
+//! by any other actor — a CLI, the automation, another hook, another `serve` — gets 409
+//! `busy`: never a double apply) → the work, in a task of its own that keeps the lease until
+//! it ends → the answer within `hook_wait`: the result (200), or `202` with the `run_id` to
+//! follow at `GET /v1/cutovers/{name}`. Successful answers (200/202) are stored with the event
+//! while the lease is still held; error answers are not (the event may be sent again).
 
 use std::sync::Arc;
 
@@ -21,33 +21,14 @@ use tracing::{Instrument, info, info_span, warn};
 use super::error::{ApiError, deny_rest, parse_object, take};
 use super::{ApiState, auth};
 use crate::config::Cutover;
-use crate::health::HealthState;
 use crate::planner::cutover::{
-    self, Action, BoxFuture, Ctx, HealthGate, StageSel, StepOptions, Targets,
+    self, Action, ActorKind, Ctx, HealthGate, Holder, Lease, StageSel, StepOptions, Targets,
 };
-
-/// The health gate of the API: the running monitor's state; a cutover without a health check
-/// passes (as on the command line).
-pub struct ApiGate(pub Option<Arc<crate::health::HealthMonitor>>);
-
-impl HealthGate for ApiGate {
-    fn primary_healthy<'a>(&'a self, c: &'a Cutover) -> BoxFuture<'a, Result<bool, String>> {
-        Box::pin(async move {
-            if c.health.is_none() {
-                return Ok(true);
-            }
-            match self.0.as_ref().and_then(|m| m.state(&c.name)) {
-                Some(s) => Ok(s == HealthState::Up),
-                None => Err(format!("cutover {}: no health state yet", c.name)),
-            }
-        })
-    }
-}
 
 #[derive(Clone)]
 enum Work {
     Snapshot,
-    Step(Action),
+    Step { action: Action, skip_soak: bool },
 }
 
 struct Hook {
@@ -81,7 +62,10 @@ fn parse(route: &'static str, body: &[u8]) -> Result<Hook, ApiError> {
                 "an object of \"NAME/TYPE\": [\"value\", ...]",
             )?
             .unwrap_or_default();
-            Work::Step(Action::Failover { targets })
+            Work::Step {
+                action: Action::Failover { targets },
+                skip_soak: false,
+            }
         }
         _ => {
             let stage = match m.remove("stage") {
@@ -107,7 +91,12 @@ fn parse(route: &'static str, body: &[u8]) -> Result<Hook, ApiError> {
                     ));
                 }
             };
-            Work::Step(Action::Failback { stage })
+            let skip_soak: bool =
+                take(&mut m, "skip_soak", false, "true or false")?.unwrap_or(false);
+            Work::Step {
+                action: Action::Failback { stage },
+                skip_soak,
+            }
         }
     };
     deny_rest(&m)?;
@@ -150,7 +139,11 @@ async fn handle(
     let c = cutover::find(&s.cfg, &h.cutover)?;
     let mut h = h;
     // Targets must name the cutover's record sets (a typo must not fall back to the config).
-    if let Work::Step(Action::Failover { targets }) = &mut h.work {
+    if let Work::Step {
+        action: Action::Failover { targets },
+        ..
+    } = &mut h.work
+    {
         let mut canon = Targets::new();
         for (k, vs) in targets.iter() {
             if vs.iter().any(|v| v.contains(',')) {
@@ -170,27 +163,22 @@ async fn handle(
         }
         *targets = canon;
     }
-    let lock = s.cutover_lock(&c.name);
-    let Ok(guard) = lock.try_lock_owned() else {
-        return Err(ApiError::conflict(format!(
-            "cutover {}: another hook is in progress; try again when it is done",
-            c.name
-        )));
-    };
+    let actor = format!("webhook:{route}");
+    let holder = Holder::me(&s.cfg.node(), ActorKind::Webhook, &actor);
+    let guard = Lease::acquire(&s.store, &c.name, &holder, None).await?;
     // The first request of this event may have finished while we waited for nothing.
     if let Some(ev) = s.store.webhook_event(&h.event_id)? {
         return replay(&h, ev);
     }
     let run_id = s.new_job(&c.name, route, &h.event_id);
     info!(hook = route, cutover = %c.name, event_id = %h.event_id, %run_id, "hook received");
-    // The task hands the cutover lock back with its result: the handler keeps it until the
-    // event is stored, so a second request of the same event cannot slip in between the end
-    // of the work and the record of its answer (and apply the step again).
-    type Done = (Result<Value, ApiError>, tokio::sync::OwnedMutexGuard<()>);
+    // The task hands the lease back with its result: the handler keeps it until the event is
+    // stored, so a second request of the same event cannot slip in between the end of the
+    // work and the record of its answer (and apply the step again).
+    type Done = (Result<Value, ApiError>, Lease);
     let (tx, rx) = tokio::sync::oneshot::channel::<Done>();
     let task_state = s.clone();
     let task_run = run_id.clone();
-    let actor = format!("webhook:{route}");
     let event_id = h.event_id.clone();
     let span = info_span!("hook", hook = route, cutover = %c.name, run_id = %run_id);
     let work = h.work.clone();
@@ -199,7 +187,9 @@ async fn handle(
         async move {
             let r = match work {
                 Work::Snapshot => snapshot(&task_state, &c, &event_id).await,
-                Work::Step(action) => step(&task_state, &cname, action, actor).await,
+                Work::Step { action, skip_soak } => {
+                    step(&task_state, &cname, action, actor, skip_soak, &guard).await
+                }
             };
             match &r {
                 Ok(v) => {
@@ -257,32 +247,52 @@ async fn handle(
     Ok((status, axum::Json(answer)).into_response())
 }
 
+/// A snapshot of every zone of the cutover (under its lease).
 async fn snapshot(s: &ApiState, c: &Cutover, event_id: &str) -> Result<Value, ApiError> {
-    let provider = crate::registry::provider(&s.cfg, &c.provider)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let zone = provider
-        .read_zone(&c.zone)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "provider", e.to_string()))?;
-    let label = format!("pre-recovery {event_id}");
-    let store = s.store.clone();
-    let name = provider.name().to_string();
-    let meta =
-        tokio::task::spawn_blocking(move || store.create_snapshot(&name, &zone, Some(&label)))
+    let mut metas = Vec::new();
+    for z in c.zones() {
+        let provider = s
+            .providers
+            .get(&z.provider)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let zone = provider
+            .read_zone(&z.zone)
             .await
-            .map_err(|e| ApiError::internal(e.to_string()))??;
-    Ok(json!({"snapshot_id": meta.id, "snapshot": meta}))
+            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "provider", e.to_string()))?;
+        let label = format!("pre-recovery {event_id}");
+        let store = s.store.clone();
+        let name = provider.name().to_string();
+        let meta =
+            tokio::task::spawn_blocking(move || store.create_snapshot(&name, &zone, Some(&label)))
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))??;
+        metas.push(meta);
+    }
+    let first = metas.first().map(|m| m.id.clone());
+    Ok(json!({"snapshot_id": first, "snapshot": metas.first(), "snapshots": metas}))
 }
 
-async fn step(s: &ApiState, name: &str, action: Action, actor: String) -> Result<Value, ApiError> {
-    let gate = ApiGate(s.monitor.clone());
-    let ctx = Ctx::open(&s.cfg, &s.store, name, &gate)?;
-    let opts = StepOptions {
-        force: false,
-        ignore_health: false,
-        actor,
+async fn step(
+    s: &ApiState,
+    name: &str,
+    action: Action,
+    actor: String,
+    skip_soak: bool,
+    lease: &Lease,
+) -> Result<Value, ApiError> {
+    let gate = match &s.monitor {
+        Some(m) => HealthGate::monitor(m.clone()),
+        None => HealthGate::probe(),
     };
-    let out = cutover::run(&ctx, &action, &opts).await?;
+    let ctx = Ctx::open(&s.providers, &s.store, name, gate)?;
+    let opts = StepOptions {
+        skip_soak,
+        actor,
+        actor_kind: ActorKind::Webhook,
+        ..StepOptions::default()
+    };
+    let p = cutover::prepare(&ctx, &action, &opts).await?;
+    let out = cutover::execute(&ctx, p, &opts, lease).await?;
     Ok(json!({"outcome": out}))
 }
 

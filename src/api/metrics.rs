@@ -91,7 +91,7 @@ pub fn render(s: &ApiState) -> String {
     out.push_str("# HELP switchback_cutover_state 1 for the state each cutover is in.\n# TYPE switchback_cutover_state gauge\n");
     let mut stages = String::new();
     for c in s.cfg.all_cutovers().unwrap_or_default() {
-        let now = cutover::status(&s.store, &c).ok();
+        let now = cutover::status(&s.cfg, &s.store, &c).ok();
         let cur = now.as_ref().map(|st| st.state.as_str());
         for state in CUTOVER_STATES {
             let _ = writeln!(
@@ -113,7 +113,7 @@ pub fn render(s: &ApiState) -> String {
     out.push_str("# HELP switchback_cutover_stage The failback stage each cutover is at.\n# TYPE switchback_cutover_stage gauge\n");
     out.push_str(&stages);
     // Provider API calls.
-    crate::planner::stats::render_prometheus(&mut out);
+    render_providers(&s.providers.stats(), &mut out);
     // The API.
     out.push_str("# HELP switchback_api_requests_total HTTP API requests by route and status.\n# TYPE switchback_api_requests_total counter\n");
     {
@@ -127,6 +127,56 @@ pub fn render(s: &ApiState) -> String {
         }
     }
     out
+}
+
+/// The providers' counters (planner counts and their clients' own), in Prometheus text.
+fn render_providers(stats: &[(String, crate::registry::ProviderStats)], out: &mut String) {
+    type Get = fn(&crate::registry::ProviderStats) -> Option<u64>;
+    let sections: [(&str, &str, Get); 7] = [
+        (
+            "switchback_provider_api_calls_total",
+            "Provider API calls made by the planner (zone reads, apply batches).",
+            |c| Some(c.calls),
+        ),
+        (
+            "switchback_provider_api_errors_total",
+            "Provider operations that failed.",
+            |c| Some(c.errors),
+        ),
+        (
+            "switchback_provider_applies_total",
+            "Applies sent to a provider.",
+            |c| Some(c.applies),
+        ),
+        (
+            "switchback_provider_reads_total",
+            "Zone reads from a provider.",
+            |c| Some(c.reads),
+        ),
+        (
+            "switchback_provider_http_requests_total",
+            "HTTP requests the provider's client sent (every attempt, retries included).",
+            |c| c.client.map(|s| s.calls),
+        ),
+        (
+            "switchback_provider_http_retries_total",
+            "HTTP requests the provider's client sent again (included in the requests).",
+            |c| c.client.map(|s| s.retries),
+        ),
+        (
+            "switchback_provider_http_errors_total",
+            "Provider client operations that failed after their retries.",
+            |c| c.client.map(|s| s.errors),
+        ),
+    ];
+    for (name, help, get) in sections {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (p, c) in stats {
+            if let Some(v) = get(c) {
+                let _ = writeln!(out, "{name}{{provider=\"{}\"}} {v}", label(p));
+            }
+        }
+    }
 }
 
 pub async fn handler(State(s): State<Arc<ApiState>>) -> impl IntoResponse {

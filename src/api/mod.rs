@@ -21,7 +21,7 @@ pub mod metrics;
 pub mod status;
 pub mod status_page;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -109,12 +109,13 @@ const JOBS_KEPT: usize = 200;
 /// The API's shared state.
 pub struct ApiState {
     pub cfg: Arc<Config>,
+    /// The process's providers (serve's serving built-in among them).
+    pub providers: Arc<crate::registry::Providers>,
     pub store: Arc<Store>,
     pub monitor: Option<Arc<HealthMonitor>>,
     pub dns: Option<Arc<switchback_builtin::DnsMetrics>>,
     pub opts: ApiOptions,
     secrets: Secrets,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     jobs: Mutex<VecDeque<Job>>,
     next_job: std::sync::atomic::AtomicU64,
     limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
@@ -123,7 +124,7 @@ pub struct ApiState {
 
 impl ApiState {
     pub fn new(
-        cfg: Arc<Config>,
+        providers: Arc<crate::registry::Providers>,
         store: Arc<Store>,
         monitor: Option<Arc<HealthMonitor>>,
         secrets: Secrets,
@@ -136,13 +137,13 @@ impl ApiState {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         ApiState {
-            cfg,
+            cfg: providers.config().clone(),
+            providers,
             store,
             monitor,
             dns: None,
             opts,
             secrets,
-            locks: Mutex::default(),
             jobs: Mutex::default(),
             next_job: std::sync::atomic::AtomicU64::new(started * 1000),
             limiter: governor::RateLimiter::keyed(quota),
@@ -154,12 +155,6 @@ impl ApiState {
     pub fn with_dns_metrics(mut self, dns: Arc<switchback_builtin::DnsMetrics>) -> ApiState {
         self.dns = Some(dns);
         self
-    }
-
-    /// The in-flight lock of cutover `name`.
-    fn cutover_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut m = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        m.entry(name.to_string()).or_default().clone()
     }
 
     fn new_job(&self, cutover: &str, hook: &'static str, event_id: &str) -> String {

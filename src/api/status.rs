@@ -35,6 +35,15 @@ pub struct CutoverView {
     /// Traffic share on the primary (percent), when weighted.
     pub primary_weight: Option<u32>,
     pub snapshot_id: Option<String>,
+    /// The snapshot set: one per (provider, zone).
+    pub snapshots: Vec<crate::planner::cutover::SnapshotRef>,
+    /// Who holds the cutover's lease now ("actor who (pid, node, since)").
+    pub held_by: Option<String>,
+    /// The node whose automation acts, and the node answering.
+    pub leader: String,
+    pub node: String,
+    /// The RTO of the last run in seconds, when measured.
+    pub last_rto: Option<f64>,
     /// A step was interrupted (`resume` or `abort` it).
     pub step_in_progress: bool,
     pub stage_started_at: Option<String>,
@@ -98,14 +107,23 @@ fn cutover_view(s: &ApiState, c: &crate::config::Cutover) -> CutoverView {
         stages: cutover::stage_count(c),
         primary_weight: None,
         snapshot_id: None,
+        snapshots: Vec::new(),
+        held_by: None,
+        leader: s.cfg.node(),
+        node: s.cfg.node(),
+        last_rto: None,
         step_in_progress: false,
         stage_started_at: None,
         last_runs: Vec::new(),
         hook_runs: s.jobs(&c.name),
         error: None,
     };
-    match cutover::status(&s.store, c) {
+    match cutover::status(&s.cfg, &s.store, c) {
         Ok(st) => {
+            v.snapshots = st.snapshots.clone();
+            v.held_by = st.lease.as_ref().map(cutover::describe_lease);
+            v.leader = st.leader.clone();
+            v.last_rto = st.last_rto;
             v.state = st.state.as_str().to_string();
             v.stage = st.stage;
             v.primary_weight = st.primary_weight;

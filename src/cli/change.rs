@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args as ClapArgs;
-use switchback_api::plan::{Safety, Selector};
+use switchback_api::plan::Selector;
 use switchback_api::{Name, Provider, Zone, zonefile};
 
 use super::{CliError, exit, output, runtime};
-use crate::config::Config;
 use crate::planner;
-use crate::registry;
+use crate::planner::confirm::{self, Decision};
+use crate::registry::Providers;
 use crate::store::{self, Store};
 
 /// Flags shared by the commands that change records.
@@ -32,7 +32,7 @@ pub struct ChangeFlags {
 
 /// `apply PROVIDER ZONE FILE`.
 pub fn apply(
-    cfg: &Config,
+    providers: &Providers,
     provider: &str,
     zone: &str,
     file: &Path,
@@ -41,8 +41,8 @@ pub fn apply(
 ) -> Result<u8, CliError> {
     let zone = super::snapshot::parse_zone(zone)?;
     let desired = read_desired(file, &zone)?;
-    let p = registry::provider(cfg, provider)?;
-    let store = Store::open(&cfg.server.state)?;
+    let p = providers.get(provider)?;
+    let store = Store::open(&providers.config().server.state)?;
     let subject = file.display().to_string();
     execute(
         &store,
@@ -58,13 +58,13 @@ pub fn apply(
 
 /// `rollback ID [--only NAME[/TYPE]]...`.
 pub fn rollback(
-    cfg: &Config,
+    providers: &Providers,
     id: &str,
     only: &[String],
     flags: &ChangeFlags,
     json: bool,
 ) -> Result<u8, CliError> {
-    let store = Store::open(&cfg.server.state)?;
+    let store = Store::open(&providers.config().server.state)?;
     let snap = store.snapshot(id)?;
     let selectors = only
         .iter()
@@ -86,7 +86,7 @@ pub fn rollback(
             )));
         }
     }
-    let p = registry::provider(cfg, &snap.meta.provider)?;
+    let p = providers.get(&snap.meta.provider)?;
     execute(
         &store,
         p.as_ref(),
@@ -161,7 +161,9 @@ fn execute(
     );
     let (_, plan) = rt.block_on(planner::plan_to(provider, desired, only.clone()))?;
     pb.finish_and_clear();
-    let report = |applied: Option<&planner::Applied>, refused: Option<&str>| {
+    let report = |applied: Option<&planner::Applied>,
+                  served: Option<&switchback_api::provider::Served>,
+                  refused: Option<&str>| {
         if json {
             let out = ChangeOutput {
                 plan: &plan,
@@ -169,6 +171,7 @@ fn execute(
                 applied: applied.is_some(),
                 run: applied.map(|a| a.run),
                 report: applied.map(|a| &a.report),
+                served,
                 refused,
             };
             println!("{}", serde_json::to_string(&out).unwrap_or_default());
@@ -178,7 +181,7 @@ fn execute(
         print!("{}", output::render_plan(&plan, output::colours()));
     }
     if plan.is_empty() {
-        report(None, None);
+        report(None, None, None);
         if !json {
             println!(
                 "nothing to do: {} {} already matches",
@@ -190,40 +193,39 @@ fn execute(
     }
     if let Some(sum) = &flags.plan_checksum {
         if let Err(e) = plan.verify_checksum(sum) {
-            report(None, Some("checksum"));
+            report(None, None, Some("checksum"));
             return Err(CliError::Refused(e.to_string()));
         }
     }
-    if !flags.force {
-        if let Err(e) = plan.check_safety(&Safety::default()) {
-            report(None, Some("safety"));
-            return Err(CliError::Plan(e));
+    if let Err(e) = planner::check_thresholds(&plan, flags.force) {
+        report(None, None, Some("safety"));
+        return Err(CliError::Plan(e));
+    }
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    match confirm::decide(flags.dry_run, flags.yes, terminal, plan.changes.len()) {
+        Decision::PrintOnly => {
+            report(None, None, Some("dry-run"));
+            return Ok(exit::OK);
         }
-    }
-    if flags.dry_run {
-        report(None, Some("dry-run"));
-        return Ok(exit::OK);
-    }
-    if !flags.yes {
-        match output::confirm(&format!(
-            "Apply {} change(s) to {} {}?",
-            plan.changes.len(),
-            provider.name(),
-            plan.zone
-        )) {
-            Ok(true) => {}
-            Ok(false) => {
-                report(None, Some("declined"));
+        Decision::Refuse => {
+            report(None, None, Some("no-terminal"));
+            return Err(CliError::Refused(
+                "not applied: no terminal to confirm at; pass --yes to apply (or --dry-run)".into(),
+            ));
+        }
+        Decision::Ask => {
+            let q = format!(
+                "Apply {} change(s) to {} {}?",
+                plan.changes.len(),
+                provider.name(),
+                plan.zone
+            );
+            if output::confirm(&q) != Ok(true) {
+                report(None, None, Some("declined"));
                 return Err(CliError::Refused("not applied".into()));
             }
-            Err(()) => {
-                report(None, Some("no-terminal"));
-                return Err(CliError::Refused(
-                    "not applied: no terminal to confirm at; pass --yes to apply (or --dry-run)"
-                        .into(),
-                ));
-            }
         }
+        Decision::Apply | Decision::NothingToDo => {}
     }
     let pb = output::spinner(json, &format!("applying {} change(s)", plan.changes.len()));
     let applied = rt.block_on(planner::apply(
@@ -240,13 +242,17 @@ fn execute(
     ));
     pb.finish_and_clear();
     let applied = applied?;
-    report(Some(&applied), None);
+    let served = rt.block_on(provider.wait_served(&plan.zone, output::SERVED_WAIT));
+    report(Some(&applied), Some(&served), None);
     if !json {
         println!(
             "applied {} change(s) in run {}; verified",
             plan.changes.len(),
             applied.run
         );
+        if let Some(line) = output::served_line(&plan.zone, &served) {
+            println!("{line}");
+        }
     }
     Ok(exit::OK)
 }
@@ -259,5 +265,7 @@ struct ChangeOutput<'a> {
     applied: bool,
     run: Option<crate::store::RunId>,
     report: Option<&'a switchback_api::ApplyReport>,
+    /// Whether the change is served (providers that serve DNS themselves).
+    served: Option<&'a switchback_api::provider::Served>,
     refused: Option<&'a str>,
 }

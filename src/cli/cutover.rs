@@ -1,10 +1,12 @@
 //! `switchback cutover list | status NAME | plan NAME`.
 
+use std::sync::Arc;
+
 use clap::Subcommand;
 
 use super::{CliError, exit, runtime};
-use crate::config::Config;
-use crate::planner::cutover::{self, Ctx, HealthGate, ProbeGate, StepOptions};
+use crate::planner::cutover::{self, Ctx, HealthGate, StepOptions};
+use crate::registry::Providers;
 use crate::store::{self, Store};
 
 #[derive(Debug, Subcommand)]
@@ -17,13 +19,14 @@ pub enum CutoverCommand {
     Plan { name: String },
 }
 
-pub fn run(cfg: &Config, cmd: CutoverCommand, json: bool) -> Result<u8, CliError> {
-    let store = Store::open(&cfg.server.state)?;
+pub fn run(providers: &Arc<Providers>, cmd: CutoverCommand, json: bool) -> Result<u8, CliError> {
+    let cfg = providers.config();
+    let store = Arc::new(Store::open(&cfg.server.state)?);
     match cmd {
         CutoverCommand::List => {
             let mut rows = Vec::new();
             for c in cfg.all_cutovers()? {
-                rows.push(cutover::status(&store, &c)?);
+                rows.push(cutover::status(cfg, &store, &c)?);
             }
             if json {
                 println!(
@@ -54,9 +57,9 @@ pub fn run(cfg: &Config, cmd: CutoverCommand, json: bool) -> Result<u8, CliError
         }
         CutoverCommand::Status { name } => {
             let c = cutover::find(cfg, &name)?;
-            let st = cutover::status(&store, &c)?;
+            let st = cutover::status(cfg, &store, &c)?;
             let health = if c.health.is_some() {
-                let r = runtime()?.block_on(ProbeGate.primary_healthy(&c));
+                let r = runtime()?.block_on(HealthGate::probe().primary_healthy(&c));
                 Some(match r {
                     Ok(true) => "up".to_string(),
                     Ok(false) => "down".to_string(),
@@ -79,7 +82,16 @@ pub fn run(cfg: &Config, cmd: CutoverCommand, json: bool) -> Result<u8, CliError
                 println!("  traffic on primary: {w}%");
             }
             println!("  records: {}", st.records.join(", "));
-            println!("  snapshot: {}", st.snapshot_id.as_deref().unwrap_or("-"));
+            println!("  zones: {}", st.zones.join(", "));
+            if st.snapshots.is_empty() {
+                println!("  snapshot: -");
+            }
+            for s in &st.snapshots {
+                println!("  snapshot: {} ({} {})", s.id, s.provider, s.zone);
+            }
+            if let Some(l) = &st.lease {
+                println!("  held by: {}", cutover::describe_lease(l));
+            }
             if let Some(t) = &st.stage_started_at {
                 println!("  last step finished: {t}");
             }
@@ -118,8 +130,7 @@ pub fn run(cfg: &Config, cmd: CutoverCommand, json: bool) -> Result<u8, CliError
             Ok(exit::OK)
         }
         CutoverCommand::Plan { name } => {
-            let gate = ProbeGate;
-            let ctx = Ctx::open(cfg, &store, &name, &gate)?;
+            let ctx = Ctx::open(providers, &store, &name, HealthGate::probe())?;
             let action = cutover::next_action(&store, &ctx.cutover)?;
             let opts = StepOptions {
                 actor: store::default_actor(),

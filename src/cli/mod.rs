@@ -22,6 +22,7 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     pub const DRIFT: u8 = 3;
     pub const SAFETY: u8 = 4;
+    pub const BUSY: u8 = 5;
 }
 
 /// DNS and traffic-steering cutover service.
@@ -80,7 +81,11 @@ pub enum Command {
     /// restores the snapshot exactly.
     Failback(step::FailbackArgs),
     /// Finish a cutover step that was interrupted.
-    Resume { name: String },
+    Resume {
+        name: String,
+        #[command(flatten)]
+        wait: step::WaitArg,
+    },
     /// Restore a cutover's snapshot (from any state after the failover began).
     Abort(step::AbortArgs),
 }
@@ -138,10 +143,12 @@ fn cutover_exit_code(e: &crate::planner::cutover::CutoverError) -> u8 {
     use switchback_api::plan::PlanError;
     match e {
         E::Drift(_) => exit::DRIFT,
+        E::Busy { .. } => exit::BUSY,
         E::Plan(PlanError::Safety(_))
         | E::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => exit::SAFETY,
         E::Unknown { .. }
         | E::Refused { .. }
+        | E::Changed { .. }
         | E::Unhealthy { .. }
         | E::Soak { .. }
         | E::Config(_)
@@ -178,27 +185,28 @@ pub fn init_tracing() {
 
 /// Run a command; the result is the process exit code.
 pub fn run(args: Args) -> Result<u8, CliError> {
-    let cfg = Config::load(args.config.as_deref())?;
+    let cfg = std::sync::Arc::new(Config::load(args.config.as_deref())?);
+    // The composition root: the providers of this process, built once, handed down.
+    let providers = std::sync::Arc::new(crate::registry::Providers::new(cfg.clone()));
+    let p = &providers;
     match args.command {
-        Command::Serve => serve::run(&cfg),
-        Command::Zone(cmd) => zone::run(&cfg, cmd, args.json),
-        Command::Snapshot(cmd) => snapshot::run(&cfg, cmd, args.json),
-        Command::Diff { id } => snapshot::diff(&cfg, &id, args.json),
+        Command::Serve => serve::run(p),
+        Command::Zone(cmd) => zone::run(p, cmd, args.json),
+        Command::Snapshot(cmd) => snapshot::run(p, cmd, args.json),
+        Command::Diff { id } => snapshot::diff(p, &id, args.json),
         Command::Apply {
             provider,
             zone,
             file,
             flags,
-        } => change::apply(&cfg, &provider, &zone, &file, &flags, args.json),
-        Command::Rollback { id, only, flags } => {
-            change::rollback(&cfg, &id, &only, &flags, args.json)
-        }
+        } => change::apply(p, &provider, &zone, &file, &flags, args.json),
+        Command::Rollback { id, only, flags } => change::rollback(p, &id, &only, &flags, args.json),
         Command::Health => health::run(&cfg, args.json),
-        Command::Cutover(cmd) => cutover::run(&cfg, cmd, args.json),
-        Command::Failover(a) => step::failover(&cfg, &a, args.json),
-        Command::Failback(a) => step::failback(&cfg, &a, args.json),
-        Command::Resume { name } => step::resume(&cfg, &name, args.json),
-        Command::Abort(a) => step::abort(&cfg, &a, args.json),
+        Command::Cutover(cmd) => cutover::run(p, cmd, args.json),
+        Command::Failover(a) => step::failover(p, &a, args.json),
+        Command::Failback(a) => step::failback(p, &a, args.json),
+        Command::Resume { name, wait } => step::resume(p, &name, wait.wait, args.json),
+        Command::Abort(a) => step::abort(p, &a, args.json),
     }
 }
 

@@ -145,3 +145,28 @@ pub fn spinner(json: bool, message: &str) -> ProgressBar {
     pb.enable_steady_tick(std::time::Duration::from_millis(120));
     pb
 }
+
+/// How long a CLI change on a provider that serves DNS itself waits to be served.
+pub const SERVED_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One line saying whether a change to `zone` is served (`None`: the provider serves no DNS
+/// itself, nothing to say).
+pub fn served_line(
+    zone: &switchback_api::Name,
+    s: &switchback_api::provider::Served,
+) -> Option<String> {
+    use switchback_api::provider::Served;
+    match s {
+        Served::NotApplicable => None,
+        Served::NoServer => Some(format!(
+            "{zone}: no serve is running on this state store; the change is stored and is served when serve starts"
+        )),
+        Served::Served { node, serial } => Some(format!(
+            "{zone}: served by serve on {node} at serial {serial}"
+        )),
+        Served::Late { node, serial, want } => Some(format!(
+            "{zone}: NOT served yet: serve on {node} still serves serial {serial} (the change is serial {want}) after {}s",
+            SERVED_WAIT.as_secs()
+        )),
+    }
+}

@@ -7,16 +7,16 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
 use super::{CliError, exit, runtime};
-use crate::config::Config;
-use crate::registry;
+use crate::registry::{self, Providers};
 
-pub fn run(cfg: &Config) -> Result<u8, CliError> {
+pub fn run(providers: &Arc<Providers>) -> Result<u8, CliError> {
     let rt = runtime()?;
-    rt.block_on(serve(cfg))?;
+    rt.block_on(serve(providers))?;
     Ok(exit::OK)
 }
 
-async fn serve(cfg: &Config) -> Result<(), CliError> {
+async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
+    let cfg = providers.config().as_ref();
     // The HTTP API: refuse early (before anything listens) when it may not run where asked.
     let secrets = crate::api::Secrets::from_env(
         cfg.api.token_env.as_deref(),
@@ -44,6 +44,9 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("zone load failed: {e}")))??;
         Arc::new(b)
     };
+    // The serving provider is the one every actor of this process changes: an API or
+    // automation change is served without a reload.
+    providers.insert(registry::BUILTIN, builtin.clone());
     let listeners = Listeners::bind(&cfg.server.dns, opts.udp_workers).map_err(CliError::io(
         format!("cannot listen on {:?}", cfg.server.dns),
     ))?;
@@ -92,7 +95,7 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
     api_opts.rate_per_second = cfg.api.rate_per_second.unwrap_or(api_opts.rate_per_second);
     api_opts.burst = cfg.api.burst.unwrap_or(api_opts.burst);
     let api_state = crate::api::ApiState::new(
-        Arc::new(cfg.clone()),
+        providers.clone(),
         store.clone(),
         Some(monitor.clone()),
         secrets,
@@ -107,7 +110,7 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         ))
     });
     let automation = tokio::spawn(crate::planner::automation::run(
-        Arc::new(cfg.clone()),
+        providers.clone(),
         store,
         monitor.clone(),
         transitions,
@@ -119,6 +122,12 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         builtin
             .clone()
             .watch(cfg.server.notify.clone(), stopped(stop_rx.clone())),
+    );
+    // What this process serves, after each swap: a CLI change waits for it.
+    let reporter = tokio::spawn(
+        builtin
+            .clone()
+            .report_served(cfg.node(), stopped(stop_rx.clone())),
     );
     tokio::spawn(async move {
         tokio::select! {
@@ -132,6 +141,7 @@ async fn serve(cfg: &Config) -> Result<(), CliError> {
         .await
         .map_err(CliError::io("DNS server failed"))?;
     let _ = watcher.await;
+    let _ = reporter.await;
     if let Some(api) = api {
         match api.await {
             Ok(Err(e)) => warn!(error = %e, "HTTP API failed"),

@@ -5,8 +5,7 @@ use switchback_api::plan::{self, DiffOptions};
 use switchback_api::{Name, zonefile};
 
 use super::{CliError, exit, output, runtime};
-use crate::config::Config;
-use crate::registry;
+use crate::registry::Providers;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -38,8 +37,8 @@ pub fn parse_zone(zone: &str) -> Result<Name, CliError> {
         .map_err(|e| CliError::Usage(format!("zone {zone:?}: {e}")))
 }
 
-pub fn run(cfg: &Config, cmd: SnapshotCommand, json: bool) -> Result<u8, CliError> {
-    let store = Store::open(&cfg.server.state)?;
+pub fn run(providers: &Providers, cmd: SnapshotCommand, json: bool) -> Result<u8, CliError> {
+    let store = Store::open(&providers.config().server.state)?;
     match cmd {
         SnapshotCommand::Create {
             provider,
@@ -47,7 +46,7 @@ pub fn run(cfg: &Config, cmd: SnapshotCommand, json: bool) -> Result<u8, CliErro
             label,
         } => {
             let zone = parse_zone(&zone)?;
-            let p = registry::provider(cfg, &provider)?;
+            let p = providers.get(&provider)?;
             let pb = output::spinner(json, &format!("reading {zone} from {provider}"));
             let z = runtime()?.block_on(p.read_zone(&zone))?;
             pb.set_message("storing the snapshot");
@@ -125,10 +124,10 @@ pub fn run(cfg: &Config, cmd: SnapshotCommand, json: bool) -> Result<u8, CliErro
 }
 
 /// `switchback diff ID`: what changed in the live zone since snapshot ID.
-pub fn diff(cfg: &Config, id: &str, json: bool) -> Result<u8, CliError> {
-    let store = Store::open(&cfg.server.state)?;
+pub fn diff(providers: &Providers, id: &str, json: bool) -> Result<u8, CliError> {
+    let store = Store::open(&providers.config().server.state)?;
     let snap = store.snapshot(id)?;
-    let p = registry::provider(cfg, &snap.meta.provider)?;
+    let p = providers.get(&snap.meta.provider)?;
     let live = runtime()?.block_on(p.read_zone(&snap.meta.zone))?;
     let opts = DiffOptions {
         only: Vec::new(),

@@ -7,7 +7,7 @@ use switchback_api::Name;
 use switchback_api::zonefile::{self, ZoneError};
 
 use super::{CliError, exit, runtime};
-use crate::config::Config;
+use crate::registry::Providers;
 
 #[derive(Debug, Subcommand)]
 pub enum ZoneCommand {
@@ -35,14 +35,14 @@ pub enum Format {
     Json,
 }
 
-pub fn run(cfg: &Config, cmd: ZoneCommand, json: bool) -> Result<u8, CliError> {
+pub fn run(providers: &Providers, cmd: ZoneCommand, json: bool) -> Result<u8, CliError> {
     match cmd {
         ZoneCommand::Check { paths, origin } => check(&paths, origin.as_deref(), json),
         ZoneCommand::Export {
             provider,
             zone,
             format,
-        } => export(cfg, &provider, &zone, format, json),
+        } => export(providers, &provider, &zone, format, json),
     }
 }
 
@@ -139,14 +139,14 @@ fn origin_from_file(file: &Path) -> Result<Name, Vec<ZoneError>> {
 }
 
 fn export(
-    cfg: &Config,
+    providers: &Providers,
     provider: &str,
     zone: &str,
     format: Format,
     json: bool,
 ) -> Result<u8, CliError> {
     let zone = super::snapshot::parse_zone(zone)?;
-    let p = crate::registry::provider(cfg, provider)?;
+    let p = providers.get(provider)?;
     let z = runtime()?.block_on(p.read_zone(&zone))?;
     match (format, json) {
         (Format::Json, _) | (_, true) => {

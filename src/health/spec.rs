@@ -48,7 +48,7 @@ pub enum CheckTarget {
 /// One health check: the `health = {...}` table of a `[[cutover]]`, validated at load.
 ///
 /// Deserialized from the table with unknown keys refused; every bad value is an error naming
-/// its key (`health.timeout: must be shorter than health.interval (5s)`).
+/// its key (`health.timeout: must be at most health.interval (5s)`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "RawHealthSpec")]
 pub struct HealthSpec {
@@ -117,11 +117,11 @@ impl TryFrom<RawHealthSpec> for HealthSpec {
         if timeout.is_zero() {
             return Err(err("timeout", "must be more than 0"));
         }
-        if timeout >= interval {
+        if timeout > interval {
             return Err(err(
                 "timeout",
                 format!(
-                    "must be shorter than health.interval ({})",
+                    "must be at most health.interval ({})",
                     format_duration(interval)
                 ),
             ));
@@ -476,6 +476,13 @@ mod tests {
             "default timeout capped at interval/2"
         );
 
+        // A timeout equal to the interval is what users write (other tools accept it).
+        let s = parse(r#"check = "tcp://x:1", interval = "2s", timeout = "2s""#).unwrap();
+        assert_eq!(
+            (s.interval, s.timeout),
+            (Duration::from_secs(2), Duration::from_secs(2))
+        );
+
         let s = parse(r#"check = "tcp://[2001:db8::1]:443""#).unwrap();
         assert_eq!(
             s.target,
@@ -566,8 +573,8 @@ mod tests {
                 "health.interval: must be at least 100ms",
             ),
             (
-                r#"check = "tcp://x:1", timeout = "5s""#,
-                "health.timeout: must be shorter than health.interval (5s)",
+                r#"check = "tcp://x:1", timeout = "6s""#,
+                "health.timeout: must be at most health.interval (5s)",
             ),
             (
                 r#"check = "tcp://x:1", timeout = "0s""#,

@@ -13,23 +13,10 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::config::{Config, Cutover};
 use crate::health::{HealthMonitor, HealthState, Transition};
 use crate::planner::cutover::{
-    self, Action, BoxFuture, Ctx, HealthGate, StageSel, State, StepOptions,
+    self, Action, ActorKind, Ctx, HealthGate, StageSel, State, StepOptions,
 };
+use crate::registry::Providers;
 use crate::store::Store;
-
-/// The health gate of `serve`: the monitor's current state (no extra probe).
-pub struct MonitorGate(pub Arc<HealthMonitor>);
-
-impl HealthGate for MonitorGate {
-    fn primary_healthy<'a>(&'a self, c: &'a Cutover) -> BoxFuture<'a, Result<bool, String>> {
-        Box::pin(async move {
-            match self.0.state(&c.name) {
-                Some(s) => Ok(s == HealthState::Up),
-                None => Err(format!("cutover {} has no health check", c.name)),
-            }
-        })
-    }
-}
 
 /// How often a failed-over cutover with `auto_failback` is looked at (a stage still starts
 /// only after its soak and when the primary is up).
@@ -37,12 +24,13 @@ const FAILBACK_TICK: Duration = Duration::from_secs(1);
 
 /// Run until `shutdown`.
 pub async fn run(
-    cfg: Arc<Config>,
+    providers: Arc<Providers>,
     store: Arc<Store>,
     monitor: Arc<HealthMonitor>,
     mut transitions: UnboundedReceiver<Transition>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let cfg: &Config = providers.config();
     let cutovers: Vec<Cutover> = match cfg.all_cutovers() {
         Ok(c) => c
             .into_iter()
@@ -57,7 +45,7 @@ pub async fn run(
         return;
     }
     info!(cutovers = cutovers.len(), "automation on");
-    let gate = MonitorGate(monitor.clone());
+    let gate = HealthGate::monitor(monitor.clone());
     let mut last: HashMap<String, Instant> = HashMap::new();
     let mut tick = tokio::time::interval(FAILBACK_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -71,9 +59,9 @@ pub async fn run(
                     continue;
                 }
                 if let Some(c) = cutovers.iter().find(|c| *c.name == *t.name && c.auto_failover) {
-                    let state = state_of(&store, c);
+                    let state = state_of(cfg, &store, c);
                     if matches!(state, Some(State::Idle | State::Ready | State::Restored)) {
-                        step(&cfg, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await;
+                        step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await;
                     } else {
                         debug!(cutover = %c.name, ?state, "primary down; already failed over");
                     }
@@ -84,8 +72,8 @@ pub async fn run(
                     if monitor.state(&c.name) != Some(HealthState::Up) {
                         continue;
                     }
-                    if matches!(state_of(&store, c), Some(State::FailedOver | State::FailingBack)) {
-                        step(&cfg, &store, &gate, c, Action::Failback { stage: StageSel::Next }, &mut last).await;
+                    if matches!(state_of(cfg, &store, c), Some(State::FailedOver | State::FailingBack)) {
+                        step(&providers, &store, &gate, c, Action::Failback { stage: StageSel::Next }, &mut last).await;
                     }
                 }
             }
@@ -93,15 +81,15 @@ pub async fn run(
     }
 }
 
-fn state_of(store: &Store, c: &Cutover) -> Option<State> {
-    cutover::status(store, c).ok().map(|s| s.state)
+fn state_of(cfg: &Config, store: &Store, c: &Cutover) -> Option<State> {
+    cutover::status(cfg, store, c).ok().map(|s| s.state)
 }
 
 /// One automatic step, unless the cutover's last one is closer than `hold_down`.
 async fn step(
-    cfg: &Config,
-    store: &Store,
-    gate: &MonitorGate,
+    providers: &Arc<Providers>,
+    store: &Arc<Store>,
+    gate: &HealthGate,
     c: &Cutover,
     action: Action,
     last: &mut HashMap<String, Instant>,
@@ -112,7 +100,7 @@ async fn step(
             return;
         }
     }
-    let ctx = match Ctx::open(cfg, store, &c.name, gate) {
+    let ctx = match Ctx::open(providers, store, &c.name, gate.clone()) {
         Ok(ctx) => ctx,
         Err(e) => {
             warn!(cutover = %c.name, error = %e, "automatic step not started");
@@ -120,9 +108,9 @@ async fn step(
         }
     };
     let opts = StepOptions {
-        force: false,
-        ignore_health: false,
         actor: "auto:health".into(),
+        actor_kind: ActorKind::Automation,
+        ..StepOptions::default()
     };
     let span = info_span!("automation", cutover = %c.name, action = ?action);
     match cutover::run(&ctx, &action, &opts).instrument(span).await {
@@ -133,6 +121,13 @@ async fn step(
         // A stage whose soak has not elapsed, or a gate not open yet: try again later.
         Err(cutover::CutoverError::Refused { message, .. }) => {
             debug!(cutover = %c.name, %message, "automatic step not due");
+        }
+        Err(cutover::CutoverError::Soak { .. } | cutover::CutoverError::Unhealthy { .. }) => {
+            debug!(cutover = %c.name, "automatic failback not due yet");
+        }
+        // Another actor (a person, a webhook, another node) is acting on it: leave it be.
+        Err(cutover::CutoverError::Busy { holder, .. }) => {
+            info!(cutover = %c.name, %holder, "automatic step skipped: the cutover is busy");
         }
         Err(e) => {
             warn!(cutover = %c.name, error = %e, "automatic step failed");

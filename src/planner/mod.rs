@@ -8,8 +8,19 @@ use switchback_api::{ApplyReport, Change, Provider, ProviderError, Zone};
 use tracing::{Instrument, info, info_span};
 
 pub mod automation;
+pub mod confirm;
 pub mod cutover;
-pub mod stats;
+pub mod drift;
+pub mod error;
+pub mod gates;
+pub mod lease;
+pub mod snapshot_set;
+pub mod stages;
+pub mod state;
+pub mod status;
+pub mod steering;
+pub mod step;
+pub mod targets;
 
 use crate::store::{AuditEntry, Phase, RunId, RunState, Store, StoreError};
 
@@ -34,23 +45,37 @@ pub async fn plan_to(
     desired: &Zone,
     only: Vec<plan::Selector>,
 ) -> Result<(Zone, Plan), PlannerError> {
-    let before = provider.api_stats();
     let live = provider
         .read_zone(&desired.origin)
         .instrument(info_span!("read_zone", provider = provider.name(), zone = %desired.origin))
-        .await;
-    stats::read(provider.name(), live.is_ok());
-    stats::client(provider, before);
-    let live = live?;
+        .await?;
+    let p = plan_from(provider, &live, desired, only)?;
+    Ok((live, p))
+}
+
+/// Plan the changes that make `live` (just read from `provider`) `desired`.
+pub fn plan_from(
+    provider: &dyn Provider,
+    live: &Zone,
+    desired: &Zone,
+    only: Vec<plan::Selector>,
+) -> Result<Plan, PlannerError> {
     let opts = diff_options(provider, only);
-    let p = plan::plan(
+    Ok(plan::plan(
         provider.name(),
         provider.capabilities(),
-        &live,
+        live,
         desired,
         &opts,
-    )?;
-    Ok((live, p))
+    )?)
+}
+
+/// The safety thresholds of a plan (DESIGN.md "Safety"): refused unless `force`.
+pub fn check_thresholds(plan: &Plan, force: bool) -> Result<(), PlanError> {
+    if force {
+        return Ok(());
+    }
+    plan.check_safety(&plan::Safety::default())
 }
 
 /// The diff options a provider needs.
@@ -74,6 +99,9 @@ pub struct Applied {
     pub run: RunId,
     pub report: ApplyReport,
     pub verified: bool,
+    /// The live zone as the verify read it back.
+    #[serde(skip)]
+    pub live: Zone,
 }
 
 /// What a run is, for the journal and the audit log.
@@ -137,16 +165,10 @@ pub async fn apply_noted(
             Phase::Started,
             &json!({ "changes": plan.changes.len() }),
         )?;
-        let before = provider.api_stats();
         let applied = provider.apply(&plan.zone, &plan.changes).await;
-        stats::client(provider, before);
         let report = match applied {
-            Ok(r) => {
-                stats::apply(provider.name(), r.api_calls, true);
-                r
-            }
+            Ok(r) => r,
             Err(e) => {
-                stats::apply(provider.name(), 1, false);
                 store.journal(
                     run,
                     "apply",
@@ -178,7 +200,7 @@ pub async fn apply_noted(
             after: after.into_iter().flatten().collect::<Vec<_>>(),
         })?;
         store.journal(run, "verify", Phase::Started, &json!({}))?;
-        let (_, replan) = plan_to(provider, desired, only).await?;
+        let (live, replan) = plan_to(provider, desired, only).await?;
         if !replan.is_empty() {
             store.journal(
                 run,
@@ -203,6 +225,7 @@ pub async fn apply_noted(
             run,
             report,
             verified: true,
+            live,
         })
     }
     .instrument(span)

@@ -1,5 +1,6 @@
-//! Cutover state (schema migration 2): one row per cutover, written in one transaction per
-//! step boundary (the intent before a step's apply, the new state after it).
+//! Cutover state (schema migrations 2 and 4): one row per cutover, written by compare-and-set
+//! on its version, by the holder of the cutover's lease only, in one transaction per step
+//! boundary (the intent before a step's apply, progress per zone, the new state after it).
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -14,19 +15,41 @@ pub struct CutoverRow {
     /// `ready`, `failed-over`, `failing-back`, `restored`.
     pub state: String,
     pub stage: u32,
+    /// The first zone's provider, zone and snapshot (the snapshot set is in `snapshots`).
     pub provider: String,
     pub zone: Name,
     pub snapshot_id: String,
+    /// The snapshot set: `[{"provider", "zone", "id"}]`, one per zone, in config order.
+    pub snapshots: serde_json::Value,
     pub targets: serde_json::Value,
     pub written: serde_json::Value,
     pub intent: Option<serde_json::Value>,
     pub stage_started_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Bumped by every write; a write names the version it read (compare-and-set).
+    pub version: i64,
 }
 
 /// The run kinds a cutover writes (their subject is the cutover's name).
 pub const CUTOVER_RUN_KINDS: &[&str] = &["failover", "failback", "abort", "resume"];
+
+type RawRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i64,
+    String,
+);
 
 impl Store {
     /// The stored state of cutover `name`; `None` when it was never started.
@@ -35,23 +58,25 @@ impl Store {
             "SELECT {} FROM cutover_state WHERE name = ?1",
             schema::CUTOVER_COLUMNS
         );
-        let raw = self.with_conn(|conn| {
+        let raw: Option<RawRow> = self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
             Ok(stmt
                 .query_row(params![name], |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                        r.get::<_, String>(7)?,
-                        r.get::<_, Option<String>>(8)?,
-                        r.get::<_, Option<String>>(9)?,
-                        r.get::<_, String>(10)?,
-                        r.get::<_, String>(11)?,
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                        r.get(11)?,
+                        r.get(12)?,
+                        r.get(13)?,
                     ))
                 })
                 .optional()?)
@@ -69,6 +94,8 @@ impl Store {
             stage_started_at,
             created_at,
             updated_at,
+            version,
+            snapshots,
         )) = raw
         else {
             return Ok(None);
@@ -81,6 +108,7 @@ impl Store {
             targets: self.json(&targets, what, &name)?,
             written: self.json(&written, what, &name)?,
             intent: intent.map(|i| self.json(&i, what, &name)).transpose()?,
+            snapshots: self.json(&snapshots, what, &name)?,
             name,
             state,
             provider,
@@ -88,6 +116,7 @@ impl Store {
             stage_started_at,
             created_at,
             updated_at,
+            version,
         }))
     }
 
@@ -109,14 +138,45 @@ impl Store {
         Ok(out)
     }
 
-    /// Write cutover state (insert or replace; `created_at` is kept). Durable when it returns.
-    pub fn put_cutover_state(&self, row: &CutoverRow) -> Result<(), StoreError> {
+    /// Write cutover state by compare-and-set: only while `lease_token` holds the cutover's
+    /// lease, and only when the stored version is still `row.version` (0: no row yet). The
+    /// row is written with the next version, which is returned; `created_at` is kept.
+    /// Durable when it returns.
+    pub fn put_cutover_state(
+        &self,
+        row: &CutoverRow,
+        lease_token: &str,
+    ) -> Result<i64, StoreError> {
         let targets = serde_json::to_string(&row.targets)?;
         let written = serde_json::to_string(&row.written)?;
+        let snapshots = serde_json::to_string(&row.snapshots)?;
         let intent = row.intent.as_ref().map(serde_json::to_string).transpose()?;
         let (_, at) = now();
         self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let held = tx
+                .query_row(schema::LEASE_HELD, params![row.name, lease_token], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some();
+            if !held {
+                return Err(StoreError::LeaseLost {
+                    cutover: row.name.clone(),
+                });
+            }
+            let current: i64 = tx
+                .query_row(schema::CUTOVER_VERSION, params![row.name], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            if current != row.version {
+                return Err(StoreError::Conflict {
+                    cutover: row.name.clone(),
+                    expected: row.version,
+                    found: current,
+                });
+            }
+            let next = current + 1;
             tx.execute(
                 schema::UPSERT_CUTOVER,
                 params![
@@ -130,11 +190,13 @@ impl Store {
                     written,
                     intent,
                     row.stage_started_at,
-                    at
+                    at,
+                    next,
+                    snapshots
                 ],
             )?;
             tx.commit()?;
-            Ok(())
+            Ok(next)
         })
     }
 

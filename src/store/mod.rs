@@ -14,10 +14,12 @@
 //!   `Failed` after.
 
 pub mod cutover;
+pub mod lease;
 pub mod schema;
 pub mod webhook;
 
 pub use cutover::CutoverRow;
+pub use lease::LeaseRow;
 pub use webhook::WebhookEvent;
 
 #[cfg(test)]
@@ -62,6 +64,19 @@ pub enum StoreError {
     RunFinished { id: RunId, state: RunState },
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "cutover {cutover}: this process no longer holds its lease (another actor took it over)"
+    )]
+    LeaseLost { cutover: String },
+    #[error(
+        "cutover {cutover}: its state changed under this step (version {expected} expected, \
+         {found} found)"
+    )]
+    Conflict {
+        cutover: String,
+        expected: i64,
+        found: i64,
+    },
     #[error("state store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("state store {path}: {source}")]

@@ -132,6 +132,28 @@ CREATE TABLE webhook_events (
 );
 CREATE INDEX webhook_events_by_time ON webhook_events (created_at);
 "#,
+    // 4: one actor at a time, many zones per cutover (issue 10).
+    r#"
+-- The lease of a cutover (invariant 6): who may change it now. Taken by compare-and-set,
+-- kept alive by a heartbeat; a holder whose pid is gone (same host) or whose heartbeat is
+-- older than the expiry (another host) may be replaced.
+CREATE TABLE cutover_lease (
+    name         TEXT NOT NULL PRIMARY KEY,   -- the [[cutover]] name
+    token        TEXT NOT NULL,               -- random; the holder's proof in every write
+    node         TEXT NOT NULL,               -- [server] node (default: the host name)
+    host         TEXT NOT NULL,
+    pid          BIGINT NOT NULL,
+    pid_start    TEXT NOT NULL,               -- the process's start time ('' unknown): pid reuse
+    actor        TEXT NOT NULL,               -- cli, webhook, automation
+    who          TEXT NOT NULL,               -- user@host, webhook:post-recovery, auto:health
+    acquired_at  TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+);
+-- Compare-and-set of the state: every write names the version it read.
+ALTER TABLE cutover_state ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+-- The snapshot set: one snapshot per (provider, zone), [{"provider", "zone", "id"}].
+ALTER TABLE cutover_state ADD COLUMN snapshots_json TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// The schema version this build writes and understands.
@@ -172,16 +194,32 @@ pub const AUDIT_COLUMNS: &str =
     "id, at, actor, action, provider, zone, run_id, before_json, after_json";
 
 pub const CUTOVER_COLUMNS: &str = "name, state, stage, provider, zone, snapshot_id, targets_json, \
-     written_json, intent_json, stage_started_at, created_at, updated_at";
+     written_json, intent_json, stage_started_at, created_at, updated_at, version, snapshots_json";
 pub const UPSERT_CUTOVER: &str = "INSERT INTO cutover_state \
      (name, state, stage, provider, zone, snapshot_id, targets_json, written_json, intent_json, \
-      stage_started_at, created_at, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) \
+      stage_started_at, created_at, updated_at, version, snapshots_json) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13) \
      ON CONFLICT (name) DO UPDATE SET state = excluded.state, stage = excluded.stage, \
      provider = excluded.provider, zone = excluded.zone, snapshot_id = excluded.snapshot_id, \
      targets_json = excluded.targets_json, written_json = excluded.written_json, \
      intent_json = excluded.intent_json, stage_started_at = excluded.stage_started_at, \
-     updated_at = excluded.updated_at";
+     updated_at = excluded.updated_at, version = excluded.version, \
+     snapshots_json = excluded.snapshots_json";
+pub const CUTOVER_VERSION: &str = "SELECT version FROM cutover_state WHERE name = ?1";
+
+pub const LEASE_COLUMNS: &str =
+    "name, token, node, host, pid, pid_start, actor, who, acquired_at, heartbeat_at";
+pub const UPSERT_LEASE: &str = "INSERT INTO cutover_lease \
+     (name, token, node, host, pid, pid_start, actor, who, acquired_at, heartbeat_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+     ON CONFLICT (name) DO UPDATE SET token = excluded.token, node = excluded.node, \
+     host = excluded.host, pid = excluded.pid, pid_start = excluded.pid_start, \
+     actor = excluded.actor, who = excluded.who, acquired_at = excluded.acquired_at, \
+     heartbeat_at = excluded.heartbeat_at";
+pub const HEARTBEAT_LEASE: &str =
+    "UPDATE cutover_lease SET heartbeat_at = ?3 WHERE name = ?1 AND token = ?2";
+pub const RELEASE_LEASE: &str = "DELETE FROM cutover_lease WHERE name = ?1 AND token = ?2";
+pub const LEASE_HELD: &str = "SELECT 1 FROM cutover_lease WHERE name = ?1 AND token = ?2";
 
 pub const WEBHOOK_EVENT_COLUMNS: &str =
     "event_id, route, cutover, body_digest, status, answer_json, created_at";

@@ -64,6 +64,10 @@ pub struct Capabilities {
     pub record_types: Vec<RType>,
     /// Whether the provider writes record sets or single records.
     pub granularity: Granularity,
+    /// The record-set field that names a health check the provider consults per query (the
+    /// built-in server leaves a weighted variant whose check is down out of its answers);
+    /// `None`: the provider has no per-query health, steering is by weights alone.
+    pub health_field: Option<&'static str>,
 }
 
 impl Capabilities {
@@ -91,6 +95,24 @@ impl Capabilities {
         }
         Ok(())
     }
+}
+
+/// Whether a change is served yet ([`Provider::wait_served`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Served {
+    /// The provider is an API in front of someone else's servers.
+    NotApplicable,
+    /// Nothing is running that serves the zone from this provider's store.
+    NoServer,
+    /// `node` serves the zone at `serial` (the change's serial or later).
+    Served { node: String, serial: u32 },
+    /// `node` still serves `serial`, older than the change's `want`, after the timeout.
+    Late {
+        node: String,
+        serial: u32,
+        want: u32,
+    },
 }
 
 /// A zone a provider holds.
@@ -154,6 +176,14 @@ pub trait Provider: Send + Sync {
 
     /// The API traffic of this instance so far (`None`: the provider makes no API calls, or
     /// does not count them).
+    /// After a change to `zone`: wait (up to `timeout`) until the server that answers for the
+    /// zone serves it, and say who serves it at which serial. Providers that do not serve DNS
+    /// themselves answer [`Served::NotApplicable`] at once.
+    async fn wait_served(&self, zone: &Name, timeout: std::time::Duration) -> Served {
+        let _ = (zone, timeout);
+        Served::NotApplicable
+    }
+
     fn api_stats(&self) -> Option<ApiStats> {
         None
     }

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod notify;
 pub mod provider;
 pub mod rrl;
+pub mod served;
 pub mod server;
 pub mod steer;
 pub mod store;
@@ -20,6 +21,6 @@ pub mod wire;
 pub mod zone;
 
 pub use metrics::DnsMetrics;
-pub use provider::{Builtin, LoadError, LoadReport};
+pub use provider::{Builtin, LoadError, LoadReport, capabilities};
 pub use server::{Listeners, ServerOptions, serve};
 pub use store::{Store, StoreError};

@@ -76,14 +76,14 @@ pub struct LoadReport {
 pub struct Builtin {
     name: String,
     zone_dir: PathBuf,
-    store: Store,
-    catalog: Arc<ArcSwap<Catalog>>,
+    pub(crate) store: Store,
+    pub(crate) catalog: Arc<ArcSwap<Catalog>>,
     caps: Capabilities,
     /// One writer at a time (reloads, applies and pick-ups), in this process; the store's
     /// `BEGIN IMMEDIATE` serializes processes.
     write: Mutex<()>,
     /// Bumped on every catalog swap (the NOTIFY loop waits on it).
-    swapped: tokio::sync::watch::Sender<u64>,
+    pub(crate) swapped: tokio::sync::watch::Sender<u64>,
     /// Health of steered targets, read per query (the health monitor writes it).
     health: Arc<HealthTable>,
     /// Each zone's response counters, by origin (wire form): every version of a zone built
@@ -119,7 +119,8 @@ pub const RECORD_TYPES: &[RType] = &[
     RType::URI,
 ];
 
-fn capabilities() -> Capabilities {
+/// What the built-in provider can carry out (also known before one is opened: config checks).
+pub fn capabilities() -> Capabilities {
     Capabilities {
         // Weighted sets are chosen per query; a variant whose `health_check` is down is left
         // out of the answers (steer.rs).
@@ -132,6 +133,7 @@ fn capabilities() -> Capabilities {
         min_ttl: 0,
         manages_soa_serial: true,
         record_types: RECORD_TYPES.to_vec(),
+        health_field: Some(crate::steer::HEALTH_FIELD),
         ..Capabilities::default()
     }
 }
@@ -928,6 +930,15 @@ impl Provider for Builtin {
     /// served here at once (other processes pick it up through [`Builtin::watch`]).
     async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError> {
         blocking(|| self.apply_sync(zone, changes))
+    }
+
+    /// Wait until a running `serve` on the same store serves the zone's stored serial.
+    async fn wait_served(
+        &self,
+        zone: &Name,
+        timeout: std::time::Duration,
+    ) -> switchback_api::provider::Served {
+        crate::served::wait(self, zone, timeout).await
     }
 }
 

@@ -24,7 +24,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use switchback_api::{Name, RType, Zone};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 /// Journal entries kept per zone.
 pub const JOURNAL_KEEP: usize = 500;
 /// How long a writer waits for another process's transaction.
@@ -54,6 +54,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX builtin_journal_zone ON builtin_journal (zone, id);
     INSERT INTO builtin_meta (key, value) VALUES ('generation', 0);",
+    // 1 -> 2: what each running `serve` serves (a CLI change waits for it).
+    "CREATE TABLE builtin_served (
+        node TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        zone TEXT NOT NULL,
+        serial INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (node, pid, zone)
+    );",
 ];
 
 /// Why the store could not be used.
@@ -592,6 +601,77 @@ impl Tx<'_> {
                 })
             })
             .collect()
+    }
+}
+
+/// A zone as a running `serve` serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedRow {
+    pub node: String,
+    pub pid: u32,
+    pub serial: u32,
+}
+
+impl Tx<'_> {
+    /// Record that `node` (process `pid`) serves `zone` at `serial` now.
+    pub fn put_served(
+        &self,
+        node: &str,
+        pid: u32,
+        zone: &Name,
+        serial: u32,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO builtin_served (node, pid, zone, serial, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (node, pid, zone) DO UPDATE SET serial = excluded.serial,
+                 updated_at = excluded.updated_at",
+                params![node, i64::from(pid), zone.to_string(), i64::from(serial), now()],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// Forget what process `pid` serves (it stops; or it is gone).
+    pub fn clear_served(&self, pid: u32) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "DELETE FROM builtin_served WHERE pid = ?1",
+                [i64::from(pid)],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// Who reports serving `zone`, at which serial.
+    pub fn served(&self, zone: &Name) -> Result<Vec<ServedRow>, StoreError> {
+        let mut st = self
+            .tx
+            .prepare_cached(
+                "SELECT node, pid, serial FROM builtin_served WHERE zone = ?1 ORDER BY node",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([zone.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(node, pid, serial)| {
+                Some(ServedRow {
+                    node,
+                    pid: u32::try_from(pid).ok()?,
+                    serial: u32::try_from(serial).ok()?,
+                })
+            })
+            .collect())
     }
 }
 

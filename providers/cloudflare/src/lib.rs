@@ -143,6 +143,35 @@ impl Op {
     }
 }
 
+/// What a Cloudflare provider with `config` can carry out (also known before one is built:
+/// config checks).
+pub fn capabilities(config: &CloudflareConfig) -> Capabilities {
+    Capabilities {
+        weighted: Support::cannot(
+            "Cloudflare DNS has no weighted records (traffic steering by weights needs \
+             Cloudflare Load Balancing pools, not supported yet); use steering = \"failover\"",
+        ),
+        failover: Support::cannot("Cloudflare DNS has no failover records"),
+        alias: Support::cannot(
+            "Cloudflare has no alias records (CNAME flattening is the `settings` field)",
+        ),
+        latency: Support::cannot("Cloudflare DNS has no latency-based records"),
+        geo: Support::cannot("Cloudflare DNS has no geolocation records"),
+        multivalue: Support::cannot("Cloudflare DNS has no multivalue answer records"),
+        comments: Support::Yes,
+        tags: Support::Yes,
+        proxied: Support::Yes,
+        atomic_batches: Support::Yes,
+        max_batch: Some(config.batch_size),
+        // 1 is "automatic"; 2..29 are refused by `apply` before anything is sent.
+        min_ttl: 1,
+        manages_soa_serial: true,
+        record_types: convert::TYPES.to_vec(),
+        granularity: Granularity::Record,
+        health_field: None,
+    }
+}
+
 impl Cloudflare {
     /// The provider named `name` (the `[providers.NAME]` key), reading the token from the
     /// environment variable `config.token_env`. An absent or empty variable is an error that
@@ -184,29 +213,7 @@ impl Cloudflare {
             RetryPolicy::default(),
         )
         .map_err(|e| err(format!("provider {name}: {e}")))?;
-        let caps = Capabilities {
-            weighted: Support::cannot(
-                "Cloudflare DNS has no weighted records (traffic steering by weights needs \
-                 Cloudflare Load Balancing pools, not supported yet); use steering = \"failover\"",
-            ),
-            failover: Support::cannot("Cloudflare DNS has no failover records"),
-            alias: Support::cannot(
-                "Cloudflare has no alias records (CNAME flattening is the `settings` field)",
-            ),
-            latency: Support::cannot("Cloudflare DNS has no latency-based records"),
-            geo: Support::cannot("Cloudflare DNS has no geolocation records"),
-            multivalue: Support::cannot("Cloudflare DNS has no multivalue answer records"),
-            comments: Support::Yes,
-            tags: Support::Yes,
-            proxied: Support::Yes,
-            atomic_batches: Support::Yes,
-            max_batch: Some(config.batch_size),
-            // 1 is "automatic"; 2..29 are refused by `apply` before anything is sent.
-            min_ttl: 1,
-            manages_soa_serial: true,
-            record_types: convert::TYPES.to_vec(),
-            granularity: Granularity::Record,
-        };
+        let caps = capabilities(&config);
         Ok(Cloudflare {
             name: name.to_string(),
             config,

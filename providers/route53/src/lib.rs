@@ -107,6 +107,7 @@ pub fn capabilities() -> Capabilities {
         manages_soa_serial: false,
         record_types: convert::record_types(),
         granularity: Granularity::RecordSet,
+        health_field: None,
     }
 }
 
