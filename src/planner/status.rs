@@ -88,7 +88,11 @@ pub fn status(cfg: &Config, store: &Store, c: &Cutover) -> Result<Status, Cutove
             .iter()
             .map(|r| format!("{}/{}", r.name, r.rtype))
             .collect(),
-        lease: store.lease(&c.name)?,
+        // A holder that died is no holder (the next actor replaces it at once).
+        lease: store.lease(&c.name)?.filter(|l| {
+            let me = super::lease::Holder::me(&node, super::state::ActorKind::Cli, "status");
+            !super::lease::replaceable(l, &me, std::time::SystemTime::now())
+        }),
         leader: node.clone(),
         node,
         last_rto: None,
