@@ -1,0 +1,449 @@
+//! A cutover over several zones on several providers (DESIGN.md "Many zones, many
+//! providers"), through the `switchback` binary: a snapshot set taken together before the
+//! failover, steps applied zone by zone and journaled per zone, a crash between two zones
+//! finished by `resume`, drift in one zone stopping the step for every zone (exit 3), and the
+//! exact restore of every zone.
+//!
+//! - Three zones: two on the built-in server, one on Cloudflare (the project's stateful fake,
+//!   `providers/cloudflare/tests/common/fake.rs`).
+//! - Two zones: the built-in server and Route 53 (ministack), weighted, three stages.
+
+mod common;
+
+#[path = "../providers/cloudflare/tests/common/fake.rs"]
+#[allow(dead_code)]
+mod cf_fake;
+
+use std::process::{Command, Output, Stdio};
+
+use aws_sdk_route53::types::{ChangeAction, RrType};
+use common::ministack::{self, Ministack};
+use serde_json::{Value, json};
+
+const SITE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\nmail A 192.0.2.25\n";
+const CORP: &str = "$ORIGIN corp.example.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 10.0.0.53\napp A 10.0.0.10\nldap A 10.0.0.20\n";
+
+struct Env {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Env {
+    fn new(config: &str, env: Vec<(String, String)>) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("zones")).unwrap();
+        std::fs::write(dir.path().join("zones/example.com.zone"), SITE).unwrap();
+        std::fs::write(dir.path().join("zones/corp.example.zone"), CORP).unwrap();
+        std::fs::write(
+            dir.path().join("switchback.toml"),
+            format!("[server]\nzones = \"zones\"\nstate = \"state/state.db\"\n\n{config}"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("aws-empty"), "").unwrap();
+        Env { dir, env }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_switchback"));
+        let none = self.dir.path().join("aws-empty");
+        c.current_dir(self.dir.path())
+            .args(args)
+            .env_remove("SWITCHBACK_FAULT")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("AWS_ACCESS_KEY_ID", ministack::r53::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", ministack::r53::SECRET_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", &none)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &none)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+
+    fn status(&self) -> Value {
+        self.json(&["cutover", "status", "web"])
+    }
+
+    /// The values of NAME/A in `provider`'s `zone`, every set, sorted.
+    fn values(&self, provider: &str, zone: &str, name: &str) -> Vec<String> {
+        let v = self.json(&["zone", "export", provider, zone, "--format", "json"]);
+        let mut out: Vec<String> = v["record_sets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|rs| rs["name"] == name && rs["type"] == "A")
+            .flat_map(|rs| {
+                rs["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x["data"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A zone export with NAME/A's values replaced (someone else's change), applied.
+    fn edit(&self, provider: &str, zone: &str, name: &str, value: &str) {
+        let mut v = self.json(&["zone", "export", provider, zone, "--format", "json"]);
+        for rs in v["record_sets"].as_array_mut().unwrap() {
+            if rs["name"] == name && rs["type"] == "A" {
+                rs["values"] = json!([{ "data": value }]);
+            }
+        }
+        let file = self.dir.path().join("edited.json");
+        std::fs::write(&file, v.to_string()).unwrap();
+        self.ok(&[
+            "apply",
+            provider,
+            zone,
+            file.to_str().unwrap(),
+            "--yes",
+            "--force",
+        ]);
+    }
+
+    /// The snapshot set of the cutover, each snapshot as `diff ID` sees it now.
+    fn every_zone_identical_to_its_snapshot(&self) -> bool {
+        let st = self.status();
+        let snaps = st["snapshots"].as_array().unwrap().clone();
+        assert!(!snaps.is_empty(), "{st}");
+        snaps.iter().all(|s| {
+            let d = self.json(&["diff", s["id"].as_str().unwrap()]);
+            d["identical"] == true
+        })
+    }
+
+    /// Crash at `fault` (the process aborts, as kill -9 would).
+    fn crash(&self, fault: &str, args: &[&str]) {
+        let o = self
+            .cmd(args)
+            .env("SWITCHBACK_FAULT", fault)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_none(),
+            "{args:?} did not crash at {fault}: {}",
+            text(&o)
+        );
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn zones_of(st: &Value) -> Vec<(String, String)> {
+    st["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["provider"].as_str().unwrap().to_string(),
+                s["zone"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_zones_on_the_builtin_server_and_cloudflare() {
+    let fake = cf_fake::Fake::start(cf_fake::Options::default()).await;
+    let zid = fake.add_zone("public.example", "acct");
+    fake.seed(
+        &zid,
+        vec![
+            json!({"type": "A", "name": "www.public.example", "content": "203.0.113.80", "ttl": 300}),
+            json!({"type": "A", "name": "shop.public.example", "content": "203.0.113.81", "ttl": 300}),
+            json!({"type": "TXT", "name": "public.example", "content": "\"v=spf1 -all\"", "ttl": 300}),
+        ],
+    );
+    let config = format!(
+        "[providers.cf]\ntype = \"cloudflare\"\nendpoint = \"{}\"\ntoken_env = \"SB_CF_TOKEN\"\n\n\
+         [[cutover]]\nname = \"web\"\nprovider = \"builtin\"\nzone = \"example.com\"\n\
+         steering = \"failover\"\nsoak = \"0s\"\n\n\
+         [[cutover.record]]\nname = \"www.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.80\"]\n\n\
+         [[cutover.record]]\nname = \"app.corp.example.\"\ntype = \"A\"\nzone = \"corp.example\"\n\
+         recovery = [\"10.20.0.10\"]\n\n\
+         [[cutover.record]]\nname = \"www.public.example.\"\ntype = \"A\"\nprovider = \"cf\"\n\
+         zone = \"public.example\"\nrecovery = [\"198.51.100.180\"]\n",
+        fake.endpoint()
+    );
+    let env = Env::new(
+        &config,
+        vec![("SB_CF_TOKEN".into(), cf_fake::TOKEN.to_string())],
+    );
+    let env = std::sync::Arc::new(env);
+    let e = env.clone();
+    tokio::task::spawn_blocking(move || three_zone_steps(&e))
+        .await
+        .unwrap();
+}
+
+fn three_zone_steps(env: &Env) {
+    // A weighted cutover with a Cloudflare record is refused at config load, naming it.
+    let weighted = env.dir.path().join("weighted.toml");
+    let toml = std::fs::read_to_string(env.dir.path().join("switchback.toml"))
+        .unwrap()
+        .replace("steering = \"failover\"", "steering = \"weighted\"");
+    std::fs::write(&weighted, toml).unwrap();
+    let o = env.run(&["-c", weighted.to_str().unwrap(), "cutover", "list"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cutover[web].record[2].provider") && err.contains("www.public.example./A"),
+        "{}",
+        text(&o)
+    );
+
+    let st = env.status();
+    assert_eq!(st["zones"].as_array().unwrap().len(), 3, "{st}");
+    assert_eq!(
+        st["stages"], 1,
+        "a record on a provider without weights: one stage"
+    );
+    // Failover: one snapshot per zone, taken together, in config order.
+    let out = env.json(&["failover", "web", "--yes"]);
+    assert_eq!(
+        out["outcome"]["zones"].as_array().unwrap().len(),
+        3,
+        "{out}"
+    );
+    let st = env.status();
+    assert_eq!(
+        zones_of(&st),
+        [
+            ("builtin".to_string(), "example.com.".to_string()),
+            ("builtin".to_string(), "corp.example.".to_string()),
+            ("cf".to_string(), "public.example.".to_string()),
+        ],
+        "{st}"
+    );
+    assert_eq!(
+        env.values("builtin", "example.com", "www.example.com."),
+        ["198.51.100.80"]
+    );
+    assert_eq!(
+        env.values("builtin", "corp.example", "app.corp.example."),
+        ["10.20.0.10"]
+    );
+    assert_eq!(
+        env.values("cf", "public.example", "www.public.example."),
+        ["198.51.100.180"]
+    );
+    // Nothing outside the cutover moved.
+    assert_eq!(
+        env.values("cf", "public.example", "shop.public.example."),
+        ["203.0.113.81"]
+    );
+
+    // Drift in one zone (Cloudflare) stops the failback for every zone: exit 3.
+    env.edit(
+        "cf",
+        "public.example",
+        "www.public.example.",
+        "203.0.113.99",
+    );
+    let o = env.run(&["--json", "failback", "web", "--yes"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let conflicts = v["drift"]["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{v}");
+    assert_eq!(conflicts[0]["zone"], "cf/public.example.", "{v}");
+    assert_eq!(
+        env.values("builtin", "example.com", "www.example.com."),
+        ["198.51.100.80"],
+        "no zone changed by the refused step"
+    );
+    assert_eq!(env.status()["state"], "failed-over");
+
+    // --force, and a crash after the first zone: the step is journaled per zone.
+    env.crash(
+        "failback:after-zone",
+        &["failback", "web", "--yes", "--force"],
+    );
+    let st = env.status();
+    let intent = &st["intent"];
+    assert_eq!(intent["done"].as_array().unwrap().len(), 1, "{st}");
+    assert_eq!(
+        env.values("builtin", "example.com", "www.example.com."),
+        ["192.0.2.80"],
+        "the first zone is restored"
+    );
+    assert_eq!(
+        env.values("builtin", "corp.example", "app.corp.example."),
+        ["10.20.0.10"],
+        "the second zone is not yet"
+    );
+    // Resume finishes the zones not done: every zone exactly as in its snapshot.
+    let out = env.json(&["resume", "web"]);
+    assert_eq!(out["outcome"]["state"], "restored", "{out}");
+    assert_eq!(
+        out["outcome"]["zones"].as_array().unwrap().len(),
+        2,
+        "only the zones not done: {out}"
+    );
+    assert!(env.every_zone_identical_to_its_snapshot());
+    assert_eq!(
+        env.values("cf", "public.example", "www.public.example."),
+        ["203.0.113.80"],
+        "--force overwrote the drifted record with the snapshot's"
+    );
+    // A journaled run per zone.
+    let runs: Vec<(String, String)> = env.status()["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["zone"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for zone in ["example.com.", "corp.example.", "public.example."] {
+        assert!(
+            runs.contains(&("failover".to_string(), zone.to_string())),
+            "{runs:?}"
+        );
+    }
+}
+
+#[test]
+fn two_zones_on_the_builtin_server_and_route53_weighted_in_stages() {
+    let ms = Ministack::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = ministack::sdk(&ms.endpoint());
+    let zone_id = rt.block_on(ministack::create_zone(
+        &client,
+        &"public.example.".parse().unwrap(),
+        None,
+    ));
+    rt.block_on(ministack::raw(
+        &client,
+        &zone_id,
+        vec![
+            (
+                ChangeAction::Create,
+                ministack::rrs(
+                    "www.public.example.",
+                    RrType::A,
+                    Some(300),
+                    &["203.0.113.80"],
+                ),
+            ),
+            (
+                ChangeAction::Create,
+                ministack::rrs(
+                    "shop.public.example.",
+                    RrType::A,
+                    Some(300),
+                    &["203.0.113.81"],
+                ),
+            ),
+        ],
+    ))
+    .expect("zone set up");
+    let config = format!(
+        "[providers.r53]\ntype = \"route53\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\nrate = 50\n\n\
+         [[cutover]]\nname = \"web\"\nprovider = \"r53\"\nzone = \"public.example\"\n\
+         steering = \"weighted\"\nsoak = \"0s\"\nfailback_stages = [10, 50, 100]\n\n\
+         [[cutover.record]]\nname = \"www.public.example.\"\ntype = \"A\"\nrecovery = [\"198.51.100.180\"]\n\n\
+         [[cutover.record]]\nname = \"app.corp.example.\"\ntype = \"A\"\nprovider = \"builtin\"\n\
+         zone = \"corp.example\"\nrecovery = [\"10.20.0.10\"]\n",
+        ms.endpoint()
+    );
+    let env = Env::new(&config, Vec::new());
+    let st = env.status();
+    assert_eq!(st["stages"], 3, "both providers have weights: {st}");
+    // Failover, crashed between the two zones: Route 53 done, the built-in zone not.
+    env.crash("failover:after-zone", &["failover", "web", "--yes"]);
+    let st = env.status();
+    assert_eq!(st["intent"]["done"].as_array().unwrap().len(), 1, "{st}");
+    assert_eq!(
+        env.values("r53", "public.example", "www.public.example."),
+        ["198.51.100.180", "203.0.113.80"],
+        "a weighted pair on Route 53"
+    );
+    assert_eq!(
+        env.values("builtin", "corp.example", "app.corp.example."),
+        ["10.0.0.10"]
+    );
+    let out = env.json(&["resume", "web"]);
+    assert_eq!(out["outcome"]["state"], "failed-over", "{out}");
+    assert_eq!(
+        env.values("builtin", "corp.example", "app.corp.example."),
+        ["10.0.0.10", "10.20.0.10"]
+    );
+    assert_eq!(
+        zones_of(&env.status()),
+        [
+            ("r53".to_string(), "public.example.".to_string()),
+            ("builtin".to_string(), "corp.example.".to_string()),
+        ]
+    );
+    // The stages, each in both zones: the primary's weight 10, 50, then the exact restore.
+    for (stage, weight) in [(1, 10), (2, 50)] {
+        let out = env.json(&["failback", "web", "--yes"]);
+        assert_eq!(out["outcome"]["stage"], stage, "{out}");
+        for (p, z, n) in [
+            ("r53", "public.example", "www.public.example."),
+            ("builtin", "corp.example", "app.corp.example."),
+        ] {
+            let v = env.json(&["zone", "export", p, z, "--format", "json"]);
+            let primary = v["record_sets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|rs| rs["name"] == n && rs["set_identifier"] == "primary")
+                .unwrap_or_else(|| panic!("no primary side of {n}: {v}"))
+                .clone();
+            assert_eq!(primary["weight"], weight, "{p} {z}: {primary}");
+        }
+    }
+    let out = env.json(&["failback", "web", "--yes"]);
+    assert_eq!(out["outcome"]["state"], "restored", "{out}");
+    assert!(env.every_zone_identical_to_its_snapshot());
+    assert_eq!(
+        env.values("r53", "public.example", "www.public.example."),
+        ["203.0.113.80"]
+    );
+    assert_eq!(
+        env.values("builtin", "corp.example", "app.corp.example."),
+        ["10.0.0.10"]
+    );
+    drop(ms);
+}
