@@ -611,6 +611,60 @@ mod tests {
     }
 
     #[test]
+    fn providers_are_one_typed_enum_checked_at_load() {
+        let e = parse("[providers.cf]\ntype = \"cloudflare\"\nbogus = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("providers.cf") && e.contains("bogus"), "{e}");
+        let e = parse("[providers.aws]\ntype = \"route53\"\nrate = \"fast\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("providers.aws"), "{e}");
+        let e = parse("[providers.x]\nendpoint = \"y\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("providers.x.type"), "{e}");
+        let c = parse("[providers.cf]\ntype = \"cloudflare\"\nbatch_size = 50\n").unwrap();
+        assert!(matches!(
+            c.providers.get("cf"),
+            Some(ProviderSettings::Cloudflare(s)) if s.batch_size == 50
+        ));
+    }
+
+    #[test]
+    fn cutover_records_name_their_own_zone_and_provider() {
+        let base = "[providers.aws]\ntype = \"route53\"\n[[cutover]]\nname = \"web\"\n\
+                    provider = \"builtin\"\nzone = \"example.com\"\n\
+                    [[cutover.record]]\nname = \"www.example.com.\"\ntype = \"A\"\n";
+        let c = parse(&format!(
+            "{base}[[cutover.record]]\nname = \"www.corp.example.\"\ntype = \"A\"\n\
+             provider = \"aws\"\nzone = \"corp.example\"\nrecovery = [\"10.0.0.1\"]\n"
+        ))
+        .unwrap();
+        let web = c.cutover("web").unwrap().unwrap();
+        let zones: Vec<String> = web.zones().iter().map(ToString::to_string).collect();
+        assert_eq!(zones, ["builtin/example.com.", "aws/corp.example."]);
+        assert!(web.staged);
+        // Outside its own zone; an unknown provider: errors naming the record's key.
+        let e = parse(&format!(
+            "{base}[[cutover.record]]\nname = \"www.other.example.\"\ntype = \"A\"\nzone = \"corp.example\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("cutover[web].record[1].name")
+                && e.contains("outside its zone corp.example."),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{base}[[cutover.record]]\nname = \"www.example.com.\"\ntype = \"AAAA\"\nprovider = \"nope\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("cutover[web].record[1].provider"), "{e}");
+    }
+
+    #[test]
     fn rrl_section() {
         let c = parse("[server]\nrrl = { responses_per_second = 20 }\n").unwrap();
         let r = c.rrl().unwrap().unwrap();

@@ -27,16 +27,18 @@ struct Api {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-fn config(dir: &Path) -> Config {
+fn config(dir: &Path, soak: &str) -> Config {
     std::fs::create_dir_all(dir.join("zones")).unwrap();
     std::fs::write(dir.join("zones/example.com.zone"), ZONE).unwrap();
-    let text = "[server]\nzones = \"zones\"\nstate = \"state/state.db\"\n\n\
+    let text = format!(
+        "[server]\nzones = \"zones\"\nstate = \"state/state.db\"\n\n\
         [[cutover]]\nname = \"web\"\nprovider = \"builtin\"\nzone = \"example.com\"\n\
-        steering = \"weighted\"\nsoak = \"0s\"\nfailback_stages = [10, 50, 100]\n\
-        [[cutover.record]]\nname = \"www.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.80\"]\n";
+        steering = \"weighted\"\nsoak = \"{soak}\"\nfailback_stages = [10, 50, 100]\n\
+        [[cutover.record]]\nname = \"www.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.80\"]\n"
+    );
     let path = dir.join("switchback.toml");
-    std::fs::write(&path, text).unwrap();
-    Config::parse(text, &path).unwrap()
+    std::fs::write(&path, &text).unwrap();
+    Config::parse(&text, &path).unwrap()
 }
 
 impl Api {
@@ -45,8 +47,12 @@ impl Api {
     }
 
     async fn start_with(opts: ApiOptions, secrets: bool) -> Api {
+        Api::start_full(opts, secrets, "0s").await
+    }
+
+    async fn start_full(opts: ApiOptions, secrets: bool, soak: &str) -> Api {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = Arc::new(config(dir.path()));
+        let cfg = Arc::new(config(dir.path(), soak));
         // Seed the built-in provider's live zone from the zone folder.
         switchback::registry::open_builtin(&cfg, "builtin", false).unwrap();
         let store = Arc::new(Store::open(&cfg.server.state).unwrap());
@@ -473,6 +479,65 @@ async fn replays_conflicts_and_concurrent_duplicates() {
         .filter(|r| r.kind == "failover")
         .count();
     assert_eq!(failovers, 2, "r1 and d1, each once");
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_are_busy_while_another_actor_holds_the_lease_and_skip_soak_skips_only_the_soak() {
+    use switchback::planner::cutover::{ActorKind, Holder, Lease};
+    let api = Api::start_full(ApiOptions::default(), true, "1h").await;
+    // A person at a terminal (or another node) holds the cutover: the hook is 409 busy,
+    // naming the holder, and nothing changes.
+    let me = Holder::me("a", ActorKind::Cli, "ops@host");
+    let lease = Lease::acquire(&api.store, "web", &me, None).await.unwrap();
+    let before = api.zone().await;
+    let (s, v, _) = api
+        .hook("post-recovery", json!({"event_id": "b1", "cutover": "web"}))
+        .await;
+    assert_error(s, &v, StatusCode::CONFLICT, "held by cli ops@host (pid ");
+    assert_eq!(v["error"], "busy", "{v}");
+    assert_eq!(api.zone().await, before);
+    // The event was not recorded: sent again once the holder is done, it applies.
+    drop(lease);
+    let (s, v, _) = api
+        .hook("post-recovery", json!({"event_id": "b1", "cutover": "web"}))
+        .await;
+    settle(&api, s, &v).await;
+    // The first stage may follow the failover at once (no soak before it).
+    let (s, v, _) = api
+        .hook("failback", json!({"event_id": "f1", "cutover": "web"}))
+        .await;
+    settle(&api, s, &v).await;
+    // The second waits for the soak (1 h) ...
+    let (s, v, _) = api
+        .hook("failback", json!({"event_id": "f2", "cutover": "web"}))
+        .await;
+    assert_error(s, &v, StatusCode::CONFLICT, "soaked");
+    assert_eq!(v["error"], "soak", "{v}");
+    // ... unless the caller skips it; `skip_soak` must be a boolean.
+    let (s, v, _) = api
+        .hook(
+            "failback",
+            json!({"event_id": "f3", "cutover": "web", "skip_soak": "yes"}),
+        )
+        .await;
+    assert_error(s, &v, StatusCode::UNPROCESSABLE_ENTITY, "skip_soak");
+    let (s, v, _) = api
+        .hook(
+            "failback",
+            json!({"event_id": "f4", "cutover": "web", "skip_soak": true}),
+        )
+        .await;
+    let done = settle(&api, s, &v).await;
+    let st = switchback::planner::cutover::status(
+        &api.cfg,
+        &api.store,
+        &switchback::planner::cutover::find(&api.cfg, "web").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(st.stage, 2, "{done}");
+    let journal = serde_json::to_string(&st.runs.last().unwrap().journal).unwrap();
+    assert!(journal.contains("soak skipped"), "{journal}");
     api.stop().await;
 }
 

@@ -167,3 +167,84 @@ pub fn drift_in(
             }),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::steering::tests::{cutover, zone};
+    use crate::planner::targets::selectors;
+
+    #[test]
+    fn three_way() {
+        let c = cutover("failover", "");
+        let z = c.zones()[0].clone();
+        let sels = selectors(&c, &z);
+        let opts = DiffOptions::default();
+        let snap = zone(
+            "example.com.",
+            &[
+                ("www.example.com.", "192.0.2.1"),
+                ("mail.example.com.", "192.0.2.2"),
+            ],
+        );
+        let written = zone("example.com.", &[("www.example.com.", "198.51.100.1")]).record_sets;
+        // Live as written: no conflict; mail changed by someone: left alone.
+        let live = zone(
+            "example.com.",
+            &[
+                ("www.example.com.", "198.51.100.1"),
+                ("mail.example.com.", "192.0.2.9"),
+            ],
+        );
+        let mut r = DriftReport::new("web");
+        drift_in(&mut r, &z, &sels, &opts, &snap, &written, None, &live);
+        assert!(r.conflicts.is_empty(), "{r:?}");
+        assert_eq!(r.left_alone.len(), 1);
+        assert_eq!(
+            (
+                r.left_alone[0].key.as_str(),
+                r.left_alone[0].change.as_str()
+            ),
+            ("mail.example.com./A", "changed")
+        );
+        // www changed by someone else: a conflict showing all three.
+        let live = zone(
+            "example.com.",
+            &[
+                ("www.example.com.", "203.0.113.7"),
+                ("mail.example.com.", "192.0.2.2"),
+            ],
+        );
+        let mut r = DriftReport::new("web");
+        drift_in(&mut r, &z, &sels, &opts, &snap, &written, None, &live);
+        assert_eq!(r.conflicts.len(), 1, "{r:?}");
+        let e = &r.conflicts[0];
+        assert_eq!(e.zone, "builtin/example.com.");
+        assert_eq!(e.snapshot.as_ref().unwrap().values[0].data, "192.0.2.1");
+        assert_eq!(e.written.as_ref().unwrap().values[0].data, "198.51.100.1");
+        assert_eq!(e.live.as_ref().unwrap().values[0].data, "203.0.113.7");
+        assert!(
+            r.render()
+                .contains("conflict www.example.com./A (in builtin/example.com.)")
+        );
+        // An interrupted step that meant to write what is live: no conflict.
+        let mut r = DriftReport::new("web");
+        drift_in(
+            &mut r,
+            &z,
+            &sels,
+            &opts,
+            &snap,
+            &written,
+            Some(&live.record_sets),
+            &live,
+        );
+        assert!(r.conflicts.is_empty(), "{r:?}");
+        // A cutover record deleted by someone: a conflict with live absent.
+        let live = zone("example.com.", &[("mail.example.com.", "192.0.2.2")]);
+        let mut r = DriftReport::new("web");
+        drift_in(&mut r, &z, &sels, &opts, &snap, &written, None, &live);
+        assert_eq!(r.conflicts.len(), 1);
+        assert!(r.conflicts[0].live.is_none());
+    }
+}

@@ -67,3 +67,53 @@ pub fn soak(c: &Cutover, stage: u32, since: Option<Duration>, skip: bool) -> Soa
         soak: c.soak,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::steering::tests::cutover;
+
+    #[test]
+    fn stage_selection() {
+        let c = cutover("weighted", "");
+        assert_eq!(target_stage(&c, 0, StageSel::Next).unwrap(), 1);
+        assert_eq!(target_stage(&c, 1, StageSel::All).unwrap(), 3);
+        assert_eq!(target_stage(&c, 0, StageSel::N(2)).unwrap(), 2);
+        assert!(target_stage(&c, 2, StageSel::N(1)).is_err(), "no way back");
+        assert!(
+            target_stage(&c, 3, StageSel::Next).is_err(),
+            "past the last"
+        );
+    }
+
+    #[test]
+    fn the_soak_is_between_failback_stages_only() {
+        let c = cutover("weighted", "");
+        let m = |s| Some(Duration::from_secs(s));
+        // Right after the failover: the first stage may go at once.
+        assert_eq!(soak(&c, 0, m(0), false), Soak::Open);
+        // Between stages: 5 minutes.
+        assert_eq!(
+            soak(&c, 1, m(60), false),
+            Soak::Closed {
+                elapsed: Duration::from_secs(60),
+                soak: Duration::from_secs(300)
+            }
+        );
+        assert_eq!(soak(&c, 1, m(300), false), Soak::Open);
+        assert_eq!(
+            soak(&c, 1, None, false),
+            Soak::Closed {
+                elapsed: Duration::ZERO,
+                soak: Duration::from_secs(300)
+            }
+        );
+        match soak(&c, 2, m(61), true) {
+            Soak::Skipped(note) => assert!(
+                note.contains("--skip-soak") && note.contains("1m 1s of 5m"),
+                "{note}"
+            ),
+            s => panic!("{s:?}"),
+        }
+    }
+}
