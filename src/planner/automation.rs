@@ -47,6 +47,9 @@ pub async fn run(
     info!(cutovers = cutovers.len(), "automation on");
     let gate = HealthGate::monitor(monitor.clone());
     let mut last: HashMap<String, Instant> = HashMap::new();
+    // Failovers another actor's lease kept from starting: tried again on every tick while
+    // the primary is still down (a health transition comes only once).
+    let mut pending: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut tick = tokio::time::interval(FAILBACK_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -61,13 +64,23 @@ pub async fn run(
                 if let Some(c) = cutovers.iter().find(|c| *c.name == *t.name && c.auto_failover) {
                     let state = state_of(cfg, &store, c);
                     if matches!(state, Some(State::Idle | State::Ready | State::Restored)) {
-                        step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await;
+                        if step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await == Tried::Busy {
+                            pending.insert(c.name.clone());
+                        }
                     } else {
                         debug!(cutover = %c.name, ?state, "primary down; already failed over");
                     }
                 }
             }
             _ = tick.tick() => {
+                let waiting: Vec<&Cutover> = cutovers.iter().filter(|c| pending.contains(&c.name)).collect();
+                for c in waiting {
+                    let due = monitor.state(&c.name) == Some(HealthState::Down)
+                        && matches!(state_of(cfg, &store, c), Some(State::Idle | State::Ready | State::Restored));
+                    if !due || step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await != Tried::Busy {
+                        pending.remove(&c.name);
+                    }
+                }
                 for c in cutovers.iter().filter(|c| c.auto_failback) {
                     if monitor.state(&c.name) != Some(HealthState::Up) {
                         continue;
@@ -85,6 +98,16 @@ fn state_of(cfg: &Config, store: &Store, c: &Cutover) -> Option<State> {
     cutover::status(cfg, store, c).ok().map(|s| s.state)
 }
 
+/// What an automatic step came to.
+#[derive(Debug, PartialEq, Eq)]
+enum Tried {
+    Done,
+    /// Another actor held the cutover's lease.
+    Busy,
+    /// Not due, held down, refused or failed.
+    Other,
+}
+
 /// One automatic step, unless the cutover's last one is closer than `hold_down`.
 async fn step(
     providers: &Arc<Providers>,
@@ -93,18 +116,18 @@ async fn step(
     c: &Cutover,
     action: Action,
     last: &mut HashMap<String, Instant>,
-) {
+) -> Tried {
     if let Some(t) = last.get(&c.name) {
         if t.elapsed() < c.hold_down {
             debug!(cutover = %c.name, ?action, "held down");
-            return;
+            return Tried::Other;
         }
     }
     let ctx = match Ctx::open(providers, store, &c.name, gate.clone()) {
         Ok(ctx) => ctx,
         Err(e) => {
             warn!(cutover = %c.name, error = %e, "automatic step not started");
-            return;
+            return Tried::Other;
         }
     };
     let opts = StepOptions {
@@ -117,22 +140,27 @@ async fn step(
         Ok(_) => {
             info!(cutover = %c.name, ?action, "automatic step done");
             last.insert(c.name.clone(), Instant::now());
+            Tried::Done
         }
         // A stage whose soak has not elapsed, or a gate not open yet: try again later.
         Err(cutover::CutoverError::Refused { message, .. }) => {
             debug!(cutover = %c.name, %message, "automatic step not due");
+            Tried::Other
         }
         Err(cutover::CutoverError::Soak { .. } | cutover::CutoverError::Unhealthy { .. }) => {
             debug!(cutover = %c.name, "automatic failback not due yet");
+            Tried::Other
         }
-        // Another actor (a person, a webhook, another node) is acting on it: leave it be.
+        // Another actor (a person, a webhook, another node) is acting on it: not now.
         Err(cutover::CutoverError::Busy { holder, .. }) => {
-            info!(cutover = %c.name, %holder, "automatic step skipped: the cutover is busy");
+            info!(cutover = %c.name, %holder, "automatic step not started: the cutover is busy");
+            Tried::Busy
         }
         Err(e) => {
             warn!(cutover = %c.name, error = %e, "automatic step failed");
             // Failed steps count too: no retry storm inside hold_down.
             last.insert(c.name.clone(), Instant::now());
+            Tried::Other
         }
     }
 }

@@ -225,7 +225,7 @@ pub(crate) mod tests {
             (Some(RECOVERY), Some(90))
         );
         assert_eq!(r.values[0].data, "198.51.100.1");
-        assert!(r.fields.get("health_check").is_none());
+        assert!(!r.fields.contains_key("health_check"));
         // Without a health field (a provider with no per-query health): weights alone.
         let sets = steered(&c, &key(&c, 0), &site, &targets, Some(0), None).unwrap();
         assert!(sets[0].fields.is_empty());
