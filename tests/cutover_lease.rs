@@ -5,80 +5,26 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::Value;
+use common::cli::{CliEnv, text};
 use switchback::store::{LeaseRow, Store};
 
 const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\napi A 192.0.2.90\n";
 const ORIGINAL: &str = "192.0.2.80";
 
-struct Env {
-    dir: tempfile::TempDir,
+const CUTOVER: &str = "[[cutover]]\nname = \"web\"\nprovider = \"builtin\"\nzone = \"example.com\"\n\
+     steering = \"weighted\"\nsoak = \"0s\"\nfailback_stages = [10, 50, 100]\n\
+     [[cutover.record]]\nname = \"www.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.80\"]\n\
+     [[cutover.record]]\nname = \"api.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.90\"]\n";
+
+fn env() -> CliEnv {
+    CliEnv::new(&[("example.com", ZONE)], CUTOVER)
 }
 
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("zones")).unwrap();
-        std::fs::write(dir.path().join("zones/example.com.zone"), ZONE).unwrap();
-        std::fs::write(
-            dir.path().join("switchback.toml"),
-            "[server]\nzones = \"zones\"\nstate = \"state/state.db\"\n\n\
-             [[cutover]]\nname = \"web\"\nprovider = \"builtin\"\nzone = \"example.com\"\n\
-             steering = \"weighted\"\nsoak = \"0s\"\nfailback_stages = [10, 50, 100]\n\
-             [[cutover.record]]\nname = \"www.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.80\"]\n\
-             [[cutover.record]]\nname = \"api.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.90\"]\n",
-        )
-        .unwrap();
-        Env { dir }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_switchback"));
-        c.current_dir(self.dir.path())
-            .args(args)
-            .env_remove("SWITCHBACK_FAULT")
-            .env_remove("SWITCHBACK_FAULT_DELAY_MS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(o.status.success(), "{args:?}: {}", text(&o));
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&a)).unwrap()
-    }
-
-    fn status(&self) -> Value {
-        self.json(&["cutover", "status", "web"])
-    }
-
-    fn store(&self) -> Store {
-        Store::open(&self.dir.path().join("state/state.db")).unwrap()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn store(env: &CliEnv) -> Store {
+    Store::open(&env.dir.path().join("state/state.db")).unwrap()
 }
 
 /// A pseudo-random number in `0..n` (no RNG crate: std's randomly keyed hasher).
@@ -96,15 +42,12 @@ fn random_below(n: u64) -> u64 {
 
 #[test]
 fn kill_9_at_random_moments_then_the_next_actor_resumes_at_once() {
-    let env = Env::new();
-    let first = env.json(&["snapshot", "create", "builtin", "example.com"])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let env = env();
+    let first = env.snapshot("builtin", "example.com");
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     for round in 0..12 {
         // The step: a failover from idle/restored, a failback stage when failed over.
-        let st = env.status();
+        let st = env.status("web");
         let args: &[&str] = match st["state"].as_str().unwrap() {
             "failed-over" | "failing-back" => &["failback", "web", "--yes"],
             _ => &["failover", "web", "--yes"],
@@ -118,7 +61,7 @@ fn kill_9_at_random_moments_then_the_next_actor_resumes_at_once() {
         std::thread::sleep(Duration::from_millis(random_below(300)));
         let killed = child.kill().is_ok();
         let o = child.wait_with_output().unwrap();
-        let st = env.status();
+        let st = env.status("web");
         let interrupted = !st["intent"].is_null();
         let label = format!(
             "{} {}",
@@ -146,20 +89,16 @@ fn kill_9_at_random_moments_then_the_next_actor_resumes_at_once() {
             "round {round}: the next actor waited for the dead holder ({:?})",
             t.elapsed()
         );
-        let st = env.status();
+        let st = env.status("web");
         assert!(st["intent"].is_null(), "round {round}: {st}");
         assert!(st["lease"].is_null(), "round {round}: lease left: {st}");
         // The snapshot of the cutover holds the original records.
         let id = st["snapshots"][0]["id"].as_str().unwrap().to_string();
-        let snap = env.json(&["snapshot", "show", &id, "--format", "json"]);
-        let www: Vec<&Value> = snap["zone"]["record_sets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|rs| rs["name"] == "www.example.com." && rs["type"] == "A")
-            .collect();
-        assert_eq!(www.len(), 1, "round {round}: {snap}");
-        assert_eq!(www[0]["values"][0]["data"], ORIGINAL, "round {round}");
+        assert_eq!(
+            env.snapshot_values(&id, "www.example.com.", "A"),
+            [ORIGINAL],
+            "round {round}"
+        );
         // Every third round ends with an abort: the zone is exactly as before the failover.
         if round % 3 == 2 && st["state"] != "restored" {
             env.ok(&["abort", "web", "--yes"]);
@@ -178,7 +117,7 @@ fn kill_9_at_random_moments_then_the_next_actor_resumes_at_once() {
         }
     }
     // No run is left running.
-    let st = env.status();
+    let st = env.status("web");
     for r in st["runs"].as_array().unwrap() {
         assert_ne!(r["state"], "running", "{r}");
     }
@@ -203,8 +142,8 @@ fn lease_row(host: &str, node: &str, pid: i64, heartbeat: SystemTime) -> LeaseRo
 
 #[test]
 fn a_holder_on_another_node_expires_after_10_s_without_heartbeat() {
-    let env = Env::new();
-    let store = env.store();
+    let env = env();
+    let store = store(&env);
     // Node b took the lease 9.3 s ago and has not beaten since: still its.
     let beat = SystemTime::now() - Duration::from_millis(9300);
     store
@@ -218,9 +157,9 @@ fn a_holder_on_another_node_expires_after_10_s_without_heartbeat() {
         "{}",
         text(&o)
     );
-    assert_eq!(env.status()["state"], "idle");
+    assert_eq!(env.status("web")["state"], "idle");
     // `cutover status` names the holder.
-    let st = env.status();
+    let st = env.status("web");
     assert_eq!(st["lease"]["node"], "b", "{st}");
     // Past 10 s without a heartbeat: taken over.
     let left = (beat + Duration::from_millis(10_300))
@@ -229,8 +168,11 @@ fn a_holder_on_another_node_expires_after_10_s_without_heartbeat() {
     std::thread::sleep(left);
     let o = env.run(&["failover", "web", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(env.status()["state"], "failed-over");
-    assert!(env.status()["lease"].is_null(), "released after the step");
+    assert_eq!(env.status("web")["state"], "failed-over");
+    assert!(
+        env.status("web")["lease"].is_null(),
+        "released after the step"
+    );
     // A holder on another node that keeps beating keeps its lease; --wait waits for it.
     store
         .put_lease_row(&lease_row("host-b.example", "b", 4242, SystemTime::now()))
@@ -239,13 +181,13 @@ fn a_holder_on_another_node_expires_after_10_s_without_heartbeat() {
     let o = env.run(&["failback", "web", "--yes", "--wait", "1s"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(t.elapsed() >= Duration::from_secs(1), "--wait waited");
-    assert_eq!(env.status()["stage"], 0);
+    assert_eq!(env.status("web")["stage"], 0);
 }
 
 #[test]
 fn a_dead_holder_on_this_host_is_replaced_at_once() {
-    let env = Env::new();
-    let store = env.store();
+    let env = env();
+    let store = store(&env);
     // A process of this host that has exited (reaped): its pid is gone.
     let mut gone = Command::new("true").spawn().unwrap();
     let pid = i64::from(gone.id());
@@ -275,8 +217,8 @@ fn a_dead_holder_on_this_host_is_replaced_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_holder_keeps_its_lease_by_heartbeat() {
     use switchback::planner::cutover::{ActorKind, Holder, Lease};
-    let env = Env::new();
-    let store = std::sync::Arc::new(env.store());
+    let env = env();
+    let store = std::sync::Arc::new(store(&env));
     let me = Holder::me("a", ActorKind::Automation, "auto:health");
     let lease = Lease::acquire(&store, "web", &me, None).await.unwrap();
     let first = store.lease("web").unwrap().unwrap();

@@ -8,11 +8,11 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::api::ApiServe;
+use common::cli::{CliEnv, Endpoint, text};
 use serde_json::Value;
 
 const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\napi A 192.0.2.90\n";
@@ -28,138 +28,43 @@ fn cutover(extra: &str) -> String {
     )
 }
 
-/// A folder with a zone and a config; the CLI run against it.
-struct Env {
-    dir: tempfile::TempDir,
+fn env(cutovers: &str) -> CliEnv {
+    CliEnv::new(&[("example.com", ZONE)], cutovers)
 }
 
-impl Env {
-    fn new(cutovers: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("zones")).unwrap();
-        std::fs::write(dir.path().join("zones/example.com.zone"), ZONE).unwrap();
-        std::fs::write(
-            dir.path().join("switchback.toml"),
-            format!("[server]\nzones = \"zones\"\nstate = \"state/state.db\"\n\n{cutovers}"),
-        )
-        .unwrap();
-        Env { dir }
-    }
-
-    /// The env of a running `serve` (its config in `dir`).
-    fn at(dir: tempfile::TempDir) -> Env {
-        Env { dir }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("switchback.toml")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_switchback"));
-        c.current_dir(self.dir.path())
-            .arg("-c")
-            .arg(self.config())
-            .args(args)
-            .env_remove("SWITCHBACK_FAULT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(o.status.success(), "{args:?} failed: {}", text(&o));
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&a)).unwrap()
-    }
-
-    fn snapshots(&self) -> Vec<Value> {
-        self.json(&["snapshot", "list"]).as_array().unwrap().clone()
-    }
-
-    /// The values of www/A in snapshot `id`.
-    fn snapshot_www(&self, id: &str) -> Vec<String> {
-        let v = self.json(&["snapshot", "show", id, "--format", "json"]);
-        let sets = v["zone"]["record_sets"]
-            .as_array()
-            .or_else(|| v["record_sets"].as_array())
-            .unwrap_or_else(|| panic!("no record sets in {v}"))
-            .clone();
-        www_values(&sets)
-    }
-
-    fn live_www(&self) -> Vec<String> {
-        let v = self.json(&[
-            "zone",
-            "export",
-            "builtin",
-            "example.com",
-            "--format",
-            "json",
-        ]);
-        www_values(v["record_sets"].as_array().unwrap())
-    }
-
-    fn status(&self) -> Value {
-        self.json(&["cutover", "status", "web"])
-    }
-
-    /// Failover runs that finished applying.
-    fn applied_failovers(&self) -> usize {
-        self.status()["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["kind"] == "failover" && r["state"] == "done")
-            .count()
-    }
-
-    /// Abort, and check that the zone is exactly the first snapshot's again.
-    fn abort_restores(&self, first: &str) {
-        let o = self.run(&["abort", "web", "--yes", "--wait", "20s"]);
-        assert!(o.status.success(), "abort: {}", text(&o));
-        let d = self.json(&["diff", first]);
-        assert_eq!(d["identical"], true, "abort did not restore exactly: {d}");
-        assert_eq!(self.live_www(), [ORIGINAL]);
-    }
+fn snapshots(env: &CliEnv) -> Vec<Value> {
+    env.json(&["snapshot", "list"]).as_array().unwrap().clone()
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn live_www(env: &CliEnv) -> Vec<String> {
+    env.values("builtin", "example.com", "www.example.com.", "A")
 }
 
-fn www_values(sets: &[Value]) -> Vec<String> {
-    let mut v: Vec<String> = sets
+/// The www/A values in the cutover's snapshot.
+fn snapshot_www(env: &CliEnv) -> Vec<String> {
+    let id = env.status("web")["snapshots"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.snapshot_values(&id, "www.example.com.", "A")
+}
+
+/// Failover runs that finished applying.
+fn applied_failovers(env: &CliEnv) -> usize {
+    env.status("web")["runs"]
+        .as_array()
+        .unwrap()
         .iter()
-        .filter(|rs| rs["name"] == "www.example.com." && rs["type"] == "A")
-        .flat_map(|rs| {
-            rs["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x["data"].as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    v.sort();
-    v.dedup();
-    v
+        .filter(|r| r["kind"] == "failover" && r["state"] == "done")
+        .count()
+}
+
+/// Abort, and check that the zone is exactly the first snapshot's again.
+fn abort_restores(env: &CliEnv, first: &str) {
+    let o = env.run(&["abort", "web", "--yes", "--wait", "20s"]);
+    assert!(o.status.success(), "abort: {}", text(&o));
+    assert!(env.identical_to(first), "abort did not restore exactly");
+    assert_eq!(live_www(env), [ORIGINAL]);
 }
 
 /// A loser of a race: busy (exit 5, naming the holder) or refused because the winner already
@@ -182,14 +87,11 @@ fn assert_lost(o: &Output) {
 
 #[test]
 fn two_cli_failovers_started_together_apply_once() {
-    let env = Env::new(&cutover(""));
-    let first = env.json(&["snapshot", "create", "builtin", "example.com"])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let env = env(&cutover(""));
+    let first = env.snapshot("builtin", "example.com");
     let (mut busy, mut refused) = (0, 0);
     for round in 0..20 {
-        let before = env.snapshots().len();
+        let before = snapshots(&env).len();
         let a = env.cmd(&["failover", "web", "--yes"]).spawn().unwrap();
         let b = env.cmd(&["failover", "web", "--yes"]).spawn().unwrap();
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
@@ -210,13 +112,11 @@ fn two_cli_failovers_started_together_apply_once() {
         }
         assert!(!String::from_utf8_lossy(&won.stdout).is_empty());
         // One snapshot more, and it holds the original records.
-        let snaps = env.snapshots();
+        let snaps = snapshots(&env);
         assert_eq!(snaps.len(), before + 1, "round {round}: {snaps:?}");
-        let st = env.status();
-        let id = st["snapshots"][0]["id"].as_str().unwrap().to_string();
-        assert_eq!(env.snapshot_www(&id), [ORIGINAL], "round {round}");
-        assert_eq!(env.live_www(), [ORIGINAL, RECOVERY]);
-        env.abort_restores(&first);
+        assert_eq!(snapshot_www(&env), [ORIGINAL], "round {round}");
+        assert_eq!(live_www(&env), [ORIGINAL, RECOVERY]);
+        abort_restores(&env, &first);
     }
     eprintln!(
         "20 rounds: the loser was busy (exit 5) {busy} times, refused (exit 2) {refused} times"
@@ -225,7 +125,7 @@ fn two_cli_failovers_started_together_apply_once() {
 
 #[test]
 fn a_waiting_actor_gets_the_lease_when_the_holder_is_done() {
-    let env = Env::new(&cutover(""));
+    let env = env(&cutover(""));
     env.ok(&["failover", "web", "--yes"]);
     // Two failbacks at once, both waiting: both apply, one after the other (stage 1, then 2).
     let a = env
@@ -239,9 +139,9 @@ fn a_waiting_actor_gets_the_lease_when_the_holder_is_done() {
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert!(a.status.success(), "{}", text(&a));
     assert!(b.status.success(), "{}", text(&b));
-    let st = env.status();
+    let st = env.status("web");
     assert_eq!(st["state"], "restored", "{st}");
-    assert_eq!(env.live_www(), [ORIGINAL]);
+    assert_eq!(live_www(&env), [ORIGINAL]);
 }
 
 /// `switchback failover web` at a pseudo-terminal (util-linux `script`): it prints the plan
@@ -253,11 +153,11 @@ struct Operator {
 }
 
 impl Operator {
-    fn start(env: &Env) -> Operator {
+    fn start(env: &CliEnv) -> Operator {
         let cmd = format!(
             "{} -c {} failover web",
             env!("CARGO_BIN_EXE_switchback"),
-            env.config().display()
+            env.config.display()
         );
         let mut child = Command::new("script")
             .args(["-qfec", &cmd, "/dev/null"])
@@ -318,20 +218,17 @@ impl Operator {
 
 #[test]
 fn an_operator_at_a_terminal_racing_a_yes_is_refused_after_the_y() {
-    let env = Env::new(&cutover(""));
-    let first = env.json(&["snapshot", "create", "builtin", "example.com"])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let env = env(&cutover(""));
+    let first = env.snapshot("builtin", "example.com");
     // No race: the operator's `y` applies (the terminal path works).
     let mut op = Operator::start(&env);
     op.expect("[y/N]");
     let (code, seen) = op.answer("y\n");
     assert_eq!(code, Some(0), "{seen}");
-    assert_eq!(env.status()["state"], "failed-over");
-    env.abort_restores(&first);
+    assert_eq!(env.status("web")["state"], "failed-over");
+    abort_restores(&env, &first);
     for round in 0..3 {
-        let before = env.snapshots().len();
+        let before = snapshots(&env).len();
         let mut op = Operator::start(&env);
         op.expect("[y/N]");
         // While the operator reads the plan, automation (here: another CLI) fails over.
@@ -344,49 +241,10 @@ fn an_operator_at_a_terminal_racing_a_yes_is_refused_after_the_y() {
         );
         // One snapshot (the --yes one), of the original records: no second snapshot of the
         // failed-over zone.
-        let snaps = env.snapshots();
+        let snaps = snapshots(&env);
         assert_eq!(snaps.len(), before + 1, "round {round}");
-        let id = env.status()["snapshots"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(env.snapshot_www(&id), [ORIGINAL]);
-        env.abort_restores(&first);
-    }
-}
-
-/// A TCP health endpoint that accepts and closes connections until dropped.
-struct Endpoint {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Endpoint {
-    fn start(listener: TcpListener) -> Endpoint {
-        listener.set_nonblocking(true).unwrap();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let s = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !s.load(std::sync::atomic::Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((conn, _)) => drop(conn),
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Endpoint {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        assert_eq!(snapshot_www(&env), [ORIGINAL], "round {round}");
+        abort_restores(&env, &first);
     }
 }
 
@@ -439,15 +297,13 @@ fn automation_a_webhook_and_the_cli_race_for_one_failover() {
         ))
     );
     let serve = ApiServe::start(dir.path(), &rest, &[("SB_RACE_TOKEN", TOKEN)]);
-    let env = Env::at(dir);
-    let first = env.json(&["snapshot", "create", "builtin", "example.com"])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let config = dir.path().join("switchback.toml");
+    let env = CliEnv::at(dir, config);
+    let first = env.snapshot("builtin", "example.com");
     let mut winners = std::collections::BTreeMap::<&str, usize>::new();
     for round in 0..5 {
-        let before_snaps = env.snapshots().len();
-        let before_runs = env.applied_failovers();
+        let before_snaps = snapshots(&env).len();
+        let before_runs = applied_failovers(&env);
         // The CLI, the webhook and the primary's death (the automation) at about the same
         // moment, in a different order each round: (primary dies, CLI, hook) after ms.
         let (die_at, cli_at, hook_at) = [
@@ -488,7 +344,7 @@ fn automation_a_webhook_and_the_cli_race_for_one_failover() {
         let (hook_status, hook_body) = hook.join().unwrap();
         // The automation acts within a probe interval or two; give it time to try.
         std::thread::sleep(Duration::from_millis(800));
-        let applied = env.applied_failovers() - before_runs;
+        let applied = applied_failovers(&env) - before_runs;
         assert_eq!(
             applied,
             1,
@@ -518,18 +374,14 @@ fn automation_a_webhook_and_the_cli_race_for_one_failover() {
             }
             s => panic!("round {round}: hook answered {s} {hook_body}"),
         }
-        let snaps = env.snapshots();
+        let snaps = snapshots(&env);
         assert_eq!(snaps.len(), before_snaps + 1, "round {round}: one snapshot");
-        let id = env.status()["snapshots"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(env.snapshot_www(&id), [ORIGINAL], "round {round}");
+        assert_eq!(snapshot_www(&env), [ORIGINAL], "round {round}");
         // The primary comes back; the next round starts from the exact original zone.
         primary = Some(Endpoint::start(
             TcpListener::bind(("127.0.0.1", port)).unwrap(),
         ));
-        env.abort_restores(&first);
+        abort_restores(&env, &first);
         wait_for("the health check up again", Duration::from_secs(10), || {
             let o = env.run(&["--json", "health"]);
             o.status.success()

@@ -14,152 +14,60 @@ mod common;
 #[allow(dead_code)]
 mod cf_fake;
 
-use std::process::{Command, Output, Stdio};
-
 use aws_sdk_route53::types::{ChangeAction, RrType};
+use common::cli::{CliEnv, text};
 use common::ministack::{self, Ministack};
 use serde_json::{Value, json};
 
 const SITE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\nmail A 192.0.2.25\n";
 const CORP: &str = "$ORIGIN corp.example.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 10.0.0.53\napp A 10.0.0.10\nldap A 10.0.0.20\n";
 
-struct Env {
-    dir: tempfile::TempDir,
-    env: Vec<(String, String)>,
+fn env(config: &str) -> CliEnv {
+    CliEnv::new(&[("example.com", SITE), ("corp.example", CORP)], config)
 }
 
-impl Env {
-    fn new(config: &str, env: Vec<(String, String)>) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("zones")).unwrap();
-        std::fs::write(dir.path().join("zones/example.com.zone"), SITE).unwrap();
-        std::fs::write(dir.path().join("zones/corp.example.zone"), CORP).unwrap();
-        std::fs::write(
-            dir.path().join("switchback.toml"),
-            format!("[server]\nzones = \"zones\"\nstate = \"state/state.db\"\n\n{config}"),
-        )
+/// A zone export with NAME/A's values replaced (someone else's change), applied.
+fn edit(env: &CliEnv, provider: &str, zone: &str, name: &str, value: &str) {
+    let mut v = env.json(&["zone", "export", provider, zone, "--format", "json"]);
+    for rs in v["record_sets"].as_array_mut().unwrap() {
+        if rs["name"] == name && rs["type"] == "A" {
+            rs["values"] = json!([{ "data": value }]);
+        }
+    }
+    let file = env.dir.path().join("edited.json");
+    std::fs::write(&file, v.to_string()).unwrap();
+    env.ok(&[
+        "apply",
+        provider,
+        zone,
+        file.to_str().unwrap(),
+        "--yes",
+        "--force",
+    ]);
+}
+
+/// Every zone of the cutover's snapshot set equals its snapshot now.
+fn every_zone_identical_to_its_snapshot(env: &CliEnv) -> bool {
+    let st = env.status("web");
+    let snaps = st["snapshots"].as_array().unwrap().clone();
+    assert!(!snaps.is_empty(), "{st}");
+    snaps
+        .iter()
+        .all(|s| env.identical_to(s["id"].as_str().unwrap()))
+}
+
+/// Crash at `fault` (the process aborts, as kill -9 would).
+fn crash(env: &CliEnv, fault: &str, args: &[&str]) {
+    let o = env
+        .cmd(args)
+        .env("SWITCHBACK_FAULT", fault)
+        .output()
         .unwrap();
-        std::fs::write(dir.path().join("aws-empty"), "").unwrap();
-        Env { dir, env }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_switchback"));
-        let none = self.dir.path().join("aws-empty");
-        c.current_dir(self.dir.path())
-            .args(args)
-            .env_remove("SWITCHBACK_FAULT")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env("AWS_ACCESS_KEY_ID", ministack::r53::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", ministack::r53::SECRET_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", &none)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &none)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(o.status.success(), "{args:?}: {}", text(&o));
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&a)).unwrap()
-    }
-
-    fn status(&self) -> Value {
-        self.json(&["cutover", "status", "web"])
-    }
-
-    /// The values of NAME/A in `provider`'s `zone`, every set, sorted.
-    fn values(&self, provider: &str, zone: &str, name: &str) -> Vec<String> {
-        let v = self.json(&["zone", "export", provider, zone, "--format", "json"]);
-        let mut out: Vec<String> = v["record_sets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|rs| rs["name"] == name && rs["type"] == "A")
-            .flat_map(|rs| {
-                rs["values"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x["data"].as_str().unwrap().to_string())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        out.sort();
-        out
-    }
-
-    /// A zone export with NAME/A's values replaced (someone else's change), applied.
-    fn edit(&self, provider: &str, zone: &str, name: &str, value: &str) {
-        let mut v = self.json(&["zone", "export", provider, zone, "--format", "json"]);
-        for rs in v["record_sets"].as_array_mut().unwrap() {
-            if rs["name"] == name && rs["type"] == "A" {
-                rs["values"] = json!([{ "data": value }]);
-            }
-        }
-        let file = self.dir.path().join("edited.json");
-        std::fs::write(&file, v.to_string()).unwrap();
-        self.ok(&[
-            "apply",
-            provider,
-            zone,
-            file.to_str().unwrap(),
-            "--yes",
-            "--force",
-        ]);
-    }
-
-    /// The snapshot set of the cutover, each snapshot as `diff ID` sees it now.
-    fn every_zone_identical_to_its_snapshot(&self) -> bool {
-        let st = self.status();
-        let snaps = st["snapshots"].as_array().unwrap().clone();
-        assert!(!snaps.is_empty(), "{st}");
-        snaps.iter().all(|s| {
-            let d = self.json(&["diff", s["id"].as_str().unwrap()]);
-            d["identical"] == true
-        })
-    }
-
-    /// Crash at `fault` (the process aborts, as kill -9 would).
-    fn crash(&self, fault: &str, args: &[&str]) {
-        let o = self
-            .cmd(args)
-            .env("SWITCHBACK_FAULT", fault)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.code().is_none(),
-            "{args:?} did not crash at {fault}: {}",
-            text(&o)
-        );
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    assert!(
+        o.status.code().is_none(),
+        "{args:?} did not crash at {fault}: {}",
+        text(&o)
+    );
 }
 
 fn zones_of(st: &Value) -> Vec<(String, String)> {
@@ -199,10 +107,7 @@ async fn three_zones_on_the_builtin_server_and_cloudflare() {
          zone = \"public.example\"\nrecovery = [\"198.51.100.180\"]\n",
         fake.endpoint()
     );
-    let env = Env::new(
-        &config,
-        vec![("SB_CF_TOKEN".into(), cf_fake::TOKEN.to_string())],
-    );
+    let env = env(&config).with_env("SB_CF_TOKEN", cf_fake::TOKEN);
     let env = std::sync::Arc::new(env);
     let e = env.clone();
     tokio::task::spawn_blocking(move || three_zone_steps(&e))
@@ -210,14 +115,19 @@ async fn three_zones_on_the_builtin_server_and_cloudflare() {
         .unwrap();
 }
 
-fn three_zone_steps(env: &Env) {
+fn three_zone_steps(env: &CliEnv) {
     // A weighted cutover with a Cloudflare record is refused at config load, naming it.
     let weighted = env.dir.path().join("weighted.toml");
     let toml = std::fs::read_to_string(env.dir.path().join("switchback.toml"))
         .unwrap()
         .replace("steering = \"failover\"", "steering = \"weighted\"");
     std::fs::write(&weighted, toml).unwrap();
-    let o = env.run(&["-c", weighted.to_str().unwrap(), "cutover", "list"]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_switchback"))
+        .arg("-c")
+        .arg(&weighted)
+        .args(["cutover", "list"])
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -226,7 +136,7 @@ fn three_zone_steps(env: &Env) {
         text(&o)
     );
 
-    let st = env.status();
+    let st = env.status("web");
     assert_eq!(st["zones"].as_array().unwrap().len(), 3, "{st}");
     assert_eq!(
         st["stages"], 1,
@@ -239,7 +149,7 @@ fn three_zone_steps(env: &Env) {
         3,
         "{out}"
     );
-    let st = env.status();
+    let st = env.status("web");
     assert_eq!(
         zones_of(&st),
         [
@@ -250,25 +160,26 @@ fn three_zone_steps(env: &Env) {
         "{st}"
     );
     assert_eq!(
-        env.values("builtin", "example.com", "www.example.com."),
+        env.values("builtin", "example.com", "www.example.com.", "A"),
         ["198.51.100.80"]
     );
     assert_eq!(
-        env.values("builtin", "corp.example", "app.corp.example."),
+        env.values("builtin", "corp.example", "app.corp.example.", "A"),
         ["10.20.0.10"]
     );
     assert_eq!(
-        env.values("cf", "public.example", "www.public.example."),
+        env.values("cf", "public.example", "www.public.example.", "A"),
         ["198.51.100.180"]
     );
     // Nothing outside the cutover moved.
     assert_eq!(
-        env.values("cf", "public.example", "shop.public.example."),
+        env.values("cf", "public.example", "shop.public.example.", "A"),
         ["203.0.113.81"]
     );
 
     // Drift in one zone (Cloudflare) stops the failback for every zone: exit 3.
-    env.edit(
+    edit(
+        env,
         "cf",
         "public.example",
         "www.public.example.",
@@ -281,27 +192,28 @@ fn three_zone_steps(env: &Env) {
     assert_eq!(conflicts.len(), 1, "{v}");
     assert_eq!(conflicts[0]["zone"], "cf/public.example.", "{v}");
     assert_eq!(
-        env.values("builtin", "example.com", "www.example.com."),
+        env.values("builtin", "example.com", "www.example.com.", "A"),
         ["198.51.100.80"],
         "no zone changed by the refused step"
     );
-    assert_eq!(env.status()["state"], "failed-over");
+    assert_eq!(env.status("web")["state"], "failed-over");
 
     // --force, and a crash after the first zone: the step is journaled per zone.
-    env.crash(
+    crash(
+        env,
         "failback:after-zone",
         &["failback", "web", "--yes", "--force"],
     );
-    let st = env.status();
+    let st = env.status("web");
     let intent = &st["intent"];
     assert_eq!(intent["done"].as_array().unwrap().len(), 1, "{st}");
     assert_eq!(
-        env.values("builtin", "example.com", "www.example.com."),
+        env.values("builtin", "example.com", "www.example.com.", "A"),
         ["192.0.2.80"],
         "the first zone is restored"
     );
     assert_eq!(
-        env.values("builtin", "corp.example", "app.corp.example."),
+        env.values("builtin", "corp.example", "app.corp.example.", "A"),
         ["10.20.0.10"],
         "the second zone is not yet"
     );
@@ -313,14 +225,14 @@ fn three_zone_steps(env: &Env) {
         2,
         "only the zones not done: {out}"
     );
-    assert!(env.every_zone_identical_to_its_snapshot());
+    assert!(every_zone_identical_to_its_snapshot(env));
     assert_eq!(
-        env.values("cf", "public.example", "www.public.example."),
+        env.values("cf", "public.example", "www.public.example.", "A"),
         ["203.0.113.80"],
         "--force overwrote the drifted record with the snapshot's"
     );
     // A journaled run per zone.
-    let runs: Vec<(String, String)> = env.status()["runs"]
+    let runs: Vec<(String, String)> = env.status("web")["runs"]
         .as_array()
         .unwrap()
         .iter()
@@ -386,30 +298,30 @@ fn two_zones_on_the_builtin_server_and_route53_weighted_in_stages() {
          zone = \"corp.example\"\nrecovery = [\"10.20.0.10\"]\n",
         ms.endpoint()
     );
-    let env = Env::new(&config, Vec::new());
-    let st = env.status();
+    let env = env(&config);
+    let st = env.status("web");
     assert_eq!(st["stages"], 3, "both providers have weights: {st}");
     // Failover, crashed between the two zones: Route 53 done, the built-in zone not.
-    env.crash("failover:after-zone", &["failover", "web", "--yes"]);
-    let st = env.status();
+    crash(&env, "failover:after-zone", &["failover", "web", "--yes"]);
+    let st = env.status("web");
     assert_eq!(st["intent"]["done"].as_array().unwrap().len(), 1, "{st}");
     assert_eq!(
-        env.values("r53", "public.example", "www.public.example."),
+        env.values("r53", "public.example", "www.public.example.", "A"),
         ["198.51.100.180", "203.0.113.80"],
         "a weighted pair on Route 53"
     );
     assert_eq!(
-        env.values("builtin", "corp.example", "app.corp.example."),
+        env.values("builtin", "corp.example", "app.corp.example.", "A"),
         ["10.0.0.10"]
     );
     let out = env.json(&["resume", "web"]);
     assert_eq!(out["outcome"]["state"], "failed-over", "{out}");
     assert_eq!(
-        env.values("builtin", "corp.example", "app.corp.example."),
+        env.values("builtin", "corp.example", "app.corp.example.", "A"),
         ["10.0.0.10", "10.20.0.10"]
     );
     assert_eq!(
-        zones_of(&env.status()),
+        zones_of(&env.status("web")),
         [
             ("r53".to_string(), "public.example.".to_string()),
             ("builtin".to_string(), "corp.example.".to_string()),
@@ -436,13 +348,13 @@ fn two_zones_on_the_builtin_server_and_route53_weighted_in_stages() {
     }
     let out = env.json(&["failback", "web", "--yes"]);
     assert_eq!(out["outcome"]["state"], "restored", "{out}");
-    assert!(env.every_zone_identical_to_its_snapshot());
+    assert!(every_zone_identical_to_its_snapshot(&env));
     assert_eq!(
-        env.values("r53", "public.example", "www.public.example."),
+        env.values("r53", "public.example", "www.public.example.", "A"),
         ["203.0.113.80"]
     );
     assert_eq!(
-        env.values("builtin", "corp.example", "app.corp.example."),
+        env.values("builtin", "corp.example", "app.corp.example.", "A"),
         ["10.0.0.10"]
     );
     drop(ms);

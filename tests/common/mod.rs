@@ -11,6 +11,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod api;
+pub mod cli;
 pub mod compare;
 pub mod dns;
 pub mod ministack;
