@@ -36,6 +36,11 @@ fn apply_then_dig_sees_the_change_every_time() {
     std::fs::write(tmp.path().join("example.com.zone"), ZONE).unwrap();
     let mut opts = SwitchbackOptions::new(tmp.path());
     opts.extra_server_toml = "node = \"site-a\"".into();
+    opts.extra_toml =
+        "[[cutover]]\nname = \"web\"\nprovider = \"builtin\"\nzone = \"example.com\"\n\
+                       [[cutover.record]]\nname = \"www.example.com.\"\ntype = \"A\"\n\
+                       recovery = [\"203.0.113.5\"]\n"
+            .into();
     let sb = Switchback::start_with(opts);
     let q = Question::new("www.example.com.", RecordType::A);
     let files = tempfile::tempdir().unwrap();
@@ -85,6 +90,13 @@ fn apply_then_dig_sees_the_change_every_time() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["served"]["status"], "served", "{v}");
     assert_eq!(v["served"]["node"], "site-a", "{v}");
+    // A cutover step too: failover, then the very next query answers the recovery target.
+    let o = cli(&sb.config, &["--json", "failover", "web", "--yes"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["served"][0]["status"], "served", "{v}");
+    assert_eq!(v["served"][0]["zone"], "example.com.", "{v}");
+    let r = sb.query(&q).unwrap();
+    assert_eq!(r.answer_rdata(RecordType::A), ["203.0.113.5"]);
 }
 
 #[test]

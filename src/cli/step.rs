@@ -176,15 +176,37 @@ struct StepOutput<'a> {
     checksum: Option<String>,
     applied: bool,
     outcome: Option<&'a Outcome>,
+    /// Per zone applied on a provider that serves DNS itself: whether the change is served.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    served: &'a [ServedZone],
     refused: Option<&'a str>,
 }
 
+/// Whether the change to one zone is served yet.
+#[derive(Serialize)]
+struct ServedZone {
+    provider: String,
+    zone: switchback_api::Name,
+    #[serde(flatten)]
+    served: switchback_api::provider::Served,
+}
+
 fn print_json(p: Option<&Prepared>, outcome: Option<&Outcome>, refused: Option<&str>) {
+    print_json_served(p, outcome, &[], refused);
+}
+
+fn print_json_served(
+    p: Option<&Prepared>,
+    outcome: Option<&Outcome>,
+    served: &[ServedZone],
+    refused: Option<&str>,
+) {
     let out = StepOutput {
         prepared: p,
         checksum: p.map(Prepared::checksum),
         applied: outcome.is_some(),
         outcome,
+        served,
         refused,
     };
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -355,13 +377,17 @@ fn step(
         }
         if let Ok(pr) = providers.get(&z.provider) {
             let s = rt.block_on(pr.wait_served(&z.zone, output::SERVED_WAIT));
-            if let Some(line) = output::served_line(&z.zone, &s) {
-                served.push(line);
+            if s != switchback_api::provider::Served::NotApplicable {
+                served.push(ServedZone {
+                    provider: z.provider.clone(),
+                    zone: z.zone.clone(),
+                    served: s,
+                });
             }
         }
     }
     if json {
-        print_json(Some(&p), Some(&outcome), None);
+        print_json_served(Some(&p), Some(&outcome), &served, None);
     } else {
         println!(
             "{} {name}: applied {} change(s) in {} zone(s), last run {}; verified; now {} (stage {}); snapshot {}",
@@ -378,8 +404,10 @@ fn step(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        for line in &served {
-            println!("{line}");
+        for s in &served {
+            if let Some(line) = output::served_line(&s.zone, &s.served) {
+                println!("{line}");
+            }
         }
     }
     Ok(exit::OK)
