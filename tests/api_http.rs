@@ -332,16 +332,16 @@ async fn auth_bearer_and_hmac() {
     assert_error(s, &v, StatusCode::UNAUTHORIZED, "Bearer");
     let (s, v, _) = api.post_raw(p, &body, Auth::Bearer("wrong")).await;
     assert_error(s, &v, StatusCode::UNAUTHORIZED, "not valid");
-    let wrong = auth::sign(b"other-secret", now(), body.as_bytes());
+    let wrong = auth::sign(b"other-secret", now(), p, body.as_bytes());
     let (s, v, _) = api.post_raw(p, &body, Auth::Sig(&wrong)).await;
     assert_error(s, &v, StatusCode::UNAUTHORIZED, "does not match");
-    let old = auth::sign(SECRET.as_bytes(), now() - 301, body.as_bytes());
+    let old = auth::sign(SECRET.as_bytes(), now() - 301, p, body.as_bytes());
     let (s, v, _) = api.post_raw(p, &body, Auth::Sig(&old)).await;
     assert_error(s, &v, StatusCode::UNAUTHORIZED, "away from now");
-    let future = auth::sign(SECRET.as_bytes(), now() + 400, body.as_bytes());
+    let future = auth::sign(SECRET.as_bytes(), now() + 400, p, body.as_bytes());
     let (s, v, _) = api.post_raw(p, &body, Auth::Sig(&future)).await;
     assert_error(s, &v, StatusCode::UNAUTHORIZED, "away from now");
-    let good = auth::sign(SECRET.as_bytes(), now(), body.as_bytes());
+    let good = auth::sign(SECRET.as_bytes(), now(), p, body.as_bytes());
     let tampered = body.replace("198.51.100.77", "198.51.100.66");
     let (s, v, _) = api.post_raw(p, &tampered, Auth::Sig(&good)).await;
     assert_error(s, &v, StatusCode::UNAUTHORIZED, "does not match");
@@ -366,6 +366,17 @@ async fn auth_bearer_and_hmac() {
     // Nothing changed so far.
     assert_eq!(api.zone().await, before);
     assert!(api.store.webhook_event("a1").unwrap().is_none());
+    // A body signed for another hook (pre-recovery: a snapshot) is refused by this one (a
+    // failover): the signature covers the path.
+    let other_route = auth::sign(
+        SECRET.as_bytes(),
+        now(),
+        "/v1/hooks/pre-recovery",
+        body.as_bytes(),
+    );
+    let (s, v, _) = api.post_raw(p, &body, Auth::Sig(&other_route)).await;
+    assert_error(s, &v, StatusCode::UNAUTHORIZED, "does not match");
+    assert_eq!(api.zone().await, before);
     // A valid signature goes through.
     let (s, v, t) = api.post_raw(p, &body, Auth::Sig(&good)).await;
     settle(&api, s, &v).await;
@@ -552,7 +563,7 @@ async fn bad_bodies_are_refused_and_change_nothing() {
     );
     let (s, v, _) = api.post_raw(p, &big, Auth::Bearer(TOKEN)).await;
     assert_error(s, &v, StatusCode::PAYLOAD_TOO_LARGE, "65536");
-    let sig = auth::sign(SECRET.as_bytes(), now(), big.as_bytes());
+    let sig = auth::sign(SECRET.as_bytes(), now(), p, big.as_bytes());
     let (s, v, _) = api.post_raw(p, &big, Auth::Sig(&sig)).await;
     assert_error(s, &v, StatusCode::PAYLOAD_TOO_LARGE, "65536");
     let (s, v, _) = api

@@ -119,7 +119,12 @@ async fn client_loop(c: usize, base: String, figures: Arc<Mutex<Figures>>) {
                 }
                 Kind::BadSignature => {
                     let text = body.to_string();
-                    let sig = auth::sign(b"not-the-secret", unix_now(), text.as_bytes());
+                    let sig = auth::sign(
+                        b"not-the-secret",
+                        unix_now(),
+                        &format!("/v1/hooks/{route}"),
+                        text.as_bytes(),
+                    );
                     http.post(format!("{base}/v1/hooks/{route}"))
                         .header(auth::SIGNATURE_HEADER, sig)
                         .header("content-type", "application/json")
@@ -128,7 +133,12 @@ async fn client_loop(c: usize, base: String, figures: Arc<Mutex<Figures>>) {
                 _ if j % 2 == 0 => {
                     // Half the hooks signed (HMAC), half with the bearer token.
                     let text = body.to_string();
-                    let sig = auth::sign(SECRET.as_bytes(), unix_now(), text.as_bytes());
+                    let sig = auth::sign(
+                        SECRET.as_bytes(),
+                        unix_now(),
+                        &format!("/v1/hooks/{route}"),
+                        text.as_bytes(),
+                    );
                     http.post(format!("{base}/v1/hooks/{route}"))
                         .header(auth::SIGNATURE_HEADER, sig)
                         .header("content-type", "application/json")

@@ -98,7 +98,12 @@ impl Client {
                 .as_secs() as i64;
             rb = rb.header(
                 switchback::api::auth::SIGNATURE_HEADER,
-                switchback::api::auth::sign(SECRET.as_bytes(), t, body.as_bytes()),
+                switchback::api::auth::sign(
+                    SECRET.as_bytes(),
+                    t,
+                    &format!("/v1/hooks/{route}"),
+                    body.as_bytes(),
+                ),
             );
         } else {
             rb = rb.bearer_auth(TOKEN);

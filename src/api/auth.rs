@@ -162,10 +162,13 @@ pub fn check_bearer(secrets: &Secrets, header: &str) -> Result<(), Denied> {
     }
 }
 
-/// Check `X-Switchback-Signature: t=…,v1=…` over `body`, at `now` (UNIX seconds).
+/// Check `X-Switchback-Signature: t=…,v1=…` over `"{t}.{path}.{body}"` at `now` (UNIX
+/// seconds): `path` is the request's path, so a signature made for one hook is refused by
+/// another.
 pub fn check_signature(
     secrets: &Secrets,
     header: &str,
+    path: &str,
     body: &[u8],
     now: i64,
 ) -> Result<(), Denied> {
@@ -192,7 +195,10 @@ pub fn check_signature(
     if skew.abs() > MAX_SKEW_SECS {
         return Err(Denied::Skew { skew });
     }
-    let want = hmac_sha256(secret, &[t.to_string().as_bytes(), b".", body]);
+    let want = hmac_sha256(
+        secret,
+        &[t.to_string().as_bytes(), b".", path.as_bytes(), b".", body],
+    );
     // Check every v1 (secret rotation) without stopping early.
     let ok = sigs.iter().fold(false, |acc, s| acc | ct_eq(s, &want));
     if ok {
@@ -202,13 +208,13 @@ pub fn check_signature(
     }
 }
 
-/// The header value for `body` signed at `t` (for clients and tests).
-pub fn sign(secret: &[u8], t: i64, body: &[u8]) -> String {
+/// The header value for `body` sent to `path`, signed at `t` (for clients and tests).
+pub fn sign(secret: &[u8], t: i64, path: &str, body: &[u8]) -> String {
     format!(
         "t={t},v1={}",
         hex(&hmac_sha256(
             secret,
-            &[t.to_string().as_bytes(), b".", body]
+            &[t.to_string().as_bytes(), b".", path.as_bytes(), b".", body]
         ))
     )
 }
@@ -248,23 +254,38 @@ mod tests {
             token: Some(b"tok".to_vec()),
             webhook_secret: Some(b"sec".to_vec()),
         };
-        let h = sign(b"sec", 1000, b"{}");
-        assert_eq!(check_signature(&s, &h, b"{}", 1100), Ok(()));
+        let pre = "/v1/hooks/pre-recovery";
+        let post = "/v1/hooks/post-recovery";
+        let h = sign(b"sec", 1000, pre, b"{}");
+        assert_eq!(check_signature(&s, &h, pre, b"{}", 1100), Ok(()));
         assert_eq!(
-            check_signature(&s, &h, b"{ }", 1100),
+            check_signature(&s, &h, pre, b"{ }", 1100),
+            Err(Denied::BadSignature)
+        );
+        // Bound to the path: a body signed for one hook is refused by another.
+        assert_eq!(
+            check_signature(&s, &h, post, b"{}", 1100),
             Err(Denied::BadSignature)
         );
         assert_eq!(
-            check_signature(&s, &h, b"{}", 1301),
+            check_signature(&s, &h, pre, b"{}", 1301),
             Err(Denied::Skew { skew: 301 })
         );
         assert_eq!(
-            check_signature(&s, &sign(b"other", 1000, b"{}"), b"{}", 1000),
+            check_signature(&s, &sign(b"other", 1000, pre, b"{}"), pre, b"{}", 1000),
             Err(Denied::BadSignature)
         );
         assert_eq!(
-            check_signature(&s, "v1=00", b"{}", 0),
+            check_signature(&s, "v1=00", pre, b"{}", 0),
             Err(Denied::BadSignatureHeader)
+        );
+        // The documented form: HMAC-SHA256(secret, "{t}.{path}.{body}").
+        assert_eq!(
+            h,
+            format!(
+                "t=1000,v1={}",
+                hex(&hmac_sha256(b"sec", &[b"1000./v1/hooks/pre-recovery.{}"]))
+            )
         );
         assert_eq!(check_bearer(&s, "Bearer tok"), Ok(()));
         assert_eq!(check_bearer(&s, "Bearer tok2"), Err(Denied::BadToken));

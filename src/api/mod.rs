@@ -312,6 +312,7 @@ async fn authenticate(State(s): State<Arc<ApiState>>, req: Request, next: Next) 
             .into_response();
     }
     let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => {
@@ -323,7 +324,7 @@ async fn authenticate(State(s): State<Arc<ApiState>>, req: Request, next: Next) 
             .into_response();
         }
     };
-    match auth::check_signature(&s.secrets, &sig, &bytes, unix_now()) {
+    match auth::check_signature(&s.secrets, &sig, &path, &bytes, unix_now()) {
         Ok(()) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await

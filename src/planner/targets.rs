@@ -86,3 +86,33 @@ pub fn resolve_targets(c: &Cutover, overrides: &Targets) -> Result<Targets, Cuto
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::steering::tests::cutover;
+
+    #[test]
+    fn targets_name_records_in_any_zone_of_the_cutover() {
+        let c = cutover("weighted", "");
+        let (k, v) = parse_target(&c, "app.corp.example/A=10.1.1.1, 10.1.1.2").unwrap();
+        assert_eq!(k, "app.corp.example./A");
+        assert_eq!(v, ["10.1.1.1", "10.1.1.2"]);
+        let e = parse_target(&c, "mail.example.com/A=192.0.2.9").unwrap_err();
+        assert!(
+            e.to_string().contains("not a record of this cutover"),
+            "{e}"
+        );
+        let e = parse_target(&c, "app.corp.example/A=not-an-address").unwrap_err();
+        assert!(e.to_string().contains("not a valid A value"), "{e}");
+        // Overrides per record; the others from the config.
+        let mut o = Targets::new();
+        o.insert("app.corp.example./A".into(), vec!["10.1.1.1".into()]);
+        let t = resolve_targets(&c, &o).unwrap();
+        assert_eq!(t["app.corp.example./A"], ["10.1.1.1"]);
+        assert_eq!(t["www.example.com./A"], ["198.51.100.1"]);
+        // The selectors of a zone are that zone's records only.
+        let z = c.zones()[1].clone();
+        assert_eq!(selectors(&c, &z).len(), 1);
+    }
+}

@@ -134,9 +134,25 @@ pub enum ClientError {
         path: String,
         message: String,
     },
+    /// A request that is not idempotent (POST) got no answer, or a 5xx: it may have been
+    /// applied, so it was not sent again. The caller reads the zone and decides.
+    #[error(
+        "{method} {path}: {message}; not sent again: it may have been applied (the zone is read \
+         to find out)"
+    )]
+    MaybeApplied {
+        method: String,
+        path: String,
+        message: String,
+    },
 }
 
 impl ClientError {
+    /// The request may or may not have been applied ([`ClientError::MaybeApplied`]).
+    pub fn maybe_applied(&self) -> bool {
+        matches!(self, ClientError::MaybeApplied { .. })
+    }
+
     /// The batch endpoint is not available to this account or API (no route, method not
     /// allowed, not entitled): fall back to single-record calls.
     pub fn is_batch_refusal(&self) -> bool {
@@ -286,7 +302,7 @@ impl Client {
             .min(Duration::from_secs(10));
         let jitter: f64 = rand::rng().random_range(0.5..=1.0);
         let d = exp.mul_f64(jitter);
-        (waited + d <= self.retry.budget).then_some(d)
+        (waited.saturating_add(d) <= self.retry.budget).then_some(d)
     }
 
     /// Send one request and return Cloudflare's JSON envelope (`success: true`).
@@ -351,19 +367,18 @@ impl Client {
                             continue;
                         }
                     }
-                    let mut message = format!("request {what}: {}", e.without_url());
+                    let message = format!("request {what}: {}", e.without_url());
                     if !safe {
-                        message.push_str(
-                            " (not retried: it may have been applied; read the zone before \
-                             trying again)",
-                        );
-                    } else {
-                        message.push_str(&format!(" (gave up after {attempt} retries)"));
+                        return Err(ClientError::MaybeApplied {
+                            method: m,
+                            path: path.to_string(),
+                            message,
+                        });
                     }
                     return Err(ClientError::Transport {
                         method: m,
                         path: path.to_string(),
-                        message,
+                        message: format!("{message} (gave up after {attempt} retries)"),
                     });
                 }
             };
@@ -372,7 +387,7 @@ impl Client {
                 elapsed_ms = started.elapsed().as_millis() as u64, "Cloudflare request");
             if status.as_u16() == 429 {
                 let wait = retry_after(resp.headers()).unwrap_or(Duration::from_secs(1));
-                if throttled + wait > self.retry.throttle_budget {
+                if throttled.saturating_add(wait) > self.retry.throttle_budget {
                     return Err(ClientError::Throttled {
                         method: m,
                         path: path.to_string(),
@@ -395,6 +410,12 @@ impl Client {
                             attempt += 1;
                             continue;
                         }
+                    } else {
+                        return Err(ClientError::MaybeApplied {
+                            method: m,
+                            path: path.to_string(),
+                            message: format!("reading the answer failed: {}", e.without_url()),
+                        });
                     }
                     return Err(ClientError::Transport {
                         method: m,
@@ -404,6 +425,14 @@ impl Client {
                 }
             };
             let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+            if status.is_server_error() && !retry_timeouts {
+                // A POST (batch or create) answered 5xx may have been applied: never resent.
+                return Err(ClientError::MaybeApplied {
+                    method: m,
+                    path: path.to_string(),
+                    message: format!("Cloudflare answered HTTP {}", status.as_u16()),
+                });
+            }
             if status.is_server_error() {
                 if let Some(d) = self.backoff(attempt, waited) {
                     warn!(method = %m, path, status = status.as_u16(), attempt,
@@ -528,20 +557,47 @@ fn messages(v: &Value) -> Vec<ApiMessage> {
     out
 }
 
+/// The longest `retry-after` honoured: a larger one (or a nonsense one) waits this long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// `retry-after` in seconds (integer or decimal), clamped to [`MAX_RETRY_AFTER`]; `None`
+/// when absent or not a non-negative number (then 1 s is waited).
 fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = h.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     v.parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .map(|s| Duration::from_secs_f64(s.min(MAX_RETRY_AFTER.as_secs_f64())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_clamped_and_never_panics() {
+        let at = |v: &str| {
+            let mut h = reqwest::header::HeaderMap::new();
+            h.insert(RETRY_AFTER, v.parse().unwrap());
+            retry_after(&h)
+        };
+        assert_eq!(at("5"), Some(Duration::from_secs(5)));
+        assert_eq!(at("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(at("1e30"), Some(MAX_RETRY_AFTER));
+        assert_eq!(at("18446744073709551616"), Some(MAX_RETRY_AFTER), "2^64");
+        assert_eq!(
+            at("18446744073709551615"),
+            Some(MAX_RETRY_AFTER),
+            "u64::MAX"
+        );
+        assert_eq!(at("-1"), None);
+        assert_eq!(at("NaN"), None);
+        assert_eq!(at("inf"), None);
+        assert_eq!(at("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
 
     #[test]
     fn secrets_and_encoding() {

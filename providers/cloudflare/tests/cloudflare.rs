@@ -603,6 +603,78 @@ async fn server_errors_are_retried_within_a_bound() {
     e.fake.fail_next(0);
 }
 
+/// A POST is never sent again blindly: applied but answered 502, it is found applied by
+/// reading the zone (no duplicate, no error); answered 503 without being applied, it is found
+/// not applied and sent once more. Both with the batch endpoint and record by record.
+#[tokio::test]
+async fn a_post_answered_5xx_is_settled_by_reading_the_zone() {
+    for refuse_batch in [false, true] {
+        let o = Options {
+            refuse_batch,
+            ..Options::default()
+        };
+        let e = env("post-5xx", o, |p| p).await;
+        let p = &*e.provider;
+        let live = p.read_zone(&e.zone).await.unwrap();
+        // Applied, then 502.
+        let desired = with_sets(
+            &live,
+            vec![set(
+                "a.example.com.",
+                RType::A,
+                300,
+                vec![value("192.0.2.1", json!({}))],
+            )],
+        );
+        let posts = |e: &common::Env| {
+            e.fake
+                .log()
+                .iter()
+                // (A refused /batch, 404, is the fall-back to single records, not a resend.)
+                .filter(|(m, path, st)| m == "POST" && path.contains("/dns_records") && *st != 404)
+                .count()
+        };
+        let before = posts(&e);
+        e.fake.apply_then_fail_next(1);
+        converge(p, &e.zone, &desired).await;
+        assert_eq!(
+            posts(&e) - before,
+            1,
+            "refuse_batch {refuse_batch}: sent once"
+        );
+        let objects = e.fake.records(&e.zone_id);
+        let a: Vec<&Value> = objects
+            .iter()
+            .filter(|o| o["name"] == "a.example.com")
+            .collect();
+        assert_eq!(a.len(), 1, "no duplicate: {objects:?}");
+        // Not applied, 503 (to the POST itself): the zone shows none of it, sent once more.
+        let desired2 = with_sets(
+            &desired,
+            vec![set(
+                "b.example.com.",
+                RType::A,
+                300,
+                vec![value("192.0.2.2", json!({}))],
+            )],
+        );
+        let live = p.read_zone(&e.zone).await.unwrap();
+        let plan = plan::plan(p.name(), p.capabilities(), &live, &desired2, &opts()).unwrap();
+        let before = posts(&e);
+        e.fake.fail_next_post(1);
+        p.apply(&e.zone, &plan.changes).await.unwrap();
+        assert_eq!(p.read_zone(&e.zone).await.unwrap(), desired2);
+        let log = e.fake.log();
+        let sent: Vec<u16> = log
+            .iter()
+            .filter(|(m, path, st)| m == "POST" && path.contains("/dns_records") && *st != 404)
+            .map(|(_, _, st)| *st)
+            .skip(before)
+            .collect();
+        assert_eq!(sent, [503, 200], "refuse_batch {refuse_batch}: {log:?}");
+    }
+}
+
 /// A 4xx is not retried, and Cloudflare's code and message reach the user with the record.
 #[tokio::test]
 async fn cloudflare_errors_name_the_record() {

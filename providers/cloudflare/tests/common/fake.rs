@@ -24,7 +24,8 @@
 //!   at most `batch_limit` operations. Option: refuse it (404, 7003 "No route for the URI"), as
 //!   accounts without the endpoint do.
 //! - 429 with `retry-after: N` once the request count passes a threshold (option), for a given
-//!   number of requests; 503 for the next N requests (option).
+//!   number of requests; 503 for the next N requests (option); the next N POSTs carried out
+//!   and answered 502 (option: a gateway that lost the answer).
 //!
 //! Not modelled: structured types' `content` is a plain rendering of `data` (the adapter reads
 //! `data`); no proxied-record content checks; no plan-specific TTL minimum (60 below
@@ -78,6 +79,10 @@ struct Inner {
     requests: usize,
     throttled: usize,
     fail_5xx: usize,
+    /// POSTs to carry out and then answer 502 (a gateway that lost the answer).
+    applied_then_502: usize,
+    /// POSTs to answer 503 without carrying them out.
+    post_503: usize,
     log: Vec<(String, String, u16)>,
 }
 
@@ -199,6 +204,16 @@ impl Fake {
         self.inner().fail_5xx = n;
     }
 
+    /// Answer the next `n` POSTs with 503, without carrying them out.
+    pub fn fail_next_post(&self, n: usize) {
+        self.inner().post_503 = n;
+    }
+
+    /// Carry out the next `n` POSTs, then answer each with 502 (applied, answer lost).
+    pub fn apply_then_fail_next(&self, n: usize) {
+        self.inner().applied_then_502 = n;
+    }
+
     /// (method, path without query, status) of every request.
     pub fn log(&self) -> Vec<(String, String, u16)> {
         self.inner().log.clone()
@@ -271,7 +286,11 @@ async fn handle(
     let mut i = s.inner.lock().unwrap();
     i.requests += 1;
     let path = uri.path().to_string();
-    let resp = route(&mut i, &opts, &method, &uri, &headers, &body);
+    let mut resp = route(&mut i, &opts, &method, &uri, &headers, &body);
+    if method == Method::POST && i.applied_then_502 > 0 && resp.status().is_success() {
+        i.applied_then_502 -= 1;
+        resp = envelope_err(StatusCode::BAD_GATEWAY, 502, "Bad gateway");
+    }
     let status = resp.status().as_u16();
     i.log.push((method.to_string(), path, status));
     resp
@@ -299,6 +318,14 @@ fn route(
             );
             return r;
         }
+    }
+    if *method == Method::POST && i.post_503 > 0 {
+        i.post_503 -= 1;
+        return envelope_err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            10013,
+            "Service unavailable",
+        );
     }
     if i.fail_5xx > 0 {
         i.fail_5xx -= 1;
