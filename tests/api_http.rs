@@ -690,6 +690,52 @@ async fn rate_limit_answers_429_with_retry_after() {
     api.stop().await;
 }
 
+/// Anonymous and authenticated requests have separate buckets: a flood of the open routes (or
+/// of requests with bad credentials) from an address never makes that address's next signed
+/// hook a 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_flood_never_starves_a_signed_hook() {
+    let opts = ApiOptions {
+        rate_per_second: 1,
+        burst: 5,
+        ..ApiOptions::default()
+    };
+    let api = Api::start_with(opts, true).await;
+    let mut limited = 0;
+    for i in 0..130 {
+        let url = match i % 3 {
+            0 => api.url("/"),
+            1 => api.url("/metrics"),
+            _ => api.url("/v1/nope"),
+        };
+        let r = api.client.get(url).send().await.unwrap();
+        limited += usize::from(r.status() == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(
+        limited > 100,
+        "the anonymous bucket limits: {limited} of 130"
+    );
+    // Wrong credentials count as anonymous too (no budget to spend by guessing).
+    let r = api
+        .client
+        .get(api.url("/v1/cutovers"))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The signed hook from the same address goes through.
+    let p = "/v1/hooks/pre-recovery";
+    let body = json!({"event_id": "flood-1", "cutover": "web"}).to_string();
+    let sig = auth::sign(SECRET.as_bytes(), now(), p, body.as_bytes());
+    let (s, v, _) = api.post_raw(p, &body, Auth::Sig(&sig)).await;
+    assert!(s == StatusCode::OK || s == StatusCode::ACCEPTED, "{s} {v}");
+    // And a bearer request.
+    let (s, _) = api.get("/v1/cutovers").await;
+    assert_eq!(s, StatusCode::OK);
+    api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_token() {
     let api = Api::start_with(ApiOptions::default(), false).await;

@@ -118,7 +118,12 @@ pub struct ApiState {
     secrets: Secrets,
     jobs: Mutex<VecDeque<Job>>,
     next_job: std::sync::atomic::AtomicU64,
+    /// Anonymous requests (the open routes, and `/v1` requests that fail authentication), per
+    /// client address.
     limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
+    /// Authenticated requests, per client address: charged only after authentication, so a
+    /// flood of the open routes never starves a hook.
+    auth_limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
     pub metrics: metrics::ApiMetrics,
 }
 
@@ -147,6 +152,7 @@ impl ApiState {
             jobs: Mutex::default(),
             next_job: std::sync::atomic::AtomicU64::new(started * 1000),
             limiter: governor::RateLimiter::keyed(quota),
+            auth_limiter: governor::RateLimiter::keyed(quota),
             metrics: metrics::ApiMetrics::default(),
         }
     }
@@ -284,14 +290,56 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Authentication of `/v1`: the bearer token, or (hooks only) the body's signature.
+fn peer(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+}
+
+/// Charge one request of `ip` to `limiter`: 429 with `Retry-After` when over.
+fn charge(
+    s: &ApiState,
+    limiter: &governor::DefaultKeyedRateLimiter<IpAddr>,
+    ip: IpAddr,
+) -> Result<(), ApiError> {
+    if let Err(not_until) = limiter.check_key(&ip) {
+        let wait = not_until.wait_time_from(limiter.clock().now());
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "more than {} requests per second from this client; retry later",
+                s.opts.rate_per_second
+            ),
+        );
+        e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return Err(e);
+    }
+    if limiter.len() > 10_000 {
+        limiter.retain_recent();
+    }
+    Ok(())
+}
+
+/// Authentication of `/v1`: the bearer token, or (hooks only) the body's signature. A request
+/// that fails it is charged to the anonymous bucket; one that passes, to the authenticated
+/// bucket (after the check, so nobody can spend another's budget).
 async fn authenticate(State(s): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    let ip = peer(&req);
+    let denied = |s: &ApiState, e: ApiError| match charge(s, &s.limiter, ip) {
+        Ok(()) => e.into_response(),
+        Err(limited) => limited.into_response(),
+    };
+    let admitted = |s: &ApiState| charge(s, &s.auth_limiter, ip);
     let headers = req.headers();
     if let Some(v) = headers.get(header::AUTHORIZATION) {
         let v = v.to_str().unwrap_or("");
         return match auth::check_bearer(&s.secrets, v) {
-            Ok(()) => next.run(req).await,
-            Err(d) => ApiError::unauthorized(d.to_string()).into_response(),
+            Ok(()) => match admitted(&s) {
+                Ok(()) => next.run(req).await,
+                Err(e) => e.into_response(),
+            },
+            Err(d) => denied(&s, ApiError::unauthorized(d.to_string())),
         };
     }
     let sig = headers
@@ -305,11 +353,13 @@ async fn authenticate(State(s): State<Arc<ApiState>>, req: Request, next: Next) 
         } else {
             auth::Denied::NoCredentials.to_string()
         };
-        return ApiError::unauthorized(detail).into_response();
+        return denied(&s, ApiError::unauthorized(detail));
     };
     if !req.uri().path().starts_with("/v1/hooks/") {
-        return ApiError::unauthorized("a signature authenticates hooks only: send a bearer token")
-            .into_response();
+        return denied(
+            &s,
+            ApiError::unauthorized("a signature authenticates hooks only: send a bearer token"),
+        );
     }
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
@@ -325,36 +375,24 @@ async fn authenticate(State(s): State<Arc<ApiState>>, req: Request, next: Next) 
         }
     };
     match auth::check_signature(&s.secrets, &sig, &path, &bytes, unix_now()) {
-        Ok(()) => {
-            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-                .await
-        }
-        Err(d) => ApiError::unauthorized(d.to_string()).into_response(),
+        Ok(()) => match admitted(&s) {
+            Ok(()) => {
+                next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                    .await
+            }
+            Err(e) => e.into_response(),
+        },
+        Err(d) => denied(&s, ApiError::unauthorized(d.to_string())),
     }
 }
 
-/// The per-client rate limit (by peer IP); `/healthz` is exempt.
+/// The per-client rate limit of anonymous requests (by peer IP); `/healthz` is exempt and
+/// `/v1` is charged by [`authenticate`] (to the bucket its authentication decides).
 async fn rate_limit(State(s): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
-    if req.uri().path() != "/healthz" {
-        let ip = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        if let Err(not_until) = s.limiter.check_key(&ip) {
-            let wait = not_until.wait_time_from(s.limiter.clock().now());
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!(
-                    "more than {} requests per second from this client; retry later",
-                    s.opts.rate_per_second
-                ),
-            );
-            e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+    let route = route_label(req.uri().path());
+    if route != "/healthz" && !route.starts_with("/v1/") {
+        if let Err(e) = charge(&s, &s.limiter, peer(&req)) {
             return e.into_response();
-        }
-        if s.limiter.len() > 10_000 {
-            s.limiter.retain_recent();
         }
     }
     next.run(req).await
