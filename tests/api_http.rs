@@ -607,12 +607,18 @@ async fn bad_bodies_are_refused_and_change_nothing() {
         .hook("post-recovery", json!({"event_id": "x", "cutover": "nope"}))
         .await;
     assert_error(s, &v, StatusCode::NOT_FOUND, "nope");
-    // A failback before any failover: refused by the engine, not stored.
+    // A failback before any failover: refused by the engine; the event is recorded as failed,
+    // so it may be sent again (and is refused again, not replayed).
     let (s, v, _) = api
         .hook("failback", json!({"event_id": "fb0", "cutover": "web"}))
         .await;
     assert_error(s, &v, StatusCode::CONFLICT, "web");
-    assert!(api.store.webhook_event("fb0").unwrap().is_none());
+    let ev = api.store.webhook_event("fb0").unwrap().unwrap();
+    assert_eq!(ev.state, "failed", "{ev:?}");
+    let (s2, v2, _) = api
+        .hook("failback", json!({"event_id": "fb0", "cutover": "web"}))
+        .await;
+    assert_eq!((s2, &v2), (s, &v), "run again, with the same outcome");
     // A target outside the cutover.
     let (s, v, _) = api
         .hook(

@@ -248,29 +248,10 @@ fn an_operator_at_a_terminal_racing_a_yes_is_refused_after_the_y() {
     }
 }
 
-/// `POST path` with the bearer token (HTTP/1.0, blocking): status and JSON body.
+/// `POST path` with the bearer token: status and JSON body.
 fn post(port: u16, path: &str, body: &str) -> (u16, Value) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).unwrap();
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let json = buf
-        .split_once("\r\n\r\n")
-        .and_then(|(_, b)| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    (status, json)
+    let (status, v, _) = common::api::post(port, path, TOKEN, body);
+    (status, v)
 }
 
 fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {

@@ -5,8 +5,11 @@
 //! by any other actor — a CLI, the automation, another hook, another `serve` — gets 409
 //! `busy`: never a double apply) → the work, in a task of its own that keeps the lease until
 //! it ends → the answer within `hook_wait`: the result (200), or `202` with the `run_id` to
-//! follow at `GET /v1/cutovers/{name}`. Successful answers (200/202) are stored with the event
-//! while the lease is still held; error answers are not (the event may be sent again).
+//! follow at `GET /v1/cutovers/{name}`. The event is recorded in the transaction that takes the
+//! lease, before the work; its outcome is stored before the lease is released: done (the same
+//! event gets the first answer again) or failed (the same event may be sent again and runs
+//! anew). A request whose actor died mid-work is finished by the event's next request: resumed
+//! if the step was interrupted, done if it never started, not repeated if it ran.
 
 use std::sync::Arc;
 
@@ -24,11 +27,18 @@ use crate::config::Cutover;
 use crate::planner::cutover::{
     self, Action, ActorKind, Ctx, HealthGate, Holder, Lease, StageSel, StepOptions, Targets,
 };
+use crate::planner::lease::EventLease;
+use crate::store::{EventClaim, EventStart};
 
 #[derive(Clone)]
 enum Work {
     Snapshot,
-    Step { action: Action, skip_soak: bool },
+    Step {
+        action: Action,
+        skip_soak: bool,
+    },
+    /// Nothing left to do: the answer's body.
+    Done(Value),
 }
 
 struct Hook {
@@ -133,8 +143,11 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let body = body?;
     let h = parse(route, &body)?;
+    // A known event answers from the store without touching the lease.
     if let Some(ev) = s.store.webhook_event(&h.event_id)? {
-        return replay(&h, ev);
+        if ev.body_digest != h.digest || ev.state == "done" {
+            return replay(&h, ev);
+        }
     }
     let c = cutover::find(&s.cfg, &h.cutover)?;
     let mut h = h;
@@ -165,86 +178,123 @@ async fn handle(
     }
     let actor = format!("webhook:{route}");
     let holder = Holder::me(&s.cfg.node(), ActorKind::Webhook, &actor);
-    let guard = Lease::acquire(&s.store, &c.name, &holder, None).await?;
-    // The first request of this event may have finished while we waited for nothing.
-    if let Some(ev) = s.store.webhook_event(&h.event_id)? {
-        return replay(&h, ev);
-    }
+    // The event is recorded in the transaction that takes the lease, before the work: a
+    // crash between the work and the answer is resumed, not repeated; one event id sent for
+    // two cutovers at once runs once.
+    let start = EventStart {
+        event_id: &h.event_id,
+        route: h.route,
+        cutover: &c.name,
+        body_digest: &h.digest,
+    };
+    let (lease, claim) = match Lease::acquire_for_event(&s.store, &c.name, &holder, &start)? {
+        EventLease::Known(ev) => return replay(&h, ev),
+        EventLease::Taken(lease, claim) => (lease, claim),
+    };
+    let work = match (claim, h.work.clone()) {
+        (EventClaim::Interrupted { base_version }, Work::Step { action, skip_soak }) => {
+            interrupted(&s, &c, base_version, action, skip_soak)?
+        }
+        (_, w) => w,
+    };
     let run_id = s.new_job(&c.name, route, &h.event_id);
     info!(hook = route, cutover = %c.name, event_id = %h.event_id, %run_id, "hook received");
-    // The task hands the lease back with its result: the handler keeps it until the event is
-    // stored, so a second request of the same event cannot slip in between the end of the
-    // work and the record of its answer (and apply the step again).
-    type Done = (Result<Value, ApiError>, Lease);
-    let (tx, rx) = tokio::sync::oneshot::channel::<Done>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<Value, ApiError>>();
     let task_state = s.clone();
     let task_run = run_id.clone();
     let event_id = h.event_id.clone();
     let span = info_span!("hook", hook = route, cutover = %c.name, run_id = %run_id);
-    let work = h.work.clone();
     let cname = c.name.clone();
     tokio::spawn(
         async move {
             let r = match work {
                 Work::Snapshot => snapshot(&task_state, &c, &event_id).await,
                 Work::Step { action, skip_soak } => {
-                    step(&task_state, &cname, action, actor, skip_soak, &guard).await
+                    step(&task_state, &cname, action, actor, skip_soak, &lease).await
                 }
+                Work::Done(v) => Ok(v),
             };
-            match &r {
-                Ok(v) => {
+            let r = r.map(|result| {
+                let mut a = json!({"run_id": task_run, "cutover": cname, "state": "done"});
+                if let (Value::Object(a), Value::Object(r)) = (&mut a, result) {
+                    a.extend(r);
+                }
+                a
+            });
+            crate::fault::point("hook:after-work");
+            // The outcome is stored before the lease goes: a second request of the event
+            // finds it (and never applies the step again).
+            let stored = match &r {
+                Ok(a) => {
                     info!("hook done");
-                    task_state.finish_job(&task_run, Ok(v.clone()));
+                    task_state.finish_job(&task_run, Ok(a.clone()));
+                    task_state
+                        .store
+                        .finish_webhook_event(&event_id, true, 200, &a.to_string())
                 }
                 Err(e) => {
                     warn!(error = %e.detail, "hook failed");
                     task_state.finish_job(&task_run, Err(e));
+                    task_state.store.finish_webhook_event(
+                        &event_id,
+                        false,
+                        e.status.as_u16(),
+                        &e.body().to_string(),
+                    )
                 }
+            };
+            if let Err(e) = stored {
+                warn!(error = %e, "the hook's outcome was not stored");
             }
-            // If the handler already answered 202 the send fails and the lock goes with it.
-            let _ = tx.send((r, guard));
+            drop(lease);
+            let _ = tx.send(r);
         }
         .instrument(span),
     );
-    let mut held = None;
-    let (status, answer) = match tokio::time::timeout(s.opts.hook_wait, rx).await {
-        Ok(Ok((Ok(result), guard))) => {
-            held = Some(guard);
-            let mut a = json!({"run_id": run_id, "cutover": h.cutover, "state": "done"});
-            if let (Value::Object(a), Value::Object(r)) = (&mut a, result) {
-                a.extend(r);
-            }
-            (StatusCode::OK, a)
-        }
-        Ok(Ok((Err(e), _guard))) => return Err(e),
-        Ok(Err(_)) => {
-            return Err(ApiError::internal(
-                "the hook's task ended without an answer",
-            ));
-        }
-        Err(_) => (
-            StatusCode::ACCEPTED,
-            json!({
+    match tokio::time::timeout(s.opts.hook_wait, rx).await {
+        Ok(Ok(Ok(answer))) => Ok((StatusCode::OK, axum::Json(answer)).into_response()),
+        Ok(Ok(Err(e))) => Err(e),
+        Ok(Err(_)) => Err(ApiError::internal(
+            "the hook's task ended without an answer",
+        )),
+        Err(_) => {
+            let answer = json!({
                 "run_id": run_id,
                 "cutover": h.cutover,
                 "state": "running",
                 "status": format!("/v1/cutovers/{}", h.cutover),
-            }),
-        ),
-    };
-    let text = answer.to_string();
-    if let Some(first) = s.store.put_webhook_event(
-        &h.event_id,
-        h.route,
-        &h.cutover,
-        &h.digest,
-        status.as_u16(),
-        &text,
-    )? {
-        return replay(&h, first);
+            });
+            s.store
+                .answer_webhook_event(&h.event_id, 202, &answer.to_string())?;
+            Ok((StatusCode::ACCEPTED, axum::Json(answer)).into_response())
+        }
     }
-    drop(held);
-    Ok((status, axum::Json(answer)).into_response())
+}
+
+/// The work of an event whose earlier request died before its outcome was stored: finish the
+/// step it left (resume), do it when it never started, or nothing when it ran to the end.
+fn interrupted(
+    s: &ApiState,
+    c: &Cutover,
+    base_version: i64,
+    action: Action,
+    skip_soak: bool,
+) -> Result<Work, ApiError> {
+    let st = cutover::CutoverState::from_row(&c.name, s.store.cutover_state(&c.name)?.as_ref())?;
+    let version = st.as_ref().map_or(0, |s| s.version);
+    Ok(match st {
+        Some(st) if st.intent.is_some() => Work::Step {
+            action: Action::Resume,
+            skip_soak,
+        },
+        _ if version == base_version => Work::Step { action, skip_soak },
+        Some(st) => Work::Done(json!({
+            "note": "the step of this event was carried out before an interruption; not done again",
+            "cutover_state": st.state,
+            "stage": st.stage,
+        })),
+        None => Work::Step { action, skip_soak },
+    })
 }
 
 /// A snapshot of every zone of the cutover (under its lease).

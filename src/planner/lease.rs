@@ -12,7 +12,9 @@ use tracing::{debug, warn};
 
 use super::error::CutoverError;
 use super::state::ActorKind;
-use crate::store::{LeaseRow, Store, StoreError};
+use crate::store::{
+    EventClaim, EventStart, LeaseForEvent, LeaseRow, Store, StoreError, WebhookEvent,
+};
 
 /// A holder whose heartbeat is older than this is taken for dead.
 pub const EXPIRY: Duration = Duration::from_secs(10);
@@ -130,19 +132,7 @@ impl Lease {
         holder: &Holder,
         wait: Option<Duration>,
     ) -> Result<Lease, CutoverError> {
-        let token = token();
-        let me = LeaseRow {
-            name: name.to_string(),
-            token: token.clone(),
-            node: holder.node.clone(),
-            host: holder.host.clone(),
-            pid: i64::from(holder.pid),
-            pid_start: holder.pid_start.clone(),
-            actor: holder.actor.as_str().to_string(),
-            who: holder.who.clone(),
-            acquired_at: String::new(),
-            heartbeat_at: String::new(),
-        };
+        let me = row(name, holder);
         let deadline = wait.map(|w| Instant::now() + w);
         loop {
             let taken = store.take_lease(&me, |cur| replaceable(cur, holder, SystemTime::now()));
@@ -170,6 +160,37 @@ impl Lease {
                 }
             }
         }
+        Ok(Lease::held(store, name, me.token))
+    }
+
+    /// For a webhook event: in one transaction, look the event up and, unless it is known,
+    /// take the lease (never waiting) and record the event as running (DESIGN.md "HTTP API":
+    /// the event is recorded before its work starts, in the transaction that takes the lease).
+    pub fn acquire_for_event(
+        store: &Arc<Store>,
+        name: &str,
+        holder: &Holder,
+        event: &EventStart<'_>,
+    ) -> Result<EventLease, CutoverError> {
+        let me = row(name, holder);
+        match store.take_lease_for_event(
+            &me,
+            |cur| replaceable(cur, holder, SystemTime::now()),
+            event,
+        )? {
+            LeaseForEvent::Taken(_, claim) => {
+                Ok(EventLease::Taken(Lease::held(store, name, me.token), claim))
+            }
+            LeaseForEvent::Known(ev) => Ok(EventLease::Known(ev)),
+            LeaseForEvent::Busy(cur) => Err(CutoverError::Busy {
+                name: name.to_string(),
+                holder: describe(&cur),
+            }),
+        }
+    }
+
+    /// The lease just taken with `token`: its heartbeat starts.
+    fn held(store: &Arc<Store>, name: &str, token: String) -> Lease {
         debug!(cutover = name, "lease taken");
         let lost = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
@@ -199,14 +220,14 @@ impl Lease {
                 })
                 .ok()
         };
-        Ok(Lease {
+        Lease {
             store: store.clone(),
             name: name.to_string(),
             token,
             lost,
             stop: Some(stop),
             beat,
-        })
+        }
     }
 
     /// The token every write of the step names.
@@ -240,6 +261,31 @@ impl Drop for Lease {
         if let Err(e) = self.store.release_lease(&self.name, &self.token) {
             warn!(cutover = %self.name, error = %e, "lease not released; it expires by itself");
         }
+    }
+}
+
+/// What [`Lease::acquire_for_event`] found.
+#[derive(Debug)]
+pub enum EventLease {
+    /// The lease is held, and the event's work is this request's.
+    Taken(Lease, EventClaim),
+    /// The event is known: answer from it.
+    Known(WebhookEvent),
+}
+
+/// The lease row `holder` asks for, with a fresh token.
+fn row(name: &str, holder: &Holder) -> LeaseRow {
+    LeaseRow {
+        name: name.to_string(),
+        token: token(),
+        node: holder.node.clone(),
+        host: holder.host.clone(),
+        pid: i64::from(holder.pid),
+        pid_start: holder.pid_start.clone(),
+        actor: holder.actor.as_str().to_string(),
+        who: holder.who.clone(),
+        acquired_at: String::new(),
+        heartbeat_at: String::new(),
     }
 }
 

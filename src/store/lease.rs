@@ -47,20 +47,7 @@ impl Store {
                     return Ok(Err(cur));
                 }
             }
-            tx.execute(
-                schema::UPSERT_LEASE,
-                params![
-                    me.name,
-                    me.token,
-                    me.node,
-                    me.host,
-                    me.pid,
-                    me.pid_start,
-                    me.actor,
-                    me.who,
-                    at
-                ],
-            )?;
+            upsert_lease(&tx, me, &at)?;
             tx.commit()?;
             let mut held = me.clone();
             held.acquired_at = at.clone();
@@ -117,7 +104,33 @@ impl Store {
     }
 }
 
-fn read_lease(conn: &rusqlite::Connection, name: &str) -> Result<Option<LeaseRow>, StoreError> {
+/// Write `me` as the holder, taken and beating at `at`.
+pub(super) fn upsert_lease(
+    conn: &rusqlite::Connection,
+    me: &LeaseRow,
+    at: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        schema::UPSERT_LEASE,
+        params![
+            me.name,
+            me.token,
+            me.node,
+            me.host,
+            me.pid,
+            me.pid_start,
+            me.actor,
+            me.who,
+            at
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn read_lease(
+    conn: &rusqlite::Connection,
+    name: &str,
+) -> Result<Option<LeaseRow>, StoreError> {
     let sql = format!(
         "SELECT {} FROM cutover_lease WHERE name = ?1",
         schema::LEASE_COLUMNS

@@ -20,7 +20,7 @@ pub mod webhook;
 
 pub use cutover::CutoverRow;
 pub use lease::LeaseRow;
-pub use webhook::WebhookEvent;
+pub use webhook::{EventClaim, EventStart, LeaseForEvent, WebhookEvent};
 
 #[cfg(test)]
 mod tests;

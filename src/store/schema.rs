@@ -154,6 +154,16 @@ ALTER TABLE cutover_state ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 -- The snapshot set: one snapshot per (provider, zone), [{"provider", "zone", "id"}].
 ALTER TABLE cutover_state ADD COLUMN snapshots_json TEXT NOT NULL DEFAULT '[]';
 "#,
+    // 5: webhook events recorded before their work (issue 11).
+    r#"
+-- An event is recorded, in the transaction that takes the cutover's lease, before its work
+-- starts ('running'); its answer and outcome are filled in after ('done', or 'failed': then
+-- the same event may be sent again). base_version: the cutover state's version when the work
+-- began (a retry after a crash tells from it whether the step ran).
+ALTER TABLE webhook_events ADD COLUMN state TEXT NOT NULL DEFAULT 'done'
+    CHECK (state IN ('running', 'done', 'failed'));
+ALTER TABLE webhook_events ADD COLUMN base_version BIGINT NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes and understands.
@@ -222,8 +232,19 @@ pub const RELEASE_LEASE: &str = "DELETE FROM cutover_lease WHERE name = ?1 AND t
 pub const LEASE_HELD: &str = "SELECT 1 FROM cutover_lease WHERE name = ?1 AND token = ?2";
 
 pub const WEBHOOK_EVENT_COLUMNS: &str =
-    "event_id, route, cutover, body_digest, status, answer_json, created_at";
-/// First writer wins: a concurrent insert of the same id leaves the first row.
+    "event_id, route, cutover, body_digest, status, answer_json, created_at, state, base_version";
+/// A new event, its work about to start.
 pub const INSERT_WEBHOOK_EVENT: &str = "INSERT INTO webhook_events \
-     (event_id, route, cutover, body_digest, status, answer_json, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id) DO NOTHING";
+     (event_id, route, cutover, body_digest, status, answer_json, created_at, state, base_version) \
+     VALUES (?1, ?2, ?3, ?4, 0, '', ?5, 'running', ?6)";
+/// A failed event sent again: its work starts anew.
+pub const RESTART_WEBHOOK_EVENT: &str = "UPDATE webhook_events SET state = 'running', \
+     status = 0, answer_json = '', base_version = ?2 WHERE event_id = ?1";
+/// The event's first answer (a 202 while the work goes on), unless it has one already (the
+/// work ended first).
+pub const ANSWER_WEBHOOK_EVENT: &str = "UPDATE webhook_events SET status = ?2, answer_json = ?3 \
+     WHERE event_id = ?1 AND answer_json = ''";
+/// The event's outcome (`done` or `failed`); the answer is set when none was given yet.
+pub const FINISH_WEBHOOK_EVENT: &str = "UPDATE webhook_events SET state = ?2, \
+     status = CASE WHEN answer_json = '' THEN ?3 ELSE status END, \
+     answer_json = CASE WHEN answer_json = '' THEN ?4 ELSE answer_json END WHERE event_id = ?1";

@@ -129,3 +129,36 @@ impl Drop for ApiServe {
         }
     }
 }
+
+/// `POST path` with a bearer token (HTTP/1.0, blocking): the status, the JSON body (`Null`
+/// when there is none: the server died) and whether the answer is an idempotent replay.
+pub fn post(port: u16, path: &str, token: &str, body: &str) -> (u16, serde_json::Value, bool) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, serde_json::Value::Null, false);
+    };
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _ = write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    let status = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, rest) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
+    let replay = head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("idempotent-replay: true")
+    });
+    (
+        status,
+        serde_json::from_str(rest).unwrap_or(serde_json::Value::Null),
+        replay,
+    )
+}
