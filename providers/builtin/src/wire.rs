@@ -175,7 +175,7 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
         });
     }
     let formerr = ParseError::FormErr {
-        question_end: Some(i),
+        question_end: Some(q.question_end),
         opt: false,
     };
     for _ in 0..ns {
@@ -186,8 +186,9 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
             return Err(formerr);
         }
     }
+    // The reply echoes the question only (never the authority section: its counts say so).
     let opt_formerr = ParseError::FormErr {
-        question_end: Some(i),
+        question_end: Some(q.question_end),
         opt: true,
     };
     // Additional section: at most one OPT, owner root; anything else (e.g. TSIG) is skipped.

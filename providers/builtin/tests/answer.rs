@@ -339,6 +339,7 @@ proptest! {
                 prop_assert_eq!(&out[..2], &pkt[..2]);
                 prop_assert!(out[2] & 0x80 != 0, "QR set");
                 prop_assert!(Message::from_vec(&out).is_ok(), "unparseable response to {:?}", pkt);
+                prop_assert!(counts_match(&out), "counts and sections disagree: {:?} -> {:?}", pkt, out);
             }
         }
     }
@@ -364,8 +365,118 @@ proptest! {
         let mut out = Vec::new();
         if answer::answer(cat, &pkt, Transport::Udp, &mut out) == Outcome::Respond {
             prop_assert!(Message::from_vec(&out).is_ok(), "unparseable response to {:?}", pkt);
+            prop_assert!(counts_match(&out), "counts and sections disagree: {:?} -> {:?}", pkt, out);
             prop_assert!(out.len() <= 1232);
         }
+    }
+
+    /// IXFR queries (the client's SOA in authority) with an OPT, a few bytes flipped, cut or
+    /// appended: every reply's counts match its sections.
+    #[test]
+    fn mutated_ixfr_queries_answer_consistently(
+        root in any::<bool>(),
+        options in proptest::collection::vec(any::<u8>(), 0..12),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        tail in proptest::collection::vec(any::<u8>(), 0..6),
+    ) {
+        let cat = catalog_once();
+        let mut pkt = ixfr_query(root, &options, &tail);
+        for (at, b) in flips {
+            let i = 12 + at % (pkt.len() - 12);
+            pkt[i] ^= b;
+        }
+        let mut out = Vec::new();
+        for t in [Transport::Udp, Transport::Tcp] {
+            if answer::answer(cat, &pkt, t, &mut out) == Outcome::Respond {
+                prop_assert!(counts_match(&out), "counts and sections disagree: {:?} -> {:?}", pkt, out);
+            }
+        }
+    }
+}
+
+/// Walk a reply by its header's counts: the question, then every record of the three
+/// sections; `true` when that ends exactly at the end of the message (the counts match the
+/// sections).
+fn counts_match(m: &[u8]) -> bool {
+    fn skip_name(m: &[u8], mut i: usize) -> Option<usize> {
+        loop {
+            let len = *m.get(i)? as usize;
+            if len & 0xC0 == 0xC0 {
+                return Some(i + 2);
+            }
+            i += 1 + len;
+            if len == 0 {
+                return Some(i);
+            }
+        }
+    }
+    let be = |i: usize| -> Option<usize> {
+        Some(u16::from_be_bytes([*m.get(i)?, *m.get(i + 1)?]) as usize)
+    };
+    let (Some(qd), Some(an), Some(ns), Some(ar)) = (be(4), be(6), be(8), be(10)) else {
+        return false;
+    };
+    let mut i = 12;
+    for _ in 0..qd {
+        let Some(n) = skip_name(m, i) else {
+            return false;
+        };
+        i = n + 4;
+    }
+    for _ in 0..an + ns + ar {
+        let Some(n) = skip_name(m, i) else {
+            return false;
+        };
+        let Some(rdlen) = be(n + 8) else { return false };
+        i = n + 10 + rdlen;
+    }
+    i == m.len()
+}
+
+/// An IXFR query with the client's SOA in the authority section and an OPT.
+fn ixfr_query(opt_owner_root: bool, options: &[u8], trailing: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1];
+    p.extend_from_slice(b"\x07example\x00");
+    p.extend_from_slice(&251u16.to_be_bytes());
+    p.extend_from_slice(&1u16.to_be_bytes());
+    // SOA example. (compressed owner), serial 1.
+    p.extend_from_slice(&[0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 60]);
+    let rdata: Vec<u8> = [&[0xC0, 12, 0xC0, 12][..], &[0, 0, 0, 1], &[0; 16]].concat();
+    p.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    p.extend_from_slice(&rdata);
+    if opt_owner_root {
+        p.push(0);
+    } else {
+        p.extend_from_slice(b"\x01x\x00");
+    }
+    p.extend_from_slice(&[0, 41, 4, 0xd0, 0, 0, 0, 0]);
+    p.extend_from_slice(&(options.len() as u16).to_be_bytes());
+    p.extend_from_slice(options);
+    p.extend_from_slice(trailing);
+    p
+}
+
+#[test]
+fn a_formerr_to_an_ixfr_with_a_bad_opt_echoes_the_question_only() {
+    let cat = catalog_once();
+    for (root, options, trailing) in [
+        (false, &[][..], &[][..]),
+        (true, &[0, 10, 0, 3, 1][..], &[][..]),
+        (true, &[][..], &[1, 2, 3][..]),
+    ] {
+        let pkt = ixfr_query(root, options, trailing);
+        let mut out = Vec::new();
+        assert_eq!(
+            answer::answer(cat, &pkt, Transport::Tcp, &mut out),
+            Outcome::Respond
+        );
+        assert_eq!(out[3] & 0xF, 1, "FORMERR");
+        assert!(counts_match(&out), "counts and sections disagree: {out:?}");
+        let m = Message::from_vec(&out).unwrap();
+        assert!(
+            m.authorities.is_empty() && m.additionals.is_empty(),
+            "{m:?}"
+        );
     }
 }
 
