@@ -493,3 +493,83 @@ async fn dns_checks_the_reply_id() {
     assert_down(&r, "silence", "timed out after 500ms");
     drop(silent);
 }
+
+/// Invariant 7: a probe that fails because this process ran out of file descriptors is local
+/// trouble: marked `local` (never counted toward `fall`), not a target failure. The part that
+/// exhausts the descriptors runs in a child process of its own (this test binary, re-run with
+/// `SB_FD_CHILD=1`), so no other test shares the lowered limit.
+#[test]
+fn a_probe_out_of_file_descriptors_is_local_trouble() {
+    const NAME: &str = "a_probe_out_of_file_descriptors_is_local_trouble";
+    if std::env::var_os("SB_FD_CHILD").is_none() {
+        let o = Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture", "--test-threads", "1"])
+            .env("SB_FD_CHILD", "1")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{text}");
+        assert!(
+            text.contains("fd exhaustion checked"),
+            "the child ran: {text}"
+        );
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let check = format!(r#"check = "tcp://127.0.0.1:{port}", timeout = "1s""#);
+    let up = rt.block_on(probe(&check));
+    assert_up(&up, "before");
+    assert!(!up.local);
+    // Leave a few descriptors, then use them all up.
+    let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain getrlimit/setrlimit on a local struct.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+    }
+    let saved = lim.rlim_cur;
+    lim.rlim_cur = open + 8;
+    unsafe {
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+    }
+    let mut hog = Vec::new();
+    while let Ok(f) = std::fs::File::open("/dev/null") {
+        hog.push(f);
+        assert!(hog.len() < 100, "the limit did not bite");
+    }
+    let r = rt.block_on(probe(&check));
+    drop(hog);
+    lim.rlim_cur = saved;
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+    assert!(!r.ok, "{r:?}");
+    assert!(r.local, "out of descriptors is local trouble: {r:?}");
+    let e = r.error.as_deref().unwrap_or("");
+    assert!(
+        e.contains("os error 24") && e.contains("not counted"),
+        "{e}"
+    );
+    // And the state machine does not count it.
+    let mut st = switchback::health::CheckStatus::new("web", check.as_str(), 1, 1);
+    st.record(up);
+    for _ in 0..5 {
+        assert!(st.record(r.clone()).is_none());
+    }
+    assert_eq!(st.state, switchback::health::HealthState::Up);
+    let again = rt.block_on(probe(&check));
+    assert_up(&again, "after");
+    eprintln!("fd exhaustion checked");
+}

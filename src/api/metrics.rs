@@ -86,6 +86,15 @@ pub fn render(s: &ApiState) -> String {
                 c.probes
             );
         }
+        out.push_str("# HELP switchback_health_check_local_errors_total Probes that failed on local trouble (no file descriptors, no memory, an overloaded runtime): not counted against the target.\n# TYPE switchback_health_check_local_errors_total counter\n");
+        for c in &st {
+            let _ = writeln!(
+                out,
+                "switchback_health_check_local_errors_total{{check=\"{}\"}} {}",
+                label(&c.name),
+                c.local_errors
+            );
+        }
     }
     // Cutovers.
     out.push_str("# HELP switchback_cutover_state 1 for the state each cutover is in.\n# TYPE switchback_cutover_state gauge\n");

@@ -57,6 +57,7 @@ async fn probe_all(checks: &[(String, HealthSpec)]) -> Vec<ProbeResult> {
             latency: Duration::ZERO,
             ok: false,
             error: Some(format!("probe task failed: {e}")),
+            local: true,
         }));
     }
     out

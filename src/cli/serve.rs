@@ -15,8 +15,34 @@ pub fn run(providers: &Arc<Providers>) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
+/// Raise the soft limit of open files to the hard one (a server's listeners and probes must
+/// not run out where the system allows more); the limits before and after.
+pub fn raise_fd_limit() -> Option<(u64, u64)> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return None;
+        }
+        let before: u64 = r.rlim_cur;
+        if r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                return Some((before, before));
+            }
+        }
+        Some((before, r.rlim_cur))
+    }
+}
+
 async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     let cfg = providers.config().as_ref();
+    if let Some((before, after)) = raise_fd_limit() {
+        info!(before, after, "open-file limit");
+    }
     // The HTTP API: refuse early (before anything listens) when it may not run where asked.
     let secrets = crate::api::Secrets::from_env(
         cfg.api.token_env.as_deref(),

@@ -214,6 +214,14 @@ impl HealthMonitor {
                 loop {
                     tick.tick().await;
                     let result = run_probe(&*check.probe, check.timing.timeout).await;
+                    if result.local {
+                        // Invariant 7: loudly, and never toward `fall`.
+                        tracing::warn!(
+                            check = %check.name,
+                            error = result.error.as_deref().unwrap_or(""),
+                            "health probe failed on local trouble: not counted against the target"
+                        );
+                    }
                     if let Some(t) = check.record(result, &hub) {
                         tracing::info!(
                             check = %t.name,

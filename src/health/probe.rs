@@ -52,25 +52,70 @@ pub fn build_probe(spec: &HealthSpec) -> Result<Arc<dyn Probe>, String> {
     })
 }
 
+/// The OS errors that say this machine is out of a resource, not that the target is down:
+/// EMFILE, ENFILE (file descriptors), ENOMEM, ENOBUFS (memory, buffers), EADDRNOTAVAIL (no
+/// local port left). Their text always ends with `(os error N)`, also inside the HTTP and DNS
+/// clients' error chains.
+const LOCAL_OS_ERRORS: &[(i32, &str)] = &[
+    (24, "file descriptors"),
+    (23, "file descriptors"),
+    (12, "memory"),
+    (105, "buffers"),
+    (99, "local ports"),
+];
+
+/// Why a failed probe is local trouble, if it is: a resource of this machine ran out, or the
+/// runtime was so overloaded that the probe's timeout fired long after it was due.
+pub fn local_cause(
+    error: &str,
+    timed_out: bool,
+    latency: Duration,
+    timeout: Duration,
+) -> Option<String> {
+    for (code, what) in LOCAL_OS_ERRORS {
+        if error.contains(&format!("(os error {code})")) {
+            return Some(format!("out of {what} here"));
+        }
+    }
+    if timed_out && latency > timeout * 2 + Duration::from_millis(250) {
+        return Some(format!(
+            "the runtime is overloaded (a {} timeout fired after {})",
+            super::duration::format_duration(timeout),
+            super::duration::format_duration(latency)
+        ));
+    }
+    None
+}
+
 /// Run `probe` once, bounded by `timeout`: the result with its time and latency.
 pub async fn run_probe(probe: &dyn Probe, timeout: Duration) -> ProbeResult {
     let at = SystemTime::now();
     let start = Instant::now();
     let outcome = tokio::time::timeout(timeout, probe.probe()).await;
     let latency = start.elapsed();
-    let error = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e),
-        Err(_) => Some(format!(
-            "timed out after {}",
-            super::duration::format_duration(timeout)
-        )),
+    let (error, timed_out) = match outcome {
+        Ok(Ok(())) => (None, false),
+        Ok(Err(e)) => (Some(e), false),
+        Err(_) => (
+            Some(format!(
+                "timed out after {}",
+                super::duration::format_duration(timeout)
+            )),
+            true,
+        ),
     };
+    let local = error
+        .as_deref()
+        .and_then(|e| local_cause(e, timed_out, latency, timeout));
     ProbeResult {
         at,
         latency,
         ok: error.is_none(),
-        error,
+        error: match (error, &local) {
+            (Some(e), Some(why)) => Some(format!("{e} (local trouble: {why}; not counted)")),
+            (e, _) => e,
+        },
+        local: local.is_some(),
     }
 }
 
@@ -83,6 +128,7 @@ pub async fn probe_once(spec: &HealthSpec) -> ProbeResult {
             latency: Duration::ZERO,
             ok: false,
             error: Some(e),
+            local: false,
         },
     }
 }

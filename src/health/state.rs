@@ -50,6 +50,10 @@ pub struct ProbeResult {
     pub ok: bool,
     /// Why it failed (`None` when `ok`).
     pub error: Option<String>,
+    /// It failed because of this process or machine (no file descriptors, no memory, the
+    /// runtime overloaded), not the target: the outcome is unknown, and it never counts toward
+    /// `fall` (invariant 7).
+    pub local: bool,
 }
 
 /// A change of state, as told to subscribers.
@@ -90,6 +94,8 @@ pub struct CheckStatus {
     pub history: VecDeque<ProbeResult>,
     /// How many results were recorded in all.
     pub probes: u64,
+    /// Probes that failed because of local trouble (not counted toward `fall`).
+    pub local_errors: u64,
 }
 
 impl CheckStatus {
@@ -110,12 +116,23 @@ impl CheckStatus {
             since: None,
             history: VecDeque::with_capacity(HISTORY),
             probes: 0,
+            local_errors: 0,
         }
     }
 
     /// Record a result; the transition when it changed the state.
     pub fn record(&mut self, result: ProbeResult) -> Option<Transition> {
         let decided = Instant::now();
+        if !result.ok && result.local {
+            // Local trouble says nothing of the target: kept in the history, not counted.
+            self.local_errors = self.local_errors.saturating_add(1);
+            if self.history.len() == HISTORY {
+                self.history.pop_front();
+            }
+            self.history.push_back(result);
+            self.probes += 1;
+            return None;
+        }
         if result.ok {
             self.ok_streak = self.ok_streak.saturating_add(1);
             self.fail_streak = 0;
@@ -170,7 +187,27 @@ mod tests {
             latency: Duration::from_millis(1),
             ok,
             error: (!ok).then(|| "refused".to_string()),
+            local: false,
         }
+    }
+
+    #[test]
+    fn local_trouble_never_counts_toward_fall() {
+        let mut c = CheckStatus::new("web", "tcp://x:1", 2, 1);
+        assert!(c.record(r(true)).is_some(), "up");
+        let local = ProbeResult {
+            local: true,
+            error: Some("Too many open files (os error 24)".into()),
+            ..r(false)
+        };
+        for _ in 0..10 {
+            assert!(c.record(local.clone()).is_none());
+        }
+        assert_eq!(c.state, HealthState::Up);
+        assert_eq!(c.local_errors, 10);
+        // A real failure streak still counts from zero.
+        assert!(c.record(r(false)).is_none());
+        assert_eq!(c.record(r(false)).map(|t| t.to), Some(HealthState::Down));
     }
 
     fn feed(s: &mut CheckStatus, seq: &str) -> Vec<(HealthState, HealthState, usize)> {
