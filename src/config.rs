@@ -77,6 +77,12 @@ pub struct ServerConfig {
     /// This instance's name in leases and on the status page (default: the host name).
     #[serde(default)]
     pub node: Option<String>,
+    /// TCP connections per client address, at most (default 16).
+    #[serde(default = "default_tcp_per_client")]
+    pub tcp_per_client: usize,
+    /// TCP connections in all, at most (default 512).
+    #[serde(default = "default_tcp_max")]
+    pub tcp_max: usize,
 }
 
 /// `[server] rrl = { responses_per_second = N, slip = 2 }`.
@@ -252,6 +258,12 @@ fn default_state() -> PathBuf {
 fn default_slip() -> u32 {
     2
 }
+fn default_tcp_per_client() -> usize {
+    16
+}
+fn default_tcp_max() -> usize {
+    512
+}
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
@@ -265,6 +277,8 @@ impl Default for ServerConfig {
             udp_workers: None,
             rrl: None,
             node: None,
+            tcp_per_client: default_tcp_per_client(),
+            tcp_max: default_tcp_max(),
         }
     }
 }
@@ -324,6 +338,18 @@ impl Config {
         self.rrl()?;
         if self.server.udp_workers == Some(0) {
             return Err(self.invalid("server.udp_workers", "must be at least 1"));
+        }
+        if self.server.tcp_max == 0 {
+            return Err(self.invalid("server.tcp_max", "must be at least 1"));
+        }
+        if self.server.tcp_per_client == 0 || self.server.tcp_per_client > self.server.tcp_max {
+            return Err(self.invalid(
+                "server.tcp_per_client",
+                format!(
+                    "must be between 1 and server.tcp_max ({})",
+                    self.server.tcp_max
+                ),
+            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, c) in self.cutovers.iter().enumerate() {

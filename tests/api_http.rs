@@ -696,6 +696,51 @@ async fn rate_limit_answers_429_with_retry_after() {
     api.stop().await;
 }
 
+/// Unfinished request heads from one client: it gets its share of the connections and no
+/// more, each is closed after the header-read timeout, and other clients are served all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_request_heads_are_capped_and_timed_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let opts = ApiOptions {
+        conn: switchback::api::conn::ConnLimits {
+            per_client: 8,
+            total: 16,
+            header_timeout: Duration::from_millis(500),
+            ..Default::default()
+        },
+        ..ApiOptions::default()
+    };
+    let api = Api::start_with(opts, true).await;
+    let addr: std::net::SocketAddr = api.base.trim_start_matches("http://").parse().unwrap();
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind("127.0.0.5:0".parse().unwrap()).unwrap();
+        let mut c = s.connect(addr).await.unwrap();
+        let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
+        slow.push(c);
+    }
+    // Another client is served meanwhile (from 127.0.0.1).
+    let (s, _) = api.get("/v1/cutovers").await;
+    assert_eq!(s, StatusCode::OK);
+    // Every slow connection is closed: the ones over the share at once, the others after the
+    // header timeout.
+    let t = std::time::Instant::now();
+    for (i, c) in slow.iter_mut().enumerate() {
+        let mut buf = [0u8; 256];
+        let r = tokio::time::timeout(Duration::from_secs(3), c.read(&mut buf)).await;
+        assert!(
+            matches!(r, Ok(Ok(_)) | Ok(Err(_))),
+            "connection {i} still open after {:?}",
+            t.elapsed()
+        );
+    }
+    assert!(t.elapsed() < Duration::from_secs(3));
+    let (s, _) = api.get("/v1/cutovers").await;
+    assert_eq!(s, StatusCode::OK);
+    api.stop().await;
+}
+
 /// Anonymous and authenticated requests have separate buckets: a flood of the open routes (or
 /// of requests with bad credentials) from an address never makes that address's next signed
 /// hook a 429.

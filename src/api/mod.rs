@@ -15,6 +15,7 @@
 //!   [`ApiOptions::request_timeout`] gets 503.
 
 pub mod auth;
+pub mod conn;
 pub mod error;
 pub mod hooks;
 pub mod metrics;
@@ -56,6 +57,8 @@ pub struct ApiOptions {
     pub burst: u32,
     pub request_timeout: Duration,
     pub hook_wait: Duration,
+    /// Connection caps and the header-read timeout.
+    pub conn: conn::ConnLimits,
 }
 
 impl Default for ApiOptions {
@@ -65,6 +68,7 @@ impl Default for ApiOptions {
             burst: 100,
             request_timeout: Duration::from_secs(10),
             hook_wait: Duration::from_secs(1),
+            conn: conn::ConnLimits::default(),
         }
     }
 }
@@ -276,12 +280,8 @@ pub async fn serve(
         signed_hooks = state.secrets.webhook_secret.is_some(),
         "switchback serving the HTTP API"
     );
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = state.opts.conn;
+    conn::serve(listener, router(state), limits, shutdown).await
 }
 
 fn unix_now() -> i64 {

@@ -40,9 +40,10 @@ pub fn raise_fd_limit() -> Option<(u64, u64)> {
 
 async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     let cfg = providers.config().as_ref();
-    if let Some((before, after)) = raise_fd_limit() {
+    let fd_limit = raise_fd_limit().map(|(before, after)| {
         info!(before, after, "open-file limit");
-    }
+        after
+    });
     // The HTTP API: refuse early (before anything listens) when it may not run where asked.
     let secrets = crate::api::Secrets::from_env(
         cfg.api.token_env.as_deref(),
@@ -57,6 +58,8 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
             .unwrap_or_else(|| ServerOptions::default().udp_workers),
         allow_transfer: cfg.allow_transfer()?,
         rrl: cfg.rrl()?,
+        tcp_per_client: cfg.server.tcp_per_client,
+        tcp_max: cfg.server.tcp_max,
         ..ServerOptions::default()
     };
     let dns_metrics = opts.metrics.clone();
@@ -120,6 +123,13 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     let mut api_opts = crate::api::ApiOptions::default();
     api_opts.rate_per_second = cfg.api.rate_per_second.unwrap_or(api_opts.rate_per_second);
     api_opts.burst = cfg.api.burst.unwrap_or(api_opts.burst);
+    // Inbound caps stay well below the descriptor limit: a flood of connections never takes
+    // the descriptors the probes, the store and DNS need (invariant 7).
+    if let Some(limit) = fd_limit {
+        let share = usize::try_from(limit / 4).unwrap_or(usize::MAX).max(16);
+        api_opts.conn.total = api_opts.conn.total.min(share);
+        api_opts.conn.per_client = api_opts.conn.per_client.min(api_opts.conn.total);
+    }
     let api_state = crate::api::ApiState::new(
         providers.clone(),
         store.clone(),

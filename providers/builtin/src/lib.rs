@@ -15,6 +15,7 @@ pub mod served;
 pub mod server;
 pub mod steer;
 pub mod store;
+pub mod tcp;
 pub mod transfer;
 pub mod udp;
 pub mod wire;

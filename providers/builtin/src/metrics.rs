@@ -68,6 +68,12 @@ pub struct DnsMetrics {
     pub rcodes: [AtomicU64; 16],
     /// Queries that got no response (not a query, malformed beyond an answer).
     pub unanswered: AtomicU64,
+    /// TCP connections refused (the client's share or the table full of busy connections).
+    pub tcp_refused: AtomicU64,
+    /// Idle TCP connections closed to make room for a new one.
+    pub tcp_evicted: AtomicU64,
+    /// TCP connections closed because the client did not read its answer.
+    pub tcp_write_timeouts: AtomicU64,
     /// Answer latency, per query: bucket `i` counts answers at most `LATENCY_BOUNDS[i]`; the
     /// last one the rest.
     pub latency: [AtomicU64; 11],
@@ -152,6 +158,29 @@ impl DnsMetrics {
             "switchback_dns_unanswered_total {}",
             self.unanswered.load(Relaxed)
         );
+        for (name, help, v) in [
+            (
+                "switchback_dns_tcp_refused_total",
+                "TCP connections refused (the client's share used up, or every slot busy).",
+                &self.tcp_refused,
+            ),
+            (
+                "switchback_dns_tcp_evicted_total",
+                "Idle TCP connections closed to make room for a new one.",
+                &self.tcp_evicted,
+            ),
+            (
+                "switchback_dns_tcp_write_timeouts_total",
+                "TCP connections closed because the client did not read its answer.",
+                &self.tcp_write_timeouts,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Relaxed)
+            );
+        }
         out.push_str("# HELP switchback_dns_answer_seconds Time to compute an answer (UDP: per query, measured per batch; TCP: per query).\n# TYPE switchback_dns_answer_seconds histogram\n");
         let mut cum = 0;
         for (i, b) in LATENCY_BOUNDS.iter().enumerate() {

@@ -3,22 +3,18 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
-use tracing::{debug, info, warn};
+use tokio::net::TcpListener;
 
 use crate::acl::Cidr;
-use crate::answer::{self, Catalog, Outcome, Transport};
+use crate::answer::Catalog;
 use crate::rrl::{Rrl, RrlConfig};
-use crate::{transfer, wire};
 
 /// How the server runs (the `[server]` section, minus what the application keeps).
 #[derive(Debug, Clone)]
@@ -26,8 +22,14 @@ pub struct ServerOptions {
     pub udp_workers: usize,
     pub allow_transfer: Vec<Cidr>,
     pub rrl: Option<RrlConfig>,
+    /// A TCP connection waiting longer than this for (the rest of) a query is closed.
     pub tcp_idle_timeout: Duration,
-    pub max_tcp_connections: usize,
+    /// A TCP client that does not read an answer within this is disconnected.
+    pub tcp_write_timeout: Duration,
+    /// TCP connections per client address, at most (`[server] tcp_per_client`).
+    pub tcp_per_client: usize,
+    /// TCP connections in all, at most (`[server] tcp_max`).
+    pub tcp_max: usize,
     /// The answer path's counters (read by the application's `/metrics`).
     pub metrics: Arc<crate::metrics::DnsMetrics>,
 }
@@ -39,7 +41,9 @@ impl Default for ServerOptions {
             allow_transfer: Vec::new(),
             rrl: None,
             tcp_idle_timeout: Duration::from_secs(10),
-            max_tcp_connections: 256,
+            tcp_write_timeout: Duration::from_secs(10),
+            tcp_per_client: 16,
+            tcp_max: 512,
             metrics: Arc::default(),
         }
     }
@@ -143,13 +147,13 @@ pub async fn serve(
                 })?,
         );
     }
-    let limit = Arc::new(Semaphore::new(opts.max_tcp_connections));
+    let slots = crate::tcp::TcpSlots::new(&opts);
     let opts = Arc::new(opts);
     let mut tcp_tasks = tokio::task::JoinSet::new();
     for l in listeners.tcp {
         let l = TcpListener::from_std(l)?;
-        let (catalog, limit, opts) = (catalog.clone(), limit.clone(), opts.clone());
-        tcp_tasks.spawn(async move { tcp_accept(l, catalog, limit, opts).await });
+        let (catalog, slots, opts) = (catalog.clone(), slots.clone(), opts.clone());
+        tcp_tasks.spawn(async move { crate::tcp::accept(l, catalog, slots, opts).await });
     }
     if let Some(rrl) = &rrl {
         let rrl = rrl.clone();
@@ -171,119 +175,4 @@ pub async fn serve(
     .await
     .map_err(io::Error::other)?;
     Ok(())
-}
-
-async fn tcp_accept(
-    l: TcpListener,
-    catalog: Arc<ArcSwap<Catalog>>,
-    limit: Arc<Semaphore>,
-    opts: Arc<ServerOptions>,
-) {
-    loop {
-        let (stream, peer) = match l.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                warn!(error = %e, "tcp accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = limit.clone().try_acquire_owned() else {
-            debug!(%peer, "too many tcp connections; closing");
-            continue;
-        };
-        let (catalog, opts) = (catalog.clone(), opts.clone());
-        tokio::spawn(async move {
-            if let Err(e) = tcp_conn(stream, peer.ip(), &catalog, &opts).await {
-                debug!(error = %e, %peer, "tcp connection ended");
-            }
-            drop(permit);
-        });
-    }
-}
-
-async fn tcp_conn(
-    mut s: TcpStream,
-    peer: IpAddr,
-    catalog: &ArcSwap<Catalog>,
-    opts: &ServerOptions,
-) -> io::Result<()> {
-    s.set_nodelay(true).ok();
-    let mut msg = Vec::with_capacity(512);
-    let mut out = Vec::with_capacity(4096);
-    loop {
-        let mut len = [0u8; 2];
-        match tokio::time::timeout(opts.tcp_idle_timeout, s.read_exact(&mut len)).await {
-            Err(_) => return Ok(()),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
-            Ok(r) => r?,
-        };
-        let n = u16::from_be_bytes(len) as usize;
-        msg.resize(n, 0);
-        tokio::time::timeout(opts.tcp_idle_timeout, s.read_exact(&mut msg))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tcp read timed out"))??;
-        let cat = catalog.load_full();
-        let metrics = &opts.metrics;
-        let t0 = Instant::now();
-        let outcome = answer::answer(&cat, &msg, Transport::Tcp, &mut out);
-        if outcome != Outcome::Transfer {
-            metrics.latency(t0.elapsed(), 1);
-        }
-        match outcome {
-            Outcome::Drop => {
-                metrics.unanswered.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
-            }
-            Outcome::Respond => {
-                metrics.response(&out);
-                write_msg(&mut s, &out).await?
-            }
-            Outcome::Transfer => {
-                let allowed = opts.allow_transfer.iter().any(|c| c.contains(peer));
-                let t = transfer::transfer(&cat, &msg, allowed);
-                // One response per transfer (its first message's RCODE), in the zone asked
-                // for (answer() gives Transfer only for a zone we serve).
-                if let Some(first) = t.messages.first() {
-                    metrics.response(first);
-                    let served = wire::parse_query(&msg)
-                        .ok()
-                        .and_then(|q| cat.find_zone(q.qname()).cloned());
-                    match served {
-                        Some(z) => z.counters.count(first),
-                        None => cat.other.count(first),
-                    }
-                }
-                let zone = wire::parse_query(&msg)
-                    .ok()
-                    .and_then(|q| switchback_api::Name::from_wire(q.qname()))
-                    .map(|n| n.to_string())
-                    .unwrap_or_default();
-                match t.kind {
-                    transfer::Kind::Refused => {
-                        info!(%peer, %zone, allowed, "zone transfer refused")
-                    }
-                    kind => info!(
-                        %peer,
-                        %zone,
-                        serial = t.serial,
-                        client_serial = ?t.client_serial,
-                        ?kind,
-                        messages = t.messages.len(),
-                        "zone transfer"
-                    ),
-                }
-                for m in &t.messages {
-                    write_msg(&mut s, m).await?;
-                }
-            }
-        }
-    }
-}
-
-async fn write_msg(s: &mut TcpStream, m: &[u8]) -> io::Result<()> {
-    let mut framed = Vec::with_capacity(m.len() + 2);
-    framed.extend_from_slice(&(m.len() as u16).to_be_bytes());
-    framed.extend_from_slice(m);
-    s.write_all(&framed).await
 }
