@@ -696,6 +696,60 @@ async fn rate_limit_answers_429_with_retry_after() {
     api.stop().await;
 }
 
+/// The open status page shows states and stages; event ids, snapshot ids, hook runs and
+/// errors only with the token (as `/v1` does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_status_page_hides_ids_and_errors() {
+    let api = Api::start().await;
+    let (s, v, _) = api
+        .hook(
+            "post-recovery",
+            json!({"event_id": "evt-private-77", "cutover": "web"}),
+        )
+        .await;
+    let done = settle(&api, s, &v).await;
+    let snap = done["result"]["outcome"]["snapshot_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{done}"))
+        .to_string();
+    // A refused step leaves an error text behind.
+    let (s, _, _) = api
+        .hook(
+            "post-recovery",
+            json!({"event_id": "evt-private-78", "cutover": "web"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let page = |token: Option<&str>| {
+        let mut rb = api.client.get(api.url("/"));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        async move { rb.send().await.unwrap().text().await.unwrap() }
+    };
+    let open = page(None).await;
+    assert!(open.contains("failed-over"), "{open}");
+    for secret in [
+        snap.as_str(),
+        "evt-private-77",
+        "evt-private-78",
+        "fail back or abort",
+    ] {
+        assert!(
+            !open.contains(secret),
+            "the open page shows {secret:?}:\n{open}"
+        );
+    }
+    let wrong = page(Some("not-the-token")).await;
+    assert!(!wrong.contains(&snap));
+    let full = page(Some(TOKEN)).await;
+    assert!(
+        full.contains(&snap) && full.contains("evt-private-77"),
+        "{full}"
+    );
+    api.stop().await;
+}
+
 /// Unfinished request heads from one client: it gets its share of the connections and no
 /// more, each is closed after the header-read timeout, and other clients are served all along.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -255,8 +255,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
-async fn status_page_handler(State(s): State<Arc<ApiState>>) -> Response {
-    match status::view(&s) {
+async fn status_page_handler(
+    State(s): State<Arc<ApiState>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    // Open to all: states and stages. Ids and errors only with the token (as on /v1).
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| auth::check_bearer(&s.secrets, v).is_ok());
+    let view = status::view(&s).map(|v| if authorized { v } else { v.redacted() });
+    match view {
         Ok(v) => (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             status_page::render(&v),

@@ -21,6 +21,37 @@ pub struct StatusView {
     pub health: Vec<HealthView>,
 }
 
+impl StatusView {
+    /// The view for a reader without the API token (the open status page): states, stages and
+    /// weights stay; event ids, snapshot ids, who holds a lease, hook runs and error texts
+    /// (which `/v1` protects) go.
+    pub fn redacted(mut self) -> StatusView {
+        const HIDDEN: &str = "hidden: send the API token to see errors";
+        for c in &mut self.cutovers {
+            c.snapshot_id = None;
+            c.snapshots.clear();
+            c.held_by = c.held_by.as_ref().map(|_| "another actor".to_string());
+            c.hook_runs.clear();
+            if c.error.is_some() {
+                c.error = Some(HIDDEN.into());
+            }
+            for r in &mut c.last_runs {
+                if r.error.is_some() {
+                    r.error = Some(HIDDEN.into());
+                }
+            }
+        }
+        for h in &mut self.health {
+            for p in &mut h.history {
+                if p.error.is_some() {
+                    p.error = Some("failed".into());
+                }
+            }
+        }
+        self
+    }
+}
+
 /// One cutover.
 #[derive(Debug, Clone, Serialize)]
 pub struct CutoverView {
