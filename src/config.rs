@@ -85,13 +85,20 @@ pub struct ServerConfig {
     pub tcp_max: usize,
 }
 
-/// `[server] rrl = { responses_per_second = N, slip = 2 }`.
+/// `[server] rrl = { responses_per_second = 200, slip = 2, exempt = ["127.0.0.0/8", "::1/128"] }`
+/// (on by default with these values; `enabled = false` turns it off).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RrlSection {
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+    #[serde(default = "default_rrl_rate")]
     pub responses_per_second: u32,
     #[serde(default = "default_slip")]
     pub slip: u32,
+    /// Sources never limited (addresses or CIDRs).
+    #[serde(default)]
+    pub exempt: Option<Vec<String>>,
 }
 
 /// `[api]`.
@@ -257,6 +264,12 @@ fn default_state() -> PathBuf {
 }
 fn default_slip() -> u32 {
     2
+}
+fn default_enabled() -> bool {
+    true
+}
+fn default_rrl_rate() -> u32 {
+    200
 }
 fn default_tcp_per_client() -> usize {
     16
@@ -581,15 +594,31 @@ impl Config {
             .collect()
     }
 
+    /// Response rate limiting: on by default (200 responses/s per /24 or /56, slip 2,
+    /// loopback exempt); `None` when `enabled = false`.
     pub fn rrl(&self) -> Result<Option<RrlConfig>, ConfigError> {
         let Some(r) = &self.server.rrl else {
-            return Ok(None);
+            return Ok(Some(RrlConfig::default()));
         };
+        if !r.enabled {
+            return Ok(None);
+        }
         let rps = NonZeroU32::new(r.responses_per_second)
             .ok_or_else(|| self.invalid("server.rrl.responses_per_second", "must be at least 1"))?;
+        let exempt = match &r.exempt {
+            None => RrlConfig::default().exempt,
+            Some(list) => list
+                .iter()
+                .map(|c| {
+                    c.parse()
+                        .map_err(|e: String| self.invalid("server.rrl.exempt", e))
+                })
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Some(RrlConfig {
             responses_per_second: rps,
             slip: r.slip,
+            exempt,
         }))
     }
 }
@@ -611,7 +640,15 @@ mod tests {
         let c = parse("").unwrap();
         assert_eq!(c.server.dns, vec!["127.0.0.1:5353".parse().unwrap()]);
         assert_eq!(c.server.zones, PathBuf::from("/etc/sb/zones"));
-        assert!(c.rrl().unwrap().is_none());
+        let rrl = c.rrl().unwrap().expect("on by default");
+        assert_eq!((rrl.responses_per_second.get(), rrl.slip), (200, 2));
+        assert!(
+            rrl.exempt
+                .iter()
+                .any(|c| c.contains("127.0.0.1".parse().unwrap()))
+        );
+        let off = parse("[server]\nrrl = { enabled = false }\n").unwrap();
+        assert!(off.rrl().unwrap().is_none());
     }
 
     #[test]

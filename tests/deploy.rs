@@ -121,8 +121,13 @@ fn example_config_documents_every_key() {
         "notify",
         "udp_workers",
         "rrl",
+        "enabled",
         "responses_per_second",
         "slip",
+        "exempt",
+        "node",
+        "tcp_per_client",
+        "tcp_max",
         // [api]
         "token_env",
         "webhook_secret_env",

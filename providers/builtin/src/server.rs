@@ -39,7 +39,7 @@ impl Default for ServerOptions {
         ServerOptions {
             udp_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             allow_transfer: Vec::new(),
-            rrl: None,
+            rrl: Some(RrlConfig::default()),
             tcp_idle_timeout: Duration::from_secs(10),
             tcp_write_timeout: Duration::from_secs(10),
             tcp_per_client: 16,
@@ -134,7 +134,7 @@ pub async fn serve(
     let stop = Arc::new(AtomicBool::new(false));
     // `/metrics` reads the per-zone counters from the catalog served here.
     opts.metrics.attach_catalog(catalog.clone());
-    let rrl = opts.rrl.map(|c| Arc::new(Rrl::new(c)));
+    let rrl = opts.rrl.clone().map(|c| Arc::new(Rrl::new(c)));
     let mut threads = Vec::new();
     for (i, sock) in listeners.udp.into_iter().enumerate() {
         let (catalog, stop, rrl) = (catalog.clone(), stop.clone(), rrl.clone());
@@ -154,15 +154,6 @@ pub async fn serve(
         let l = TcpListener::from_std(l)?;
         let (catalog, slots, opts) = (catalog.clone(), slots.clone(), opts.clone());
         tcp_tasks.spawn(async move { crate::tcp::accept(l, catalog, slots, opts).await });
-    }
-    if let Some(rrl) = &rrl {
-        let rrl = rrl.clone();
-        tcp_tasks.spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                rrl.housekeeping();
-            }
-        });
     }
     shutdown.await;
     stop.store(true, Ordering::Relaxed);

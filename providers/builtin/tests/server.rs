@@ -276,6 +276,8 @@ async fn rrl_limits_a_flooding_client() {
     let rrl = switchback_builtin::rrl::RrlConfig {
         responses_per_second: std::num::NonZeroU32::new(10).unwrap(),
         slip: 2,
+        // Loopback is exempt by default; this test floods from it.
+        exempt: Vec::new(),
     };
     let srv = start_with("127.0.0.0/8", Some(rrl)).await;
     let addr = srv.addr;
