@@ -696,6 +696,33 @@ async fn rate_limit_answers_429_with_retry_after() {
     api.stop().await;
 }
 
+/// The status routes read a bounded number of runs (the last 10, by index), however many a
+/// cutover has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reads_only_the_last_runs() {
+    let api = Api::start().await;
+    let zone: Name = "example.com.".parse().unwrap();
+    for i in 0..300 {
+        let r = api
+            .store
+            .start_run("failback", "web", "builtin", &zone, &json!({"n": i}))
+            .unwrap();
+        api.store
+            .finish_run(r, switchback::store::RunState::Done, &json!({}))
+            .unwrap();
+    }
+    let (s, v) = api.get("/v1/cutovers/web").await;
+    assert_eq!(s, StatusCode::OK);
+    let runs = v["last_runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 10, "{v}");
+    assert_eq!(runs.last().unwrap()["id"], 300, "the newest last");
+    let last = api.store.cutover_runs_last("web", 10).unwrap();
+    assert_eq!(last.first().map(|r| r.id.0), Some(291));
+    let page = api.client.get(api.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    api.stop().await;
+}
+
 /// The open status page shows states and stages; event ids, snapshot ids, hook runs and
 /// errors only with the token (as `/v1` does).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

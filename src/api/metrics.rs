@@ -100,7 +100,7 @@ pub fn render(s: &ApiState) -> String {
     out.push_str("# HELP switchback_cutover_state 1 for the state each cutover is in.\n# TYPE switchback_cutover_state gauge\n");
     let mut stages = String::new();
     for c in s.cfg.all_cutovers().unwrap_or_default() {
-        let now = cutover::status(&s.cfg, &s.store, &c).ok();
+        let now = cutover::summary(&s.cfg, &s.store, &c, 0).ok();
         let cur = now.as_ref().map(|st| st.state.as_str());
         for state in CUTOVER_STATES {
             let _ = writeln!(
@@ -189,11 +189,15 @@ fn render_providers(stats: &[(String, crate::registry::ProviderStats)], out: &mu
 }
 
 pub async fn handler(State(s): State<Arc<ApiState>>) -> impl IntoResponse {
+    // The store reads run on the blocking pool, never on the runtime that serves TCP DNS.
+    let body = super::off_runtime(move || render(&s))
+        .await
+        .unwrap_or_default();
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        render(&s),
+        body,
     )
 }

@@ -217,6 +217,16 @@ impl ApiState {
     }
 }
 
+/// Run `f` (store reads) on the blocking pool: the runtime that also serves TCP DNS never
+/// waits on SQLite.
+pub(crate) async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("status task failed: {e}"))
+}
+
 pub(crate) fn now_text() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
@@ -264,7 +274,10 @@ async fn status_page_handler(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| auth::check_bearer(&s.secrets, v).is_ok());
-    let view = status::view(&s).map(|v| if authorized { v } else { v.redacted() });
+    let view = match off_runtime(move || status::view(&s)).await {
+        Ok(v) => v.map(|v| if authorized { v } else { v.redacted() }),
+        Err(e) => Err(ApiError::internal(e)),
+    };
     match view {
         Ok(v) => (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

@@ -149,7 +149,7 @@ fn cutover_view(s: &ApiState, c: &crate::config::Cutover) -> CutoverView {
         hook_runs: s.jobs(&c.name),
         error: None,
     };
-    match cutover::status(&s.cfg, &s.store, c) {
+    match cutover::summary(&s.cfg, &s.store, c, LAST_RUNS) {
         Ok(st) => {
             v.snapshots = st.snapshots.clone();
             v.held_by = st.lease.as_ref().map(cutover::describe_lease);
@@ -227,7 +227,9 @@ pub fn view(s: &ApiState) -> Result<StatusView, ApiError> {
 }
 
 pub async fn cutovers(State(s): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
-    let v = view(&s)?;
+    let v = super::off_runtime(move || view(&s))
+        .await
+        .map_err(ApiError::internal)??;
     Ok(Json(json!({"cutovers": v.cutovers})))
 }
 
@@ -236,7 +238,10 @@ pub async fn cutover(
     Path(name): Path<String>,
 ) -> Result<Json<CutoverView>, ApiError> {
     let c = cutover::find(&s.cfg, &name)?;
-    Ok(Json(cutover_view(&s, &c)))
+    let v = super::off_runtime(move || cutover_view(&s, &c))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(v))
 }
 
 pub async fn snapshots(

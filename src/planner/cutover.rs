@@ -12,7 +12,7 @@ pub use super::state::{
     Action, ActorKind, CutoverState, Intent, SnapshotRef, StageSel, State, StepKind, StepOptions,
     Targets, ZoneSets,
 };
-pub use super::status::{RunWithJournal, Status, next_action, status};
+pub use super::status::{RunWithJournal, Status, next_action, status, summary};
 pub use super::steering::{PRIMARY, RECOVERY, primary_weight, stage_count, steered};
 pub use super::step::{
     Ctx, Outcome, Prepared, ZoneOutcome, ZonePlan, execute, prepare, run, run_confirmed,

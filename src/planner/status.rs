@@ -50,16 +50,49 @@ pub struct Status {
     pub runs: Vec<RunWithJournal>,
 }
 
-/// The status of cutover `c` from the store (no provider call).
+/// The status of cutover `c` from the store (no provider call), every run with its journal
+/// (`cutover status`).
 pub fn status(cfg: &Config, store: &Store, c: &Cutover) -> Result<Status, CutoverError> {
-    let st = CutoverState::from_row(&c.name, store.cutover_state(&c.name)?.as_ref())?;
-    let state = st.as_ref().map_or(State::Idle, |s| s.state);
-    let stage = st.as_ref().map_or(0, |s| s.stage);
     let mut runs = Vec::new();
     for run in store.cutover_runs(&c.name)? {
         let journal = store.journal_entries(run.id)?;
         runs.push(RunWithJournal { run, journal });
     }
+    status_with(cfg, store, c, runs)
+}
+
+/// The status of cutover `c` with its last `last` runs only, without their journals: a
+/// bounded read for the status page and `/metrics`, however many runs there are.
+pub fn summary(
+    cfg: &Config,
+    store: &Store,
+    c: &Cutover,
+    last: usize,
+) -> Result<Status, CutoverError> {
+    let runs = if last == 0 {
+        Vec::new()
+    } else {
+        store
+            .cutover_runs_last(&c.name, last)?
+            .into_iter()
+            .map(|run| RunWithJournal {
+                run,
+                journal: Vec::new(),
+            })
+            .collect()
+    };
+    status_with(cfg, store, c, runs)
+}
+
+fn status_with(
+    cfg: &Config,
+    store: &Store,
+    c: &Cutover,
+    runs: Vec<RunWithJournal>,
+) -> Result<Status, CutoverError> {
+    let st = CutoverState::from_row(&c.name, store.cutover_state(&c.name)?.as_ref())?;
+    let state = st.as_ref().map_or(State::Idle, |s| s.state);
+    let stage = st.as_ref().map_or(0, |s| s.stage);
     let node = cfg.node();
     Ok(Status {
         name: c.name.clone(),

@@ -200,6 +200,18 @@ impl Store {
         })
     }
 
+    /// The last `limit` runs of cutover `name`, oldest first (an indexed read of those only).
+    pub fn cutover_runs_last(&self, name: &str, limit: usize) -> Result<Vec<Run>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut runs = self.query_runs(
+            "WHERE subject = ?1 AND kind IN ('failover', 'failback', 'abort', 'resume') \
+             ORDER BY id DESC LIMIT ?2",
+            params![name, limit],
+        )?;
+        runs.reverse();
+        Ok(runs)
+    }
+
     /// The runs of cutover `name` (failover, failback stages, abort, resume), oldest first.
     pub fn cutover_runs(&self, name: &str) -> Result<Vec<Run>, StoreError> {
         self.query_runs(
