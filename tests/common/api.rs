@@ -20,9 +20,19 @@ impl ApiServe {
     /// Serve `dir/switchback.toml` = `[server]` (dns, api, zones = "zones", state) followed by
     /// `rest`, with `env` added to the environment.
     pub fn start(dir: &Path, rest: &str, env: &[(&str, &str)]) -> ApiServe {
+        Self::start_limited(dir, rest, env, None)
+    }
+
+    /// [`ApiServe::start`] under an open-file limit of `nofile` (soft and hard, `prlimit`).
+    pub fn start_limited(
+        dir: &Path,
+        rest: &str,
+        env: &[(&str, &str)],
+        nofile: Option<u64>,
+    ) -> ApiServe {
         let mut last = String::new();
         for _ in 0..3 {
-            match Self::try_start(dir, rest, env) {
+            match Self::try_start(dir, rest, env, nofile) {
                 Ok(s) => return s,
                 Err(e) => last = e,
             }
@@ -30,7 +40,12 @@ impl ApiServe {
         panic!("switchback serve (API) did not start:\n{last}");
     }
 
-    fn try_start(dir: &Path, rest: &str, env: &[(&str, &str)]) -> Result<ApiServe, String> {
+    fn try_start(
+        dir: &Path,
+        rest: &str,
+        env: &[(&str, &str)],
+        nofile: Option<u64>,
+    ) -> Result<ApiServe, String> {
         std::fs::create_dir_all(dir.join("zones")).unwrap();
         let (dns_port, api_port) = (super::free_port(), super::free_port());
         let config = dir.join("switchback.toml");
@@ -44,7 +59,16 @@ impl ApiServe {
         .unwrap();
         let log = dir.join("serve.log");
         let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchback"));
+        let mut cmd = match nofile {
+            None => Command::new(env!("CARGO_BIN_EXE_switchback")),
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}"))
+                    .arg("--")
+                    .arg(env!("CARGO_BIN_EXE_switchback"));
+                c
+            }
+        };
         cmd.current_dir(dir)
             .arg("-c")
             .arg(&config)
