@@ -129,7 +129,10 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
         let share = usize::try_from(limit / 4).unwrap_or(usize::MAX).max(16);
         api_opts.conn.total = api_opts.conn.total.min(share);
         // One client never takes more than a quarter of them.
-        api_opts.conn.per_client = api_opts.conn.per_client.min((api_opts.conn.total / 4).max(1));
+        api_opts.conn.per_client = api_opts
+            .conn
+            .per_client
+            .min((api_opts.conn.total / 4).max(1));
     }
     let api_state = crate::api::ApiState::new(
         providers.clone(),
