@@ -21,6 +21,7 @@
 pub mod client;
 pub mod config;
 pub mod convert;
+mod settle;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -42,6 +43,7 @@ pub use config::CloudflareConfig;
 
 use client::{Client, ClientError, encode};
 use convert::Parsed;
+use settle::{Seen, holds, seen};
 
 /// Records asked for per page when listing (Cloudflare allows up to 5,000,000; large pages keep
 /// the number of requests low).
@@ -389,52 +391,6 @@ impl Cloudflare {
         Ok(batches)
     }
 
-    /// [`Cloudflare::send_batch`]; when its answer leaves it unknown whether it was applied
-    /// (a 5xx or no answer to the POST), the zone is read: applied (the batch is one
-    /// transaction: all of it shows), done; not applied (none of it shows), sent once more;
-    /// anything else is an error that says so. Never resent blindly.
-    async fn send_batch_settled(&self, zone_id: &str, ops: &[Op]) -> Result<(), ClientError> {
-        let mut tries = 0;
-        loop {
-            let e = match self.send_batch(zone_id, ops).await {
-                Ok(()) => return Ok(()),
-                Err(e) if e.maybe_applied() && tries < 1 => e,
-                Err(e) => return Err(e),
-            };
-            tries += 1;
-            let live = self
-                .list(zone_id)
-                .await
-                .map_err(|r| ClientError::MaybeApplied {
-                    method: "POST".into(),
-                    path: format!("/zones/{zone_id}/dns_records/batch"),
-                    message: format!("{e}; and the zone could not be read to find out: {r}"),
-                })?;
-            match seen(ops, &live) {
-                Seen::All => {
-                    warn!(provider = %self.name, error = %e,
-                        "the batch was applied after all (the zone shows all of it)");
-                    return Ok(());
-                }
-                Seen::None => {
-                    warn!(provider = %self.name, error = %e,
-                        "the batch was not applied (the zone shows none of it); sending it again");
-                }
-                Seen::Part(n) => {
-                    return Err(ClientError::MaybeApplied {
-                        method: "POST".into(),
-                        path: format!("/zones/{zone_id}/dns_records/batch"),
-                        message: format!(
-                            "{e}; the zone shows {n} of its {} operations: read the zone before \
-                             trying again",
-                            ops.len()
-                        ),
-                    });
-                }
-            }
-        }
-    }
-
     async fn send_batch(&self, zone_id: &str, ops: &[Op]) -> Result<(), ClientError> {
         let mut deletes = Vec::new();
         let mut patches = Vec::new();
@@ -536,50 +492,6 @@ impl Cloudflare {
             })?;
         }
         Ok(())
-    }
-}
-
-/// How much of a write the zone shows.
-#[derive(Debug, PartialEq, Eq)]
-enum Seen {
-    All,
-    None,
-    /// Some of the operations, this many.
-    Part(usize),
-}
-
-/// What the live objects show of `ops`: a delete by its object gone, a patch by its object
-/// holding what was meant, a post by an object holding it.
-fn seen(ops: &[Op], live: &[Parsed]) -> Seen {
-    let applied = |op: &Op| match op.kind {
-        OpKind::Delete => !live.iter().any(|p| Some(&p.id) == op.id.as_ref()),
-        OpKind::Patch => live
-            .iter()
-            .find(|p| Some(&p.id) == op.id.as_ref())
-            .is_some_and(|p| holds(op, p).is_ok()),
-        OpKind::Post => live.iter().any(|p| holds(op, p).is_ok()),
-    };
-    match ops.iter().filter(|op| applied(op)).count() {
-        0 => Seen::None,
-        n if n == ops.len() => Seen::All,
-        n => Seen::Part(n),
-    }
-}
-
-/// The object `p` holds what `op` writes.
-fn holds(op: &Op, p: &Parsed) -> Result<(), String> {
-    let rs = &op.record;
-    let v = &rs.values[0];
-    let (ttl, fields) = convert::expected(rs, v)?;
-    if p.name == rs.name
-        && p.rtype == rs.rtype
-        && p.data == v.data
-        && p.ttl == ttl
-        && p.fields == fields
-    {
-        Ok(())
-    } else {
-        Err(String::new())
     }
 }
 
