@@ -140,12 +140,10 @@ impl CliError {
 
 fn cutover_exit_code(e: &crate::planner::cutover::CutoverError) -> u8 {
     use crate::planner::cutover::CutoverError as E;
-    use switchback_api::plan::PlanError;
     match e {
         E::Drift(_) => exit::DRIFT,
         E::Busy { .. } => exit::BUSY,
-        E::Plan(PlanError::Safety(_))
-        | E::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => exit::SAFETY,
+        e if e.is_safety() => exit::SAFETY,
         E::Unknown { .. }
         | E::Refused { .. }
         | E::Changed { .. }

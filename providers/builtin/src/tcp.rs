@@ -136,11 +136,6 @@ impl TcpSlots {
             close,
         })
     }
-
-    /// Connections open now.
-    pub fn open(&self) -> usize {
-        self.lock().slots.len()
-    }
 }
 
 fn release(t: &mut Table, peer: IpAddr) {
