@@ -37,7 +37,9 @@ fn record_set() -> impl Strategy<Value = RecordSet> {
             1 => (
                 RType::AAAA,
                 (0..count)
-                    .map(|i| format!("2001:db8::{:x}", seed as usize + i))
+                    // Never `2001:db8::0`: not the canonical form (`2001:db8::`) the zone
+                    // file gives back.
+                    .map(|i| format!("2001:db8::{:x}", seed as usize + i + 1))
                     .collect(),
             ),
             2 => (
