@@ -64,7 +64,8 @@
 # the ratio of Switchback's VmHWM to Knot's.
 #
 # Environment, defaults in brackets:
-#   SERVERS ["switchback knot nsd"; rss: "switchback knot"]
+#   SERVERS ["switchback knot nsd"; rss: "switchback knot"]; add
+#     switchback-rrl for a row with every answer accounted by RRL (see below)
 #   RUNS [3]  SECONDS_PER_RUN [15]  FIXED_QPS [20000]
 #   FIXED_SECONDS [SECONDS_PER_RUN]  CLIENTS [4] (dnsperf -c)
 #   RECORDS [1200]  QUERIES [10000]  SEED [1]  RSS_ZONE [100000]
@@ -170,18 +171,18 @@ for s in $SERVERS; do
 	case $s in
 	knot) command -v knotd >/dev/null || die "knotd not found (apt-get install knot)" ;;
 	nsd) command -v nsd >/dev/null || die "nsd not found (apt-get install nsd)" ;;
-	switchback) ;;
-	*) die "unknown server '$s' in SERVERS (switchback knot nsd)" ;;
+	switchback | switchback-rrl) ;;
+	*) die "unknown server '$s' in SERVERS (switchback switchback-rrl knot nsd)" ;;
 	esac
 done
 NCPU=$(nproc --all)
 ((NCPU > SERVER_CPU && NCPU > CLIENT_CPU && SERVER_CPU != CLIENT_CPU)) || die "needs CPUs $CLIENT_CPU and $SERVER_CPU; this machine has $NCPU"
 
-if [[ " $SERVERS " == *" switchback "* && -z ${NO_BUILD:-} ]]; then
+if [[ " $SERVERS " == *" switchback"* && -z ${NO_BUILD:-} ]]; then
 	log "building switchback (cargo build --release) ..."
 	(cd "$ROOT" && timeout 1800 cargo build --release) >&2 || die "cargo build --release failed"
 fi
-if [[ " $SERVERS " == *" switchback "* ]]; then
+if [[ " $SERVERS " == *" switchback"* ]]; then
 	[[ -x $SWITCHBACK_BIN ]] || die "no switchback binary at $SWITCHBACK_BIN"
 fi
 
@@ -358,13 +359,20 @@ EOF
 			}
 		cmd=(nsd -d -c "$run/nsd.conf")
 		;;
-	switchback)
+	switchback | switchback-rrl)
+		# RRL is on by default with loopback exempt: the plain row answers every query
+		# past the exemption check. switchback-rrl takes loopback out of the exemption and
+		# sets a limit no run reaches, so every answer is accounted in the RRL table.
+		rrl=""
+		[[ $name == switchback-rrl ]] &&
+			rrl='rrl = { responses_per_second = 4000000000, exempt = [] }'
 		cat >"$run/switchback.toml" <<EOF
 [server]
 dns = ["127.0.0.1:$PORT"]
 zones = "$ZONEDIR"
 state = "$run/state.db"
 udp_workers = 2
+$rrl
 EOF
 		cmd=("$SWITCHBACK_BIN" -c "$run/switchback.toml" serve)
 		;;
@@ -644,13 +652,13 @@ echo
 if [[ $MODE == peak ]]; then
 	echo "DNS benchmark: zone $ZONE ($RECORDS records), $(wc -l <"$QFILE") queries, dnsperf -c $CLIENTS on CPU $CLIENT_CPU, server on CPU $SERVER_CPU,"
 	echo "median of $RUNS x ${SECONDS_PER_RUN}s; CPU@$((FIXED_QPS / 1000))k over ${FIXED_SECONDS}s at -Q $FIXED_QPS; $(date -u +%Y-%m-%dT%H:%MZ), $(uname -r)"
-	printf '%-11s %10s %6s %10s %9s %10s %9s %9s %6s  %s\n' server qps CPU qps/core "CPU@$((FIXED_QPS / 1000))k" VmHWM lost "lost@$((FIXED_QPS / 1000))k" others notes
+	printf '%-14s %10s %6s %10s %9s %10s %9s %9s %6s  %s\n' server qps CPU qps/core "CPU@$((FIXED_QPS / 1000))k" VmHWM lost "lost@$((FIXED_QPS / 1000))k" others notes
 	for name in $SERVERS; do
 		if [[ -z ${R_QPS[$name]:-} || -z ${R_CPU20[$name]:-} ]]; then
-			printf '%-11s %10s %6s %10s %9s %10s %9s %9s %6s  %s\n' "$name" - - - - - - - - "${R_NOTE[$name]:-}"
+			printf '%-14s %10s %6s %10s %9s %10s %9s %9s %6s  %s\n' "$name" - - - - - - - - "${R_NOTE[$name]:-}"
 			continue
 		fi
-		printf '%-11s %10s %6.2f %10s %9s %10s %9s %9s %6.2f  %s\n' "$name" "$(kfmt "${R_QPS[$name]}")" "${R_SHARE[$name]}" \
+		printf '%-14s %10s %6.2f %10s %9s %10s %9s %9s %6.2f  %s\n' "$name" "$(kfmt "${R_QPS[$name]}")" "${R_SHARE[$name]}" \
 			"$(kfmt "${R_QPC[$name]}")" "${R_CPU20[$name]}" "$(mib "${R_HWM[$name]}")" "${R_LOST[$name]}" \
 			"${R_LOST20[$name]}" "${R_NOISE[$name]}" "${R_NOTE[$name]:-}"
 	done
@@ -658,6 +666,8 @@ if [[ $MODE == peak ]]; then
 		echo
 		echo "qps/core Switchback/NSD:  $(ratio "${R_QPC[switchback]}" "${R_QPC[nsd]:-}")   (goal >= 1.00x)"
 		echo "qps/core Switchback/Knot: $(ratio "${R_QPC[switchback]}" "${R_QPC[knot]:-}")"
+		[[ -n ${R_QPC[switchback-rrl]:-} ]] &&
+			echo "qps/core Switchback with every answer through RRL / without: $(ratio "${R_QPC[switchback-rrl]}" "${R_QPC[switchback]}")"
 	fi
 else
 	echo "Peak RSS: zone $ZONE with $RECORDS records, then ${RSS_SECONDS}s of dnsperf; $(date -u +%Y-%m-%dT%H:%MZ)"

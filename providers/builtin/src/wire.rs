@@ -246,6 +246,34 @@ pub fn ixfr_client_serial(pkt: &[u8], q: &Query) -> Option<u32> {
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
+/// Whether a message's header counts agree with its sections: the question, then every
+/// record of the three sections, walked by the counts, end exactly at the end of the message.
+/// Every reply we write must pass (a property the tests and fuzz targets check).
+pub fn counts_match(m: &[u8]) -> bool {
+    let (Some(qd), Some(an), Some(ns), Some(ar)) =
+        (be16(m, 4), be16(m, 6), be16(m, 8), be16(m, 10))
+    else {
+        return false;
+    };
+    let mut i = HEADER_LEN;
+    for _ in 0..qd {
+        let Some((_, n)) = skip_name(m, i) else {
+            return false;
+        };
+        i = n + 4;
+    }
+    for _ in 0..u32::from(an) + u32::from(ns) + u32::from(ar) {
+        let Some((_, n)) = skip_name(m, i) else {
+            return false;
+        };
+        let Some(rdlen) = be16(m, n + 8) else {
+            return false;
+        };
+        i = n + 10 + rdlen as usize;
+    }
+    i == m.len()
+}
+
 /// EDNS options must tile the RDATA exactly.
 fn valid_options(mut rdata: &[u8]) -> bool {
     while !rdata.is_empty() {

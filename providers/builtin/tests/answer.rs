@@ -9,6 +9,7 @@ use hickory_proto::rr::RecordType;
 use proptest::prelude::*;
 use switchback_api::{Name, zonefile};
 use switchback_builtin::answer::{self, Catalog, Outcome, ServedZone, Transport};
+use switchback_builtin::wire::counts_match;
 use switchback_builtin::zone::CompiledZone;
 
 /// RFC 4592 §2.2.1's example zone, plus CNAME chains, glue and a big RRset.
@@ -392,45 +393,6 @@ proptest! {
             }
         }
     }
-}
-
-/// Walk a reply by its header's counts: the question, then every record of the three
-/// sections; `true` when that ends exactly at the end of the message (the counts match the
-/// sections).
-fn counts_match(m: &[u8]) -> bool {
-    fn skip_name(m: &[u8], mut i: usize) -> Option<usize> {
-        loop {
-            let len = *m.get(i)? as usize;
-            if len & 0xC0 == 0xC0 {
-                return Some(i + 2);
-            }
-            i += 1 + len;
-            if len == 0 {
-                return Some(i);
-            }
-        }
-    }
-    let be = |i: usize| -> Option<usize> {
-        Some(u16::from_be_bytes([*m.get(i)?, *m.get(i + 1)?]) as usize)
-    };
-    let (Some(qd), Some(an), Some(ns), Some(ar)) = (be(4), be(6), be(8), be(10)) else {
-        return false;
-    };
-    let mut i = 12;
-    for _ in 0..qd {
-        let Some(n) = skip_name(m, i) else {
-            return false;
-        };
-        i = n + 4;
-    }
-    for _ in 0..an + ns + ar {
-        let Some(n) = skip_name(m, i) else {
-            return false;
-        };
-        let Some(rdlen) = be(n + 8) else { return false };
-        i = n + 10 + rdlen;
-    }
-    i == m.len()
 }
 
 /// An IXFR query with the client's SOA in the authority section and an OPT.
