@@ -2,7 +2,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use serde_json::json;
-use switchback_api::{Fields, RType, RecordSet, RecordValue};
+use switchback_api::{Fields, RType, RecordSet, RecordValue, Zone};
 
 use super::*;
 

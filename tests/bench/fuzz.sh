@@ -7,6 +7,7 @@
 #   tests/bench/fuzz.sh                    # dns 20,000,000 runs, the others 2,000,000 each
 #   DNS_RUNS=1000000 RUNS=100000 tests/bench/fuzz.sh dns webhook   # a quick look at two
 #   MERGE=1 tests/bench/fuzz.sh            # then fold what the run found into fuzz/corpus/
+#                                          # (inputs of at most 1 KiB)
 #
 # Each target starts from the committed seeds (fuzz/corpus/TARGET) plus the working corpus of
 # earlier runs (target/fuzz/corpus/TARGET). A failing input is copied to
@@ -63,7 +64,15 @@ for t in "${TARGETS[@]}"; do
   printf '%-9s %12s %10s %9s %10s %8s\n' "$t" "$(stat number_of_executed_units)" \
     "$(stat average_exec_per_sec)" "${secs:-?}" "$(stat new_units_added)" "$crashes"
   if [ "${MERGE:-0}" = 1 ] && [ $rc -eq 0 ]; then
-    "$bins/$t" -merge=1 -max_len=4096 "fuzz/corpus/$t" "$work" >"target/fuzz/$t.merge.log" 2>&1
+    # The inputs that add coverage to the committed corpus; only those of at most 1 KiB are
+    # committed (the repository stays small, the replay takes about 2 s), the rest stay in
+    # the working corpus.
+    merged="target/fuzz/merged/$t"
+    rm -rf "$merged"
+    mkdir -p "$merged"
+    cp fuzz/corpus/"$t"/* "$merged"/
+    "$bins/$t" -merge=1 -max_len=4096 "$merged" "$work" >"target/fuzz/$t.merge.log" 2>&1
+    find "$merged" -type f -size -1025c -exec cp -n {} "fuzz/corpus/$t/" \;
   fi
 done
 exit $status

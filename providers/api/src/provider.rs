@@ -163,6 +163,17 @@ pub enum ProviderError {
     Other(String),
 }
 
+impl From<crate::plan::ApplyError> for ProviderError {
+    /// A change refused by [`crate::plan::apply_changes`] (the reference semantics): the
+    /// record set it names and why.
+    fn from(e: crate::plan::ApplyError) -> ProviderError {
+        ProviderError::Invalid {
+            record: e.key.to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// A DNS provider: lists zones, reads a zone into record sets, applies a change set.
 /// Providers translate; the planner decides.
 #[async_trait]

@@ -10,89 +10,48 @@
 //! [`Builtin::watch`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::future::Future;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use switchback_api::zonefile::{self, ZoneError};
 use switchback_api::{
-    ApplyReport, Capabilities, Change, Name, Provider, ProviderError, RType, RecordSet,
-    RecordSetKey, Support, Zone, ZoneRef,
+    ApplyReport, Capabilities, Change, Name, Provider, ProviderError, RType, Support, Zone, ZoneRef,
 };
-use tracing::{debug, error, info, warn};
+use tracing::{error, info, warn};
 
 use crate::answer::{Catalog, ServedZone, ZoneCounters};
 use crate::journal::{self, Delta, Journal};
+use crate::seed::{LoadError, LoadReport};
 use crate::steer::HealthTable;
 use crate::store::{JOURNAL_KEEP, JournalRow, Store, StoreError, ZoneMeta};
 use crate::zone::CompiledZone;
-
-/// How often a watching process looks for commits of other processes.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
 /// A change of what is served: (zone, old serial, new serial); `None` when not served
 /// before, or not any more.
 pub type ZoneChange = (Name, Option<u32>, Option<u32>);
 
-/// Why a zone could not be (re)loaded. The previous version, if any, keeps serving.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Parse(Vec<ZoneError>),
-    #[error(transparent)]
-    Compile(#[from] crate::zone::CompileError),
-    #[error("cannot read zone folder {dir}: {source}")]
-    Dir {
-        dir: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{file}: the file name must be ZONE.zone with ZONE a domain name: {message}")]
-    FileName { file: PathBuf, message: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("zone {zone}: {message}")]
-    Zone { zone: Name, message: String },
-}
-
-/// What a (re)load did.
-#[derive(Debug, Default)]
-pub struct LoadReport {
-    /// Zones now served, with their serials.
-    pub loaded: Vec<(Name, u32)>,
-    /// Zones (or files) that failed; a zone that was served before keeps its old version.
-    pub failed: Vec<(PathBuf, LoadError)>,
-    /// Zones whose file changed but whose runtime changes were kept (the zone is dirty), with
-    /// the file that was not taken.
-    pub kept_live: Vec<(Name, PathBuf)>,
-}
-
 /// The built-in authoritative provider.
 pub struct Builtin {
-    name: String,
-    zone_dir: PathBuf,
+    pub(crate) name: String,
+    pub(crate) zone_dir: PathBuf,
     pub(crate) store: Store,
     pub(crate) catalog: Arc<ArcSwap<Catalog>>,
-    caps: Capabilities,
+    pub(crate) caps: Capabilities,
     /// One writer at a time (reloads, applies and pick-ups), in this process; the store's
     /// `BEGIN IMMEDIATE` serializes processes.
-    write: Mutex<()>,
+    pub(crate) write: Mutex<()>,
     /// Bumped on every catalog swap (the NOTIFY loop waits on it).
     pub(crate) swapped: tokio::sync::watch::Sender<u64>,
     /// Health of steered targets, read per query (the health monitor writes it).
-    health: Arc<HealthTable>,
+    pub(crate) health: Arc<HealthTable>,
     /// Each zone's response counters, by origin (wire form): every version of a zone built
     /// here counts in the same ones, so they stay monotonic across rebuilds (and a zone that
     /// goes and comes back continues). Locked when a zone is built, never per query.
-    counters: Mutex<HashMap<Box<[u8]>, Arc<ZoneCounters>>>,
+    pub(crate) counters: Mutex<HashMap<Box<[u8]>, Arc<ZoneCounters>>>,
     /// Precompute the answers of every zone it builds: true in the process that serves DNS,
     /// false in a CLI process that only reads and changes zones (it never answers a query).
-    serving: bool,
+    pub(crate) serving: bool,
 }
 
 /// The record types the built-in server holds and serves.
@@ -146,7 +105,7 @@ impl From<StoreError> for ProviderError {
 
 /// Run blocking work (SQLite, compiling a zone) from async code without stalling a runtime
 /// worker where tokio allows it.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(f)
@@ -156,14 +115,14 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// A zone as the store holds it, read in one transaction.
-struct Stored {
+pub(crate) struct Stored {
     meta: ZoneMeta,
     live: Zone,
     journal: Vec<JournalRow>,
 }
 
 /// Build the served form of a stored zone.
-fn build(
+pub(crate) fn build(
     stored: Stored,
     serving: bool,
     health: &Arc<HealthTable>,
@@ -249,7 +208,12 @@ impl Builtin {
         Ok((b, report))
     }
 
-    fn with_store(name: String, zone_dir: PathBuf, store: Store, serving: bool) -> Builtin {
+    pub(crate) fn with_store(
+        name: String,
+        zone_dir: PathBuf,
+        store: Store,
+        serving: bool,
+    ) -> Builtin {
         Builtin {
             name,
             zone_dir,
@@ -265,7 +229,7 @@ impl Builtin {
     }
 
     /// `zone`, counting its responses in the counters of its earlier versions.
-    fn counted(&self, zone: ServedZone) -> Arc<ServedZone> {
+    pub(crate) fn counted(&self, zone: ServedZone) -> Arc<ServedZone> {
         let c = {
             let mut m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
             m.entry(zone.zone.origin.wire().into()).or_default().clone()
@@ -298,188 +262,21 @@ impl Builtin {
         self.store.read(|tx| tx.meta(zone))
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ()> {
         self.write.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn swap(&self, mut catalog: Catalog) {
+    pub(crate) fn swap(&self, mut catalog: Catalog) {
         catalog.keep_counters(&self.catalog.load());
         self.catalog.store(Arc::new(catalog));
         self.swapped.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// Read the zone folder again and reconcile it with the store: new files seed new zones;
-    /// an edited file replaces a clean zone (as one journaled change) and is left aside for a
-    /// dirty one (with a warning); a zone whose file is gone stops being served when clean.
-    /// Queries are never blocked: the new catalog is built aside and swapped in one step.
-    pub fn reload(&self) -> LoadReport {
-        let mut report = LoadReport::default();
-        let _w = self.lock();
-        let mut fresh: HashMap<Name, Arc<ServedZone>> = HashMap::new();
-        match zone_files(&self.zone_dir) {
-            Ok(files) => {
-                let mut seen = HashSet::new();
-                for (path, origin) in files {
-                    let origin = match origin {
-                        Ok(o) => o,
-                        Err(e) => {
-                            report.failed.push((path, e));
-                            continue;
-                        }
-                    };
-                    seen.insert(origin.clone());
-                    match self.reconcile_file(&path, &origin) {
-                        Ok(FileOutcome::KeptLive(serial)) => {
-                            warn!(
-                                zone = %origin,
-                                file = %path.display(),
-                                serial,
-                                "the zone file changed but the zone has runtime changes; \
-                                 keeping the live zone. To serve the file instead, run: \
-                                 switchback apply builtin {origin} {}",
-                                path.display()
-                            );
-                            report.kept_live.push((origin, path));
-                        }
-                        Ok(FileOutcome::Built(z)) => {
-                            fresh.insert(origin, z);
-                        }
-                        Ok(FileOutcome::Other | FileOutcome::Compiled(..)) => {}
-                        Err(e) => report.failed.push((path, e)),
-                    }
-                }
-                if let Err(e) = self.forget_missing(&seen) {
-                    report.failed.push((self.zone_dir.clone(), e));
-                }
-            }
-            Err(e) => report.failed.push((self.zone_dir.clone(), e)),
-        }
-        if let Err(e) = self.sync_catalog(&fresh, false) {
-            report.failed.push((self.store.path().to_path_buf(), e));
-        }
-        let cat = self.catalog.load();
-        report.loaded = cat
-            .zones
-            .values()
-            .map(|z| (z.zone.origin.clone(), z.zone.serial))
-            .collect();
-        report.loaded.sort();
-        for (path, e) in &report.failed {
-            error!(file = %path.display(), error = %e, "zone not loaded");
-        }
-        info!(zones = report.loaded.len(), failed = report.failed.len(), dir = %self.zone_dir.display(), "zones loaded");
-        report
-    }
-
-    /// Bring one zone file and the store together (under the write lock).
-    fn reconcile_file(&self, path: &Path, origin: &Name) -> Result<FileOutcome, LoadError> {
-        // The serving process owns the zone folder: it takes edited files on start and on
-        // SIGHUP. A CLI process only seeds zones the store does not hold yet, so that it
-        // neither re-reads big zone files on every command nor takes a file behind the
-        // server's back.
-        if !self.serving && self.store.read(|tx| tx.meta(origin))?.is_some() {
-            return Ok(FileOutcome::Other);
-        }
-        let model = zonefile::load_file(path, origin, &self.zone_dir).map_err(LoadError::Parse)?;
-        let fd = journal::model_digest(&model);
-        let served = self.catalog.load().zones.get(origin.wire()).cloned();
-        self.store.write(|tx| {
-            let meta = tx.meta(origin)?;
-            if meta.as_ref().is_some_and(|m| m.file_digest == fd) {
-                // Unchanged since last seen (a comment or the serial aside).
-                return Ok(FileOutcome::Other);
-            }
-            let file = CompiledZone::compile_with(&model, Some(&self.health))?;
-            let Some(meta) = meta else {
-                // First sight: the file seeds the store.
-                let serial = file.serial;
-                let generation = tx.put_zone(&model, serial, false, &fd, &fd)?;
-                info!(zone = %origin, serial, "zone seeded from its file");
-                return Ok(FileOutcome::Compiled(file, journal::empty(), generation));
-            };
-            if meta.dirty || meta.live_digest == fd {
-                let dirty = meta.live_digest != fd;
-                tx.set_file_state(origin, &fd, dirty)?;
-                return Ok(if dirty {
-                    FileOutcome::KeptLive(meta.serial)
-                } else {
-                    FileOutcome::Other
-                });
-            }
-            // Clean and the file changed: take the file as one change.
-            let current = served.filter(|s| s.generation == meta.generation);
-            let fetched;
-            let old: &CompiledZone = match &current {
-                Some(s) => &s.zone,
-                None => {
-                    let live = tx.live(origin)?.ok_or_else(|| LoadError::Zone {
-                        zone: origin.clone(),
-                        message: "vanished from the state store".into(),
-                    })?;
-                    fetched = CompiledZone::compile_with(&live, Some(&self.health))?;
-                    &fetched
-                }
-            };
-            let from = meta.serial;
-            let to = if journal::serial_gt(file.serial, from) {
-                file.serial
-            } else {
-                from.wrapping_add(1)
-            };
-            let mut model = model;
-            journal::set_serial(&mut model, to).map_err(|message| LoadError::Zone {
-                zone: origin.clone(),
-                message,
-            })?;
-            let new = CompiledZone::compile_with(&model, Some(&self.health))?;
-            let mut delta = journal::diff(old, &new, None);
-            delta.from = from;
-            let row = delta.to_row().map_err(|message| LoadError::Zone {
-                zone: origin.clone(),
-                message,
-            })?;
-            let generation = tx.put_zone(&model, to, false, &fd, &fd)?;
-            tx.append_journal(origin, &row)?;
-            info!(zone = %origin, file = %path.display(), from, to, "zone file taken as a change");
-            let Some(current) = current else {
-                return Ok(FileOutcome::Other);
-            };
-            let journal = journal::appended(&current.journal, Arc::new(delta), JOURNAL_KEEP);
-            Ok(FileOutcome::Compiled(new, journal, generation))
-        })
-        // The closure owned the parsed model: it is freed before the answers are precomputed.
-        .map(|outcome| match outcome {
-            FileOutcome::Compiled(zone, journal, generation) => FileOutcome::Built(
-                self.counted(ServedZone::with_journal(zone, journal, generation, self.serving)),
-            ),
-            other => other,
-        })
-    }
-
-    /// Zones in the store whose file is gone: a clean one is dropped, a dirty one keeps its
-    /// runtime changes (and serving).
-    fn forget_missing(&self, seen: &HashSet<Name>) -> Result<(), LoadError> {
-        self.store.write(|tx| {
-            for meta in tx.zones()? {
-                if seen.contains(&meta.zone) {
-                    continue;
-                }
-                if meta.dirty {
-                    warn!(zone = %meta.zone, serial = meta.serial, "the zone file is gone but the zone has runtime changes; still serving it from the state store");
-                } else {
-                    tx.delete_zone(&meta.zone)?;
-                    info!(zone = %meta.zone, "zone file gone: zone no longer served");
-                }
-            }
-            Ok(())
-        })
     }
 
     /// Make the catalog serve what the store holds: zones whose generation differs are
     /// (re)built (from `fresh` when it has that generation), zones gone are dropped. Call with
     /// the write lock held, or from a context that takes it (`lock_self`). Returns the
     /// changes as (zone, old serial, new serial).
-    fn sync_catalog(
+    pub(crate) fn sync_catalog(
         &self,
         fresh: &HashMap<Name, Arc<ServedZone>>,
         log_pickups: bool,
@@ -584,7 +381,11 @@ impl Builtin {
         self.sync_catalog(&HashMap::new(), false)
     }
 
-    fn apply_sync(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError> {
+    pub(crate) fn apply_sync(
+        &self,
+        zone: &Name,
+        changes: &[Change],
+    ) -> Result<ApplyReport, ProviderError> {
         for c in changes {
             if let Change::Create { after } | Change::Update { after, .. } = c {
                 self.caps.check(after)?;
@@ -613,8 +414,9 @@ impl Builtin {
                     &fetched
                 }
             };
-            let mut model = edit(&live, changes)?;
-            drop(live);
+            // The reference semantics: every `before` must match the live set exactly.
+            let mut model = live;
+            switchback_api::plan::apply_changes(&mut model, changes)?;
             let from = meta.serial;
             let to = from.wrapping_add(1);
             journal::set_serial(&mut model, to).map_err(ProviderError::Other)?;
@@ -675,220 +477,6 @@ impl Builtin {
             api_calls: 0,
         })
     }
-
-    /// Follow the state store and NOTIFY secondaries, until `shutdown` completes. Run it in
-    /// `serve` next to the DNS server:
-    ///
-    /// - every [`POLL_INTERVAL`] a dedicated connection checks `PRAGMA data_version`; when
-    ///   another connection (another process) committed, zones whose generation changed are
-    ///   rebuilt and swapped in (one log line per zone, old -> new serial);
-    /// - on every serial change of a served zone (picked up, applied or reloaded here), and
-    ///   once for every zone at start, a NOTIFY goes to each address in `notify`.
-    pub async fn watch(
-        self: Arc<Self>,
-        notify: Vec<SocketAddr>,
-        shutdown: impl Future<Output = ()>,
-    ) {
-        let stop = Arc::new(AtomicBool::new(false));
-        let poller = if self.store.is_memory() {
-            None
-        } else {
-            let (b, stop) = (self.clone(), stop.clone());
-            match std::thread::Builder::new()
-                .name("builtin-watch".into())
-                .spawn(move || b.poll_store(&stop))
-            {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    error!(error = %e, "cannot start the state store watcher");
-                    None
-                }
-            }
-        };
-        let notifier = self.clone().notify_loop(notify);
-        tokio::select! {
-            () = shutdown => {}
-            () = notifier => {}
-        }
-        stop.store(true, Ordering::Relaxed);
-        if let Some(t) = poller {
-            let _ = tokio::task::spawn_blocking(move || t.join()).await;
-        }
-    }
-
-    fn poll_store(&self, stop: &AtomicBool) {
-        let mut watcher = match self.store.watcher() {
-            Ok(w) => w,
-            Err(e) => {
-                error!(error = %e, "cannot watch the state store; changes from other processes will not be picked up");
-                return;
-            }
-        };
-        let mut failing = false;
-        while !stop.load(Ordering::Relaxed) {
-            match watcher.changed() {
-                Ok(true) => {
-                    let _w = self.lock();
-                    match self.sync_catalog(&HashMap::new(), true) {
-                        Ok(_) => failing = false,
-                        Err(e) if !failing => {
-                            failing = true;
-                            error!(error = %e, "cannot pick up changes from the state store");
-                        }
-                        Err(e) => debug!(error = %e, "still cannot pick up changes"),
-                    }
-                }
-                Ok(false) => {}
-                Err(e) if !failing => {
-                    failing = true;
-                    error!(error = %e, "cannot read the state store");
-                }
-                Err(_) => {}
-            }
-            std::thread::sleep(POLL_INTERVAL);
-        }
-    }
-
-    async fn notify_loop(self: Arc<Self>, targets: Vec<SocketAddr>) {
-        if targets.is_empty() {
-            return std::future::pending().await;
-        }
-        let mut rx = self.swapped.subscribe();
-        let mut sent: HashMap<Name, u32> = HashMap::new();
-        loop {
-            let cat = self.catalog.load_full();
-            for z in cat.zones.values() {
-                let (origin, serial) = (&z.zone.origin, z.zone.serial);
-                if sent.get(origin) == Some(&serial) {
-                    continue;
-                }
-                sent.insert(origin.clone(), serial);
-                let packet = crate::notify::packet(rand::random(), &z.zone);
-                for &target in &targets {
-                    let (zone, packet) = (origin.clone(), packet.clone());
-                    tokio::spawn(async move {
-                        crate::notify::send(target, &zone, serial, packet).await;
-                    });
-                }
-            }
-            sent.retain(|n, _| cat.zones.contains_key(n.wire()));
-            if rx.changed().await.is_err() {
-                return;
-            }
-        }
-    }
-}
-
-enum FileOutcome {
-    /// The served form is ready (seeded, or the file taken with the journal at hand).
-    Built(Arc<ServedZone>),
-    /// Compiled, to be served once the parsed model is freed: (zone, journal, generation).
-    Compiled(CompiledZone, Journal, i64),
-    /// The file changed, the zone is dirty: the live zone (this serial) stays.
-    KeptLive(u32),
-    /// Nothing to build here (unchanged, bookkeeping only, or left to the catalog sync).
-    Other,
-}
-
-/// The zone with `changes` applied; every `before` must match the live set exactly.
-fn edit(live: &Zone, changes: &[Change]) -> Result<Zone, ProviderError> {
-    let mut sets: Vec<Option<RecordSet>> = live.record_sets.iter().cloned().map(Some).collect();
-    let mut index: HashMap<RecordSetKey, usize> = sets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, rs)| rs.as_ref().map(|rs| (rs.key(), i)))
-        .collect();
-    // The set `before` names; it must be there and equal.
-    let find = |index: &HashMap<RecordSetKey, usize>,
-                sets: &[Option<RecordSet>],
-                before: &RecordSet|
-     -> Result<usize, ProviderError> {
-        index
-            .get(&before.key())
-            .copied()
-            .filter(|&i| sets[i].as_ref() == Some(before))
-            .ok_or_else(|| ProviderError::Invalid {
-                record: before.key().to_string(),
-                message: "the live record set differs from the one the change was planned against"
-                    .into(),
-            })
-    };
-    for c in changes {
-        match c {
-            Change::Create { after } => {
-                let key = after.key();
-                if index.contains_key(&key) {
-                    return Err(ProviderError::Invalid {
-                        record: key.to_string(),
-                        message: "already exists".into(),
-                    });
-                }
-                index.insert(key, sets.len());
-                sets.push(Some(after.clone()));
-            }
-            Change::Update { before, after } => {
-                let i = find(&index, &sets, before)?;
-                let key = after.key();
-                if key != before.key() {
-                    if index.contains_key(&key) {
-                        return Err(ProviderError::Invalid {
-                            record: key.to_string(),
-                            message: "already exists".into(),
-                        });
-                    }
-                    index.remove(&before.key());
-                    index.insert(key, i);
-                }
-                sets[i] = Some(after.clone());
-            }
-            Change::Delete { before } => {
-                let i = find(&index, &sets, before)?;
-                index.remove(&before.key());
-                sets[i] = None;
-            }
-        }
-    }
-    Ok(Zone::new(
-        live.origin.clone(),
-        sets.into_iter().flatten().collect(),
-    ))
-}
-
-/// Parse, check and compile one zone file.
-pub fn load_zone(path: &Path, origin: &Name, root: &Path) -> Result<ServedZone, LoadError> {
-    let model = zonefile::load_file(path, origin, root).map_err(LoadError::Parse)?;
-    Ok(ServedZone::new(CompiledZone::compile(&model)?))
-}
-
-type ZoneFiles = Vec<(PathBuf, Result<Name, LoadError>)>;
-
-/// The `*.zone` files directly in `dir`, each with the zone name its file name gives.
-fn zone_files(dir: &Path) -> Result<ZoneFiles, LoadError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| LoadError::Dir {
-        dir: dir.to_path_buf(),
-        source,
-    })?;
-    let mut out = Vec::new();
-    for entry in rd.flatten() {
-        let path = entry.path();
-        let Some(stem) = path
-            .file_name()
-            .and_then(|f| f.to_str())
-            .and_then(|f| f.strip_suffix(".zone"))
-        else {
-            continue;
-        };
-        if !path.is_file() {
-            continue;
-        }
-        let origin = stem.parse::<Name>().map_err(|e| LoadError::FileName {
-            file: path.clone(),
-            message: e.to_string(),
-        });
-        out.push((path, origin));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
 }
 
 #[async_trait]

@@ -71,13 +71,18 @@ impl Rrl {
     pub fn with_slots(cfg: RrlConfig, slots: usize) -> Rrl {
         let n = slots.max(1).next_power_of_two();
         let rate = u64::from(cfg.responses_per_second.get());
+        // Nanoseconds per response: 0 above 10^9/s (no limit the clock can see).
         let interval = 1_000_000_000 / rate;
         Rrl {
             slots: (0..n).map(|_| AtomicU64::new(0)).collect(),
             hasher: std::collections::hash_map::RandomState::new(),
             start: Instant::now(),
             interval,
-            tolerance: interval.saturating_mul(rate.saturating_sub(1)),
+            // A second's worth of responses, less one: interval * (rate - 1) when the division
+            // is exact, and still a second when the interval rounds down (a rate above 10^9/s
+            // would otherwise leave no tolerance, and two workers reading the clock a
+            // nanosecond apart would drop each other's responses).
+            tolerance: 1_000_000_000u64.saturating_sub(interval),
             exempt: cfg.exempt,
             slip: cfg.slip,
         }
@@ -146,6 +151,22 @@ impl Rrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limit_above_the_clock_resolution_never_drops() {
+        // Found by the benchmark: at 4 * 10^9/s the interval is 0, and a response whose
+        // clock reading is a little behind another worker's was dropped.
+        let rrl = Rrl::new(RrlConfig {
+            responses_per_second: NonZeroU32::new(4_000_000_000).unwrap(),
+            slip: 2,
+            exempt: Vec::new(),
+        });
+        let mut c = 0;
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        for now in [1_000_000u64, 1_000_000, 999_000, 1_000_001, 500_000] {
+            assert_eq!(rrl.check_at(a, &mut c, now), Verdict::Send, "at {now}");
+        }
+    }
 
     #[test]
     fn limits_per_prefix_and_slips() {

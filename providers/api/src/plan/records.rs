@@ -1,0 +1,98 @@
+//! The record-level view of a plan, for providers whose unit is one record.
+
+use super::*;
+
+/// One record-level change (see [`Plan::record_changes`]). Every [`RecordSet`] in it holds
+/// exactly one value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum RecordChange {
+    /// Create this record.
+    Add { after: RecordSet },
+    /// Delete this record.
+    Remove { before: RecordSet },
+    /// Change this record in place (same RDATA; its fields, the TTL, weight or set-level fields
+    /// differ).
+    Update { before: RecordSet, after: RecordSet },
+    /// The record is part of an updated set but stays exactly as it is: nothing to send.
+    Keep { record: RecordSet },
+}
+
+impl RecordChange {
+    /// The record as it is after the change (`before` for a remove).
+    pub fn record(&self) -> &RecordSet {
+        match self {
+            RecordChange::Add { after } | RecordChange::Update { after, .. } => after,
+            RecordChange::Remove { before } => before,
+            RecordChange::Keep { record } => record,
+        }
+    }
+}
+
+pub(super) fn one(rs: &RecordSet, value: &RecordValue) -> RecordSet {
+    RecordSet {
+        name: rs.name.clone(),
+        rtype: rs.rtype,
+        set_identifier: rs.set_identifier.clone(),
+        ttl: rs.ttl,
+        weight: rs.weight,
+        values: vec![value.clone()],
+        fields: rs.fields.clone(),
+    }
+}
+
+pub(super) fn records(rs: &RecordSet) -> Vec<RecordSet> {
+    let rs = norm(rs);
+    rs.values.iter().map(|v| one(&rs, v)).collect()
+}
+
+pub(super) fn update_records(before: &RecordSet, after: &RecordSet, out: &mut Vec<RecordChange>) {
+    let before = norm(before);
+    let after = norm(after);
+    let set_same =
+        before.ttl == after.ttl && before.weight == after.weight && before.fields == after.fields;
+    // Pair values by RDATA: exact matches first, then any value with the same RDATA.
+    let mut unpaired: Vec<Option<&RecordValue>> = before.values.iter().map(Some).collect();
+    let mut pairs: Vec<(Option<&RecordValue>, &RecordValue)> = Vec::new();
+    let mut pending: Vec<&RecordValue> = Vec::new();
+    for a in &after.values {
+        match unpaired.iter_mut().find(|b| b.is_some_and(|b| b == a)) {
+            Some(slot) => pairs.push((slot.take(), a)),
+            None => pending.push(a),
+        }
+    }
+    for a in pending {
+        match unpaired
+            .iter_mut()
+            .find(|b| b.is_some_and(|b| b.data == a.data))
+        {
+            Some(slot) => pairs.push((slot.take(), a)),
+            None => pairs.push((None, a)),
+        }
+    }
+    for b in unpaired.into_iter().flatten() {
+        out.push(RecordChange::Remove {
+            before: one(&before, b),
+        });
+    }
+    let mut adds = Vec::new();
+    let mut rest = Vec::new();
+    for (b, a) in pairs {
+        match b {
+            None => adds.push(RecordChange::Add {
+                after: one(&after, a),
+            }),
+            Some(b) if set_same && b == a => rest.push(RecordChange::Keep {
+                record: one(&after, a),
+            }),
+            Some(b) => rest.push(RecordChange::Update {
+                before: one(&before, b),
+                after: one(&after, a),
+            }),
+        }
+    }
+    // Updates before keeps, each in value order.
+    rest.sort_by_key(|c| matches!(c, RecordChange::Keep { .. }));
+    out.extend(rest);
+    out.extend(adds);
+}

@@ -1,0 +1,266 @@
+//! The zone folder into the state store: each `*.zone` file seeds its zone once, a changed
+//! file is taken when the live zone is clean, a removed file forgets its zone.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use switchback_api::Name;
+use switchback_api::zonefile::{self, ZoneError};
+use tracing::{error, info, warn};
+
+use crate::answer::ServedZone;
+use crate::journal::{self, Journal};
+use crate::provider::Builtin;
+use crate::store::{JOURNAL_KEEP, StoreError};
+use crate::zone::CompiledZone;
+
+/// Why a zone could not be (re)loaded. The previous version, if any, keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Parse(Vec<ZoneError>),
+    #[error(transparent)]
+    Compile(#[from] crate::zone::CompileError),
+    #[error("cannot read zone folder {dir}: {source}")]
+    Dir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: the file name must be ZONE.zone with ZONE a domain name: {message}")]
+    FileName { file: PathBuf, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("zone {zone}: {message}")]
+    Zone { zone: Name, message: String },
+}
+
+/// What a (re)load did.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Zones now served, with their serials.
+    pub loaded: Vec<(Name, u32)>,
+    /// Zones (or files) that failed; a zone that was served before keeps its old version.
+    pub failed: Vec<(PathBuf, LoadError)>,
+    /// Zones whose file changed but whose runtime changes were kept (the zone is dirty), with
+    /// the file that was not taken.
+    pub kept_live: Vec<(Name, PathBuf)>,
+}
+
+impl Builtin {
+    /// Read the zone folder again and reconcile it with the store: new files seed new zones;
+    /// an edited file replaces a clean zone (as one journaled change) and is left aside for a
+    /// dirty one (with a warning); a zone whose file is gone stops being served when clean.
+    /// Queries are never blocked: the new catalog is built aside and swapped in one step.
+    pub fn reload(&self) -> LoadReport {
+        let mut report = LoadReport::default();
+        let _w = self.lock();
+        let mut fresh: HashMap<Name, Arc<ServedZone>> = HashMap::new();
+        match zone_files(&self.zone_dir) {
+            Ok(files) => {
+                let mut seen = HashSet::new();
+                for (path, origin) in files {
+                    let origin = match origin {
+                        Ok(o) => o,
+                        Err(e) => {
+                            report.failed.push((path, e));
+                            continue;
+                        }
+                    };
+                    seen.insert(origin.clone());
+                    match self.reconcile_file(&path, &origin) {
+                        Ok(FileOutcome::KeptLive(serial)) => {
+                            warn!(
+                                zone = %origin,
+                                file = %path.display(),
+                                serial,
+                                "the zone file changed but the zone has runtime changes; \
+                                 keeping the live zone. To serve the file instead, run: \
+                                 switchback apply builtin {origin} {}",
+                                path.display()
+                            );
+                            report.kept_live.push((origin, path));
+                        }
+                        Ok(FileOutcome::Built(z)) => {
+                            fresh.insert(origin, z);
+                        }
+                        Ok(FileOutcome::Other | FileOutcome::Compiled(..)) => {}
+                        Err(e) => report.failed.push((path, e)),
+                    }
+                }
+                if let Err(e) = self.forget_missing(&seen) {
+                    report.failed.push((self.zone_dir.clone(), e));
+                }
+            }
+            Err(e) => report.failed.push((self.zone_dir.clone(), e)),
+        }
+        if let Err(e) = self.sync_catalog(&fresh, false) {
+            report.failed.push((self.store.path().to_path_buf(), e));
+        }
+        let cat = self.catalog.load();
+        report.loaded = cat
+            .zones
+            .values()
+            .map(|z| (z.zone.origin.clone(), z.zone.serial))
+            .collect();
+        report.loaded.sort();
+        for (path, e) in &report.failed {
+            error!(file = %path.display(), error = %e, "zone not loaded");
+        }
+        info!(zones = report.loaded.len(), failed = report.failed.len(), dir = %self.zone_dir.display(), "zones loaded");
+        report
+    }
+
+    /// Bring one zone file and the store together (under the write lock).
+    fn reconcile_file(&self, path: &Path, origin: &Name) -> Result<FileOutcome, LoadError> {
+        // The serving process owns the zone folder: it takes edited files on start and on
+        // SIGHUP. A CLI process only seeds zones the store does not hold yet, so that it
+        // neither re-reads big zone files on every command nor takes a file behind the
+        // server's back.
+        if !self.serving && self.store.read(|tx| tx.meta(origin))?.is_some() {
+            return Ok(FileOutcome::Other);
+        }
+        let model = zonefile::load_file(path, origin, &self.zone_dir).map_err(LoadError::Parse)?;
+        let fd = journal::model_digest(&model);
+        let served = self.catalog.load().zones.get(origin.wire()).cloned();
+        self.store.write(|tx| {
+            let meta = tx.meta(origin)?;
+            if meta.as_ref().is_some_and(|m| m.file_digest == fd) {
+                // Unchanged since last seen (a comment or the serial aside).
+                return Ok(FileOutcome::Other);
+            }
+            let file = CompiledZone::compile_with(&model, Some(&self.health))?;
+            let Some(meta) = meta else {
+                // First sight: the file seeds the store.
+                let serial = file.serial;
+                let generation = tx.put_zone(&model, serial, false, &fd, &fd)?;
+                info!(zone = %origin, serial, "zone seeded from its file");
+                return Ok(FileOutcome::Compiled(file, journal::empty(), generation));
+            };
+            if meta.dirty || meta.live_digest == fd {
+                let dirty = meta.live_digest != fd;
+                tx.set_file_state(origin, &fd, dirty)?;
+                return Ok(if dirty {
+                    FileOutcome::KeptLive(meta.serial)
+                } else {
+                    FileOutcome::Other
+                });
+            }
+            // Clean and the file changed: take the file as one change.
+            let current = served.filter(|s| s.generation == meta.generation);
+            let fetched;
+            let old: &CompiledZone = match &current {
+                Some(s) => &s.zone,
+                None => {
+                    let live = tx.live(origin)?.ok_or_else(|| LoadError::Zone {
+                        zone: origin.clone(),
+                        message: "vanished from the state store".into(),
+                    })?;
+                    fetched = CompiledZone::compile_with(&live, Some(&self.health))?;
+                    &fetched
+                }
+            };
+            let from = meta.serial;
+            let to = if journal::serial_gt(file.serial, from) {
+                file.serial
+            } else {
+                from.wrapping_add(1)
+            };
+            let mut model = model;
+            journal::set_serial(&mut model, to).map_err(|message| LoadError::Zone {
+                zone: origin.clone(),
+                message,
+            })?;
+            let new = CompiledZone::compile_with(&model, Some(&self.health))?;
+            let mut delta = journal::diff(old, &new, None);
+            delta.from = from;
+            let row = delta.to_row().map_err(|message| LoadError::Zone {
+                zone: origin.clone(),
+                message,
+            })?;
+            let generation = tx.put_zone(&model, to, false, &fd, &fd)?;
+            tx.append_journal(origin, &row)?;
+            info!(zone = %origin, file = %path.display(), from, to, "zone file taken as a change");
+            let Some(current) = current else {
+                return Ok(FileOutcome::Other);
+            };
+            let journal = journal::appended(&current.journal, Arc::new(delta), JOURNAL_KEEP);
+            Ok(FileOutcome::Compiled(new, journal, generation))
+        })
+        // The closure owned the parsed model: it is freed before the answers are precomputed.
+        .map(|outcome| match outcome {
+            FileOutcome::Compiled(zone, journal, generation) => FileOutcome::Built(
+                self.counted(ServedZone::with_journal(zone, journal, generation, self.serving)),
+            ),
+            other => other,
+        })
+    }
+
+    /// Zones in the store whose file is gone: a clean one is dropped, a dirty one keeps its
+    /// runtime changes (and serving).
+    fn forget_missing(&self, seen: &HashSet<Name>) -> Result<(), LoadError> {
+        self.store.write(|tx| {
+            for meta in tx.zones()? {
+                if seen.contains(&meta.zone) {
+                    continue;
+                }
+                if meta.dirty {
+                    warn!(zone = %meta.zone, serial = meta.serial, "the zone file is gone but the zone has runtime changes; still serving it from the state store");
+                } else {
+                    tx.delete_zone(&meta.zone)?;
+                    info!(zone = %meta.zone, "zone file gone: zone no longer served");
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+enum FileOutcome {
+    /// The served form is ready (seeded, or the file taken with the journal at hand).
+    Built(Arc<ServedZone>),
+    /// Compiled, to be served once the parsed model is freed: (zone, journal, generation).
+    Compiled(CompiledZone, Journal, i64),
+    /// The file changed, the zone is dirty: the live zone (this serial) stays.
+    KeptLive(u32),
+    /// Nothing to build here (unchanged, bookkeeping only, or left to the catalog sync).
+    Other,
+}
+
+/// Parse, check and compile one zone file.
+pub fn load_zone(path: &Path, origin: &Name, root: &Path) -> Result<ServedZone, LoadError> {
+    let model = zonefile::load_file(path, origin, root).map_err(LoadError::Parse)?;
+    Ok(ServedZone::new(CompiledZone::compile(&model)?))
+}
+
+type ZoneFiles = Vec<(PathBuf, Result<Name, LoadError>)>;
+
+/// The `*.zone` files directly in `dir`, each with the zone name its file name gives.
+fn zone_files(dir: &Path) -> Result<ZoneFiles, LoadError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| LoadError::Dir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for entry in rd.flatten() {
+        let path = entry.path();
+        let Some(stem) = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .and_then(|f| f.strip_suffix(".zone"))
+        else {
+            continue;
+        };
+        if !path.is_file() {
+            continue;
+        }
+        let origin = stem.parse::<Name>().map_err(|e| LoadError::FileName {
+            file: path.clone(),
+            message: e.to_string(),
+        });
+        out.push((path, origin));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
