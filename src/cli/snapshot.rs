@@ -1,7 +1,7 @@
 //! `switchback snapshot create|list|show` and `switchback diff ID`.
 
 use clap::Subcommand;
-use switchback_api::plan::{self, DiffOptions};
+use switchback_api::plan;
 use switchback_api::{Name, zonefile};
 
 use super::{CliError, exit, output, runtime};
@@ -129,10 +129,7 @@ pub fn diff(providers: &Providers, id: &str, json: bool) -> Result<u8, CliError>
     let snap = store.snapshot(id)?;
     let p = providers.get(&snap.meta.provider)?;
     let live = runtime()?.block_on(p.read_zone(&snap.meta.zone))?;
-    let opts = DiffOptions {
-        only: Vec::new(),
-        provider_manages_soa_serial: p.capabilities().manages_soa_serial,
-    };
+    let opts = crate::planner::diff_options(p.as_ref(), Vec::new());
     // From the snapshot to the live zone: what happened since.
     let changes = plan::diff(&snap.zone, &live, &opts);
     let since = plan::Plan {

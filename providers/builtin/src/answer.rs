@@ -11,24 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::journal::Journal;
+use crate::wire::qtype::{
+    T_A, T_AAAA, T_ANY, T_AXFR, T_CNAME, T_DS, T_HTTPS, T_IXFR, T_MX, T_NS, T_SOA, T_SRV, T_SVCB,
+};
 use crate::wire::{self, Owner, Query, Section, Writer, flags, rcode};
 use crate::zone::{CompiledZone, FxMap, Node};
 
 /// Maximum CNAME hops followed inside our zones.
 const MAX_CHAIN: usize = 12;
-const T_A: u16 = 1;
-const T_NS: u16 = 2;
-const T_CNAME: u16 = 5;
-const T_SOA: u16 = 6;
-const T_MX: u16 = 15;
-const T_AAAA: u16 = 28;
-const T_SRV: u16 = 33;
-const T_DS: u16 = 43;
-const T_SVCB: u16 = 64;
-const T_HTTPS: u16 = 65;
-const T_IXFR: u16 = 251;
-const T_AXFR: u16 = 252;
-const T_ANY: u16 = 255;
 const C_IN: u16 = 1;
 
 /// The served zones, swapped as one immutable value.

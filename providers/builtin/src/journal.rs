@@ -8,9 +8,8 @@ use std::sync::Arc;
 use switchback_api::{Name, RType, Zone, rdata, token};
 
 use crate::store::{JournalRecord, JournalRow};
+use crate::wire::qtype::T_SOA;
 use crate::zone::{CompiledZone, Node, Rdata};
-
-const T_SOA: u16 = 6;
 
 /// One resource record in wire form.
 #[derive(Debug, Clone, PartialEq, Eq)]

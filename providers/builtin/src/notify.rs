@@ -7,6 +7,7 @@ use switchback_api::Name;
 use tokio::net::UdpSocket;
 use tracing::{debug, warn};
 
+use crate::wire::qtype::T_SOA;
 use crate::wire::{flags, rcode};
 use crate::zone::CompiledZone;
 
@@ -16,7 +17,6 @@ pub const TRIES: usize = 3;
 pub const RETRY: Duration = Duration::from_secs(1);
 
 const OPCODE_NOTIFY: u16 = 4;
-const T_SOA: u16 = 6;
 
 /// A NOTIFY for `zone`: opcode NOTIFY, AA, the zone's SOA in the question and its current
 /// SOA record in the answer section (RFC 1996 §3.7).

@@ -4,13 +4,12 @@
 
 use crate::answer::{Catalog, ServedZone};
 use crate::journal::{self, Delta};
+use crate::wire::qtype::{T_IXFR, T_SOA};
 use crate::wire::{self, Owner, Section, Writer, rcode};
 use crate::zone::Rdata;
 
 /// Soft limit for one transfer message (well under the 64 KiB TCP message limit).
 const MESSAGE_BUDGET: usize = 16 * 1024;
-const T_SOA: u16 = 6;
-const T_IXFR: u16 = 251;
 
 /// What a transfer request got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

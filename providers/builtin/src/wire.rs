@@ -26,7 +26,28 @@ pub const HEADER_LEN: usize = 12;
 /// The UDP payload size we advertise and answer up to (DNS flag day 2020).
 pub const OUR_UDP_PAYLOAD: u16 = 1232;
 pub const MAX_NAME: usize = 255;
-const T_IXFR: u16 = 251;
+
+/// Type numbers as the answer path matches them (`match` needs plain constants), each taken
+/// from [`RType`] so that the number is written once.
+pub mod qtype {
+    use switchback_api::RType;
+
+    pub const T_A: u16 = RType::A.0;
+    pub const T_NS: u16 = RType::NS.0;
+    pub const T_CNAME: u16 = RType::CNAME.0;
+    pub const T_SOA: u16 = RType::SOA.0;
+    pub const T_MX: u16 = RType::MX.0;
+    pub const T_AAAA: u16 = RType::AAAA.0;
+    pub const T_SRV: u16 = RType::SRV.0;
+    pub const T_OPT: u16 = RType::OPT.0;
+    pub const T_DS: u16 = RType::DS.0;
+    pub const T_SVCB: u16 = RType::SVCB.0;
+    pub const T_HTTPS: u16 = RType::HTTPS.0;
+    pub const T_IXFR: u16 = RType::IXFR.0;
+    pub const T_AXFR: u16 = RType::AXFR.0;
+    pub const T_ANY: u16 = RType::ANY.0;
+}
+use qtype::{T_IXFR, T_OPT};
 
 /// The EDNS(0) part of a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +224,7 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
         if end > pkt.len() {
             return Err(formerr);
         }
-        if rtype == 41 {
+        if rtype == T_OPT {
             if q.edns.is_some() {
                 // RFC 6891 §6.1.1: more than one OPT is FORMERR (without OPT, as Knot).
                 return Err(formerr);
@@ -488,7 +509,7 @@ impl<'a> Writer<'a> {
     /// The OPT pseudo-record (always last).
     pub fn opt(&mut self, ext_rcode: u8, dnssec_ok: bool) {
         self.buf.push(0);
-        self.buf.extend_from_slice(&41u16.to_be_bytes());
+        self.buf.extend_from_slice(&T_OPT.to_be_bytes());
         self.buf.extend_from_slice(&OUR_UDP_PAYLOAD.to_be_bytes());
         self.buf.push(ext_rcode);
         self.buf.push(0);
