@@ -380,8 +380,18 @@ async fn two_thousand_requests_from_100_clients() {
     );
 
     assert_eq!(f.answers.len(), CLIENTS * PER_CLIENT);
-    // 429s appear (the limit works) but do not dominate.
-    assert!(limited > 0, "no 429 at {RATE}/s burst {BURST}");
+    // 429s appear (the limit works) when the clients offered more than the limit over the
+    // run (on a slow or busy machine 100 clients may not reach 400/s; the limiter itself is
+    // tested exactly in api_http.rs), and never dominate.
+    let offered = sent as f64 / wall.as_secs_f64();
+    if offered > f64::from(RATE) + f64::from(BURST) / wall.as_secs_f64() {
+        assert!(
+            limited > 0,
+            "no 429 at {RATE}/s burst {BURST} although {offered:.0}/s were offered"
+        );
+    } else {
+        println!("offered {offered:.0}/s, under the limit of {RATE}/s: no 429 expected");
+    }
     assert!(
         limited < f.answers.len(),
         "429s dominate: {limited} of {sent}"

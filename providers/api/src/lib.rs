@@ -17,7 +17,7 @@ pub use plan::{DiffOptions, Plan, PlanError, RecordChange, Safety, Selector};
 pub use provider::{
     ApplyReport, Capabilities, Change, Granularity, Provider, ProviderError, Support, ZoneRef,
 };
-pub use record::{Fields, RecordSet, RecordSetKey, RecordValue, Zone};
+pub use record::{Fields, RecordSet, RecordSetKey, RecordValue, Zone, field};
 pub use rtype::RType;
 
 /// Re-exports for the macros of the test kit (not a public API).

@@ -265,27 +265,7 @@ impl Plan {
     /// fields nor the set's TTL, weight or fields), else updated. Within an update, removes
     /// come first, then updates, keeps and adds.
     pub fn record_changes(&self) -> Vec<RecordChange> {
-        let mut out = Vec::new();
-        for c in &self.changes {
-            match c {
-                Change::Create { after } => {
-                    out.extend(
-                        records(after)
-                            .into_iter()
-                            .map(|after| RecordChange::Add { after }),
-                    );
-                }
-                Change::Delete { before } => {
-                    out.extend(
-                        records(before)
-                            .into_iter()
-                            .map(|before| RecordChange::Remove { before }),
-                    );
-                }
-                Change::Update { before, after } => update_records(before, after, &mut out),
-            }
-        }
-        out
+        record_changes(&self.changes)
     }
 }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Name, RType, RecordSet, Zone};
+use crate::{Name, RType, RecordSet, Zone, field};
 
 /// Whether a provider can do something, and if not, why (DNSControl's `Cannot("…")`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,6 +92,56 @@ impl Capabilities {
                 what: format!("TTL {} on {}", rs.ttl, rs.key()),
                 reason: format!("the provider's minimum TTL is {}", self.min_ttl),
             });
+        }
+        let refuse = |support: &Support, what: &str| match support {
+            Support::Yes => Ok(()),
+            Support::No(reason) => Err(ProviderError::Unsupported {
+                what: format!("{what} on {}", rs.key()),
+                reason: reason.clone(),
+            }),
+        };
+        for (key, support, what) in [
+            (field::ALIAS, &self.alias, "an alias target (`alias`)"),
+            (field::REGION, &self.latency, "latency routing (`region`)"),
+            (field::GEO, &self.geo, "geolocation routing (`geo`)"),
+            (
+                field::GEOPROXIMITY,
+                &self.geo,
+                "geoproximity routing (`geoproximity`)",
+            ),
+            (
+                field::FAILOVER,
+                &self.failover,
+                "failover routing (`failover`)",
+            ),
+            (
+                field::MULTIVALUE,
+                &self.multivalue,
+                "multivalue routing (`multivalue`)",
+            ),
+        ] {
+            if rs.fields.get(key).is_some_and(|v| !v.is_null()) {
+                refuse(support, what)?;
+            }
+        }
+        for v in &rs.values {
+            let set = |key: &str| match v.fields.get(key) {
+                None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => {
+                    false
+                }
+                Some(serde_json::Value::String(s)) => !s.is_empty(),
+                Some(serde_json::Value::Array(a)) => !a.is_empty(),
+                Some(_) => true,
+            };
+            if set(field::COMMENT) {
+                refuse(&self.comments, "a record comment (`comment`)")?;
+            }
+            if set(field::TAGS) {
+                refuse(&self.tags, "record tags (`tags`)")?;
+            }
+            if set(field::PROXIED) {
+                refuse(&self.proxied, "proxying (`proxied`)")?;
+            }
         }
         Ok(())
     }

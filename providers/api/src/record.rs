@@ -49,6 +49,30 @@ impl RecordValue {
     }
 }
 
+/// The provider fields the model knows by name: set-level ([`RecordSet::fields`]) for routing,
+/// value-level ([`RecordValue::fields`]) for per-record settings. Each needs a capability
+/// ([`crate::Capabilities::check`] refuses a set that uses one its provider lacks).
+pub mod field {
+    /// Set-level: an alias target (Route 53 `AliasTarget`).
+    pub const ALIAS: &str = "alias";
+    /// Set-level: the region of latency-based routing (Route 53 `Region`).
+    pub const REGION: &str = "region";
+    /// Set-level: geolocation routing (Route 53 `GeoLocation`).
+    pub const GEO: &str = "geo";
+    /// Set-level: geoproximity routing (Route 53 `GeoProximityLocation`).
+    pub const GEOPROXIMITY: &str = "geoproximity";
+    /// Set-level: failover routing, PRIMARY or SECONDARY (Route 53 `Failover`).
+    pub const FAILOVER: &str = "failover";
+    /// Set-level: multivalue answer routing (Route 53 `MultiValueAnswer`).
+    pub const MULTIVALUE: &str = "multivalue";
+    /// Value-level: a comment on the record (Cloudflare `comment`).
+    pub const COMMENT: &str = "comment";
+    /// Value-level: tags on the record (Cloudflare `tags`).
+    pub const TAGS: &str = "tags";
+    /// Value-level: traffic proxied by the provider (Cloudflare `proxied`).
+    pub const PROXIED: &str = "proxied";
+}
+
 /// A record set. Values form a set: [`RecordSet::normalize`] sorts and de-duplicates them so
 /// that equality does not depend on order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,10 +31,10 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use switchback_api::plan::RecordChange;
+use switchback_api::plan::{self, RecordChange};
 use switchback_api::{
-    ApplyReport, Capabilities, Change, Fields, Granularity, Name, Plan, Provider, ProviderError,
-    RType, RecordSet, Support, Zone, ZoneRef,
+    ApplyReport, Capabilities, Change, Fields, Granularity, Name, Provider, ProviderError, RType,
+    RecordSet, Support, Zone, ZoneRef,
 };
 use tracing::{info, warn};
 
@@ -614,14 +614,6 @@ impl Provider for Cloudflare {
                     message,
                 })?;
             }
-            if let Change::Update { before, after } = c {
-                if before.key() != after.key() {
-                    return Err(ProviderError::Invalid {
-                        record: after.key().to_string(),
-                        message: format!("before and after are different sets ({})", before.key()),
-                    });
-                }
-            }
         }
         // 2. The live zone: ids, and the check that every `before` still holds.
         let (zone_id, origin) = self.zone_id(zone).await?;
@@ -635,29 +627,12 @@ impl Provider for Cloudflare {
                     message: format!("the name is outside the zone {origin}"),
                 });
             }
-            let now = live_zone.get(&key);
-            let stale = match c.before() {
-                None => now.map(|_| "the record set already exists".to_string()),
-                Some(before) => {
-                    let mut b = before.clone();
-                    b.normalize();
-                    match now {
-                        None => Some("the record set no longer exists".into()),
-                        Some(n) if *n != b => Some(format!(
-                            "the live record set differs from the plan's `before` (live: {})",
-                            serde_json::to_string(n).unwrap_or_default()
-                        )),
-                        Some(_) => None,
-                    }
-                }
-            };
-            if let Some(message) = stale {
-                return Err(ProviderError::Invalid {
-                    record: key.to_string(),
-                    message: format!("{message}; nothing was changed (re-plan and review)"),
-                });
-            }
         }
+        // Every `before` still live, every created set still absent (the reference rules).
+        plan::check_live(&live_zone, changes).map_err(|e| ProviderError::Invalid {
+            record: e.key.to_string(),
+            message: format!("{}; nothing was changed (re-plan and review)", e.reason),
+        })?;
         let mut ids: HashMap<(String, u16, String, String), Vec<String>> = HashMap::new();
         for p in &live {
             let mut f = p.fields.clone();
@@ -688,17 +663,10 @@ impl Provider for Cloudflare {
                 })
         };
         // 3. Record-level operations, in the batch's own order: deletes, patches, posts.
-        let plan = Plan {
-            provider: self.name.clone(),
-            zone: origin.clone(),
-            changes: changes.to_vec(),
-            existing_record_sets: live_zone.record_sets.len(),
-            first_import: false,
-        };
         let mut deletes = Vec::new();
         let mut patches = Vec::new();
         let mut posts = Vec::new();
-        for rc in plan.record_changes() {
+        for rc in plan::record_changes(changes) {
             match rc {
                 RecordChange::Keep { .. } => {}
                 RecordChange::Remove { before } => deletes.push(Op {

@@ -29,12 +29,7 @@ use aws_sdk_route53::types::{
 use serde_json::{Map, Value, json};
 use switchback_api::{Fields, Name, ProviderError, RType, RecordSet, RecordValue, rdata};
 
-pub const ALIAS: &str = "alias";
-pub const REGION: &str = "region";
-pub const GEO: &str = "geo";
-pub const GEOPROXIMITY: &str = "geoproximity";
-pub const FAILOVER: &str = "failover";
-pub const MULTIVALUE: &str = "multivalue";
+pub use switchback_api::field::{ALIAS, FAILOVER, GEO, GEOPROXIMITY, MULTIVALUE, REGION};
 pub const HEALTH_CHECK_ID: &str = "health_check_id";
 pub const CIDR_ROUTING: &str = "cidr_routing";
 pub const TRAFFIC_POLICY_INSTANCE_ID: &str = "traffic_policy_instance_id";

@@ -35,6 +35,15 @@ pub fn apply_changes(zone: &mut Zone, changes: &[Change]) -> Result<(), ApplyErr
     Ok(())
 }
 
+/// The check a provider makes against its live zone before it sends anything: in order, every
+/// create's set is absent and every update's or delete's `before` is live exactly
+/// ([`apply_changes`]'s rules, without keeping the result). So a change planned against a zone
+/// someone changed since fails whole instead of clobbering it.
+pub fn check_live(live: &Zone, changes: &[Change]) -> Result<(), ApplyError> {
+    let mut zone = live.clone();
+    apply_changes(&mut zone, changes)
+}
+
 /// Apply changes one at a time, calling `check` after each with the record sets now at the
 /// changed name (for providers that validate every step, e.g. RFC 1034 CNAME exclusivity with
 /// [`cname_conflict`], and for tests of the order of changes). All or nothing.

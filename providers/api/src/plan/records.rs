@@ -29,6 +29,32 @@ impl RecordChange {
     }
 }
 
+/// The record-level changes of `changes` (see [`Plan::record_changes`]): what a provider
+/// whose [`crate::Granularity`] is one record sends.
+pub fn record_changes(changes: &[Change]) -> Vec<RecordChange> {
+    let mut out = Vec::new();
+    for c in changes {
+        match c {
+            Change::Create { after } => {
+                out.extend(
+                    records(after)
+                        .into_iter()
+                        .map(|after| RecordChange::Add { after }),
+                );
+            }
+            Change::Delete { before } => {
+                out.extend(
+                    records(before)
+                        .into_iter()
+                        .map(|before| RecordChange::Remove { before }),
+                );
+            }
+            Change::Update { before, after } => update_records(before, after, &mut out),
+        }
+    }
+    out
+}
+
 pub(super) fn one(rs: &RecordSet, value: &RecordValue) -> RecordSet {
     RecordSet {
         name: rs.name.clone(),
