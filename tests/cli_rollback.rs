@@ -195,6 +195,7 @@ fn bad_input_is_refused_and_changes_nothing() {
     write(&env.path("wiped.zone"), wiped);
     let (c, err) = code(&["apply", "builtin", "example.com", "wiped.zone", "--yes"]);
     assert_eq!(c, Some(4), "{err}");
+    assert!(err.contains("hint: --force applies it anyway"), "{err}");
     // A wrong checksum: refused.
     write(
         &env.path("one.zone"),

@@ -74,7 +74,11 @@ impl From<CutoverError> for ApiError {
             CutoverError::Unhealthy { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "unhealthy", detail)
             }
-            CutoverError::Soak { .. } => ApiError::new(StatusCode::CONFLICT, "soak", detail),
+            CutoverError::Soak { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "soak",
+                format!("{detail}; wait, or send \"skip_soak\": true"),
+            ),
             CutoverError::Drift(_) => ApiError::new(StatusCode::CONFLICT, "drift", detail),
             CutoverError::Busy { holder, .. } => {
                 ApiError::new(StatusCode::CONFLICT, "busy", format!("held by {holder}"))

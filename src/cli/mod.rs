@@ -157,6 +157,31 @@ fn cutover_exit_code(e: &crate::planner::cutover::CutoverError) -> u8 {
 }
 
 impl CliError {
+    /// What the operator can do about this error with the command line's own flags (the
+    /// library errors state the fact; the flag that overrides it is the CLI's to name).
+    pub fn hint(&self) -> Option<&'static str> {
+        use crate::planner::cutover::CutoverError as E;
+        use switchback_api::plan::PlanError;
+        let safety = "--force applies it anyway";
+        match self {
+            CliError::Plan(PlanError::Safety(_))
+            | CliError::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => {
+                Some(safety)
+            }
+            CliError::Cutover(e) => match e {
+                e if e.is_safety() => Some(safety),
+                E::Drift(_) => Some("--force overwrites the changed record sets"),
+                E::Unhealthy { .. } => {
+                    Some("--ignore-health goes on anyway (recorded loudly in the journal)")
+                }
+                E::Soak { .. } => Some("wait, or start the stage now with --skip-soak"),
+                E::Busy { .. } => Some("--wait DURATION waits for the other actor"),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
         let context = context.into();
         move |source| CliError::Io { context, source }

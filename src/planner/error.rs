@@ -37,21 +37,16 @@ pub enum CutoverError {
          (look at `switchback cutover status {name}` and run the command again)"
     )]
     Changed { name: String, what: String },
-    #[error(
-        "cutover {name}: the primary is not healthy ({detail}); failback refused \
-         (--ignore-health overrides, loudly)"
-    )]
+    #[error("cutover {name}: the primary is not healthy ({detail}); failback refused")]
     Unhealthy { name: String, detail: String },
-    #[error(
-        "cutover {name}: stage {stage} has soaked {elapsed} of {soak}; wait, or use --skip-soak"
-    )]
+    #[error("cutover {name}: stage {stage} has soaked {elapsed} of {soak}")]
     Soak {
         name: String,
         stage: u32,
         elapsed: String,
         soak: String,
     },
-    #[error("cutover {}: drift: {} cutover record set(s) changed by someone else since the last step (use --force to overwrite)\n{}", .0.cutover, .0.conflicts.len(), .0.render())]
+    #[error("cutover {}: drift: {} cutover record set(s) changed by someone else since the last step\n{}", .0.cutover, .0.conflicts.len(), .0.render())]
     Drift(Box<DriftReport>),
     #[error("cutover {name}: stored state is damaged: {detail}")]
     Corrupt { name: String, detail: String },

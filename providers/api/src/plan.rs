@@ -76,7 +76,7 @@ pub enum PlanError {
         what: String,
         reason: String,
     },
-    #[error("safety threshold: {0} (use --force to apply anyway)")]
+    #[error("safety threshold: {0}")]
     Safety(String),
     #[error("the plan changed since it was reviewed: checksum {actual}, expected {expected}")]
     ChecksumMismatch { expected: String, actual: String },

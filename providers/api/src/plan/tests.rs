@@ -398,7 +398,7 @@ fn safety_thresholds() {
     assert_eq!(
         e.to_string(),
         "safety threshold: would change 45 of 120 record sets (37%), more than \
-         max_change_percent = 30 (use --force to apply anyway)"
+         max_change_percent = 30"
     );
     assert!(
         p.check_safety(&Safety {
