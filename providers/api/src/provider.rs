@@ -209,8 +209,32 @@ pub enum ProviderError {
     Unsupported { what: String, reason: String },
     #[error("invalid record {record}: {message}")]
     Invalid { record: String, message: String },
+    /// Throttled past the retries; `retry_after` when the provider said how long to wait.
+    #[error("{message}")]
+    RateLimited {
+        retry_after: Option<std::time::Duration>,
+        message: String,
+    },
+    /// The provider refused the credentials (a wrong, expired or under-privileged token).
+    #[error("{0}")]
+    Auth(String),
+    /// No answer from the provider (connection refused or reset, timeout), after the retries
+    /// that were safe.
+    #[error("{0}")]
+    Transport(String),
     #[error("{0}")]
     Other(String),
+}
+
+impl ProviderError {
+    /// Whether the same call may succeed later unchanged (throttling, no answer): an actor
+    /// may retry it; every other error needs a change first.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::RateLimited { .. } | ProviderError::Transport(_)
+        )
+    }
 }
 
 impl From<crate::plan::ApplyError> for ProviderError {

@@ -117,6 +117,23 @@ fn err(e: impl std::fmt::Display) -> ProviderError {
     ProviderError::Other(e.to_string())
 }
 
+impl From<ClientError> for ProviderError {
+    /// A failed call, classified: throttled, credentials refused, no answer, or other.
+    fn from(e: ClientError) -> ProviderError {
+        match &e {
+            ClientError::Throttled { .. } => ProviderError::RateLimited {
+                retry_after: None,
+                message: e.to_string(),
+            },
+            ClientError::Api {
+                status: 401 | 403, ..
+            } => ProviderError::Auth(e.to_string()),
+            ClientError::Transport { .. } => ProviderError::Transport(e.to_string()),
+            _ => ProviderError::Other(e.to_string()),
+        }
+    }
+}
+
 /// One write: what it does, to which record, and the body.
 struct Op {
     kind: OpKind,
@@ -282,7 +299,7 @@ impl Cloudflare {
             {
                 Ok(v) => Some(zone_ref(&v["result"])?),
                 Err(ClientError::Api { status: 404, .. }) => None,
-                Err(e) => return Err(err(e)),
+                Err(e) => return Err(e.into()),
             }
         } else {
             let mut path = format!("/zones?name={}", encode(&text));
@@ -293,7 +310,7 @@ impl Cloudflare {
                 .client
                 .call(Method::GET, &path, None)
                 .await
-                .map_err(err)?;
+                .map_err(ProviderError::from)?;
             match v["result"].as_array().and_then(|a| a.first()) {
                 Some(z) => Some(zone_ref(z)?),
                 None => None,
@@ -314,7 +331,7 @@ impl Cloudflare {
             .client
             .get_all(&format!("/zones/{zone_id}/dns_records"), PER_PAGE)
             .await
-            .map_err(err)?;
+            .map_err(ProviderError::from)?;
         let mut out = Vec::with_capacity(objects.len());
         let mut bad = Vec::new();
         for o in &objects {
@@ -578,7 +595,7 @@ impl Provider for Cloudflare {
             .client
             .get_all(&path, ZONES_PER_PAGE)
             .await
-            .map_err(err)?;
+            .map_err(ProviderError::from)?;
         let mut out = Vec::new();
         for z in &zones {
             let (id, name) = zone_ref(z)?;

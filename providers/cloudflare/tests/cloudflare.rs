@@ -581,7 +581,12 @@ async fn waits_retry_after_on_429() {
         o.retry_after_secs = 6;
     });
     let t = Instant::now();
-    let err = e.provider.read_zone(&e.zone).await.unwrap_err().to_string();
+    let err = e.provider.read_zone(&e.zone).await.unwrap_err();
+    assert!(
+        matches!(err, switchback_api::ProviderError::RateLimited { .. }) && err.is_transient(),
+        "{err:?}"
+    );
+    let err = err.to_string();
     assert!(err.contains("429"), "{err}");
     assert!(t.elapsed() < Duration::from_secs(15));
 }
@@ -857,6 +862,10 @@ async fn token_never_in_logs_or_errors() {
     .with_retry(common::fast_retry())
     .with_recorder(e.recorder.clone());
     let err = wrong.read_zone(&e.zone).await.unwrap_err();
+    assert!(
+        matches!(err, switchback_api::ProviderError::Auth(_)) && !err.is_transient(),
+        "{err:?}"
+    );
     texts.push(err.to_string());
     assert!(err.to_string().contains("10000"), "{err}");
     // From the environment: the variable's name in the error, never a value.

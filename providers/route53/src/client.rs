@@ -143,6 +143,47 @@ impl CallError {
     }
 }
 
+/// Route 53's answers to credentials it does not take.
+const AUTH_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidSignatureException",
+];
+
+impl From<CallError> for switchback_api::ProviderError {
+    /// A failed call, classified: throttled past the retry budget, credentials refused, no
+    /// answer, or other.
+    fn from(e: CallError) -> switchback_api::ProviderError {
+        use switchback_api::ProviderError as P;
+        match &e {
+            CallError::Service { code, .. } if AUTH_CODES.contains(&code.as_str()) => {
+                P::Auth(e.to_string())
+            }
+            CallError::Service { code, .. } if RETRY_CODES.contains(&code.as_str()) => {
+                P::RateLimited {
+                    retry_after: None,
+                    message: e.to_string(),
+                }
+            }
+            CallError::GaveUp { last, .. }
+                if last.contains("429") || RETRY_CODES.iter().any(|c| last.contains(c)) =>
+            {
+                P::RateLimited {
+                    retry_after: None,
+                    message: e.to_string(),
+                }
+            }
+            CallError::GaveUp { .. } => P::Transport(e.to_string()),
+            _ => P::Other(e.to_string()),
+        }
+    }
+}
+
 const RETRY_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",

@@ -228,7 +228,12 @@ impl Route53 {
             && id_like.len() >= 8
         {
             let id = id_like.to_ascii_uppercase();
-            if let Some(hz) = self.client.hosted_zone(&id).await.map_err(other)? {
+            if let Some(hz) = self
+                .client
+                .hosted_zone(&id)
+                .await
+                .map_err(ProviderError::from)?
+            {
                 let name = convert::name_from_r53(hz.name()).map_err(other)?;
                 return Ok((strip_zone_id(hz.id()).to_string(), name));
             }
@@ -249,7 +254,7 @@ impl Route53 {
             .client
             .zones_named(&convert::name_to_r53(zone))
             .await
-            .map_err(other)?;
+            .map_err(ProviderError::from)?;
         let hosted = match zones.as_slice() {
             [one] => Hosted {
                 id: strip_zone_id(one.id()).to_string(),
@@ -263,7 +268,12 @@ impl Route53 {
                     .map(|l| String::from_utf8_lossy(l).to_ascii_uppercase());
                 match label {
                     Some(id) if zone.label_count() == 1 && id.len() >= 8 => {
-                        match self.client.hosted_zone(&id).await.map_err(other)? {
+                        match self
+                            .client
+                            .hosted_zone(&id)
+                            .await
+                            .map_err(ProviderError::from)?
+                        {
                             Some(hz) => Hosted {
                                 id: strip_zone_id(hz.id()).to_string(),
                                 name: convert::name_from_r53(hz.name()).map_err(other)?,
@@ -296,7 +306,11 @@ impl Route53 {
     }
 
     async fn read_hosted(&self, h: &Hosted) -> Result<Zone, ProviderError> {
-        let native = self.client.list_record_sets(&h.id).await.map_err(other)?;
+        let native = self
+            .client
+            .list_record_sets(&h.id)
+            .await
+            .map_err(ProviderError::from)?;
         let mut sets = Vec::with_capacity(native.len());
         let mut by_key = HashMap::with_capacity(native.len());
         for n in native {
@@ -457,7 +471,7 @@ impl Route53 {
                             self.client
                                 .backoff_after_ambiguous(&mut attempt, start, ambiguous)
                                 .await
-                                .map_err(other)?;
+                                .map_err(ProviderError::from)?;
                         }
                         BatchState::Mixed(key) => {
                             return Err(other(format!(
@@ -722,7 +736,11 @@ impl Provider for Route53 {
 /// The provider operations, counted by the `Provider` impl.
 impl Route53 {
     async fn list_zones_op(&self) -> Result<Vec<ZoneRef>, ProviderError> {
-        let zones = self.client.list_hosted_zones().await.map_err(other)?;
+        let zones = self
+            .client
+            .list_hosted_zones()
+            .await
+            .map_err(ProviderError::from)?;
         zones
             .iter()
             .map(|z| {
@@ -788,7 +806,10 @@ impl Route53 {
             }
         }
         for id in &ids {
-            self.client.wait_insync(id).await.map_err(other)?;
+            self.client
+                .wait_insync(id)
+                .await
+                .map_err(ProviderError::from)?;
         }
         let after = self.client.stats();
         let api_calls = after.total().saturating_sub(before.total());

@@ -53,3 +53,46 @@ fn refusal_names_the_record_route53_names() {
     };
     assert!(matches!(refused(e, &batch), ProviderError::Other(_)));
 }
+
+#[test]
+fn call_errors_are_classified() {
+    use std::time::Duration;
+    use switchback_api::ProviderError as P;
+    let service = |code: &str| CallError::Service {
+        op: "ListResourceRecordSets",
+        code: code.into(),
+        message: "m".into(),
+    };
+    let gave_up = |last: &str| CallError::GaveUp {
+        op: "ChangeResourceRecordSets",
+        attempts: 5,
+        elapsed: Duration::from_secs(30),
+        last: last.into(),
+    };
+    assert!(matches!(P::from(service("AccessDenied")), P::Auth(_)));
+    assert!(matches!(
+        P::from(service("InvalidClientTokenId")),
+        P::Auth(_)
+    ));
+    assert!(matches!(
+        P::from(service("Throttling")),
+        P::RateLimited { .. }
+    ));
+    assert!(matches!(
+        P::from(gave_up("Throttling: Rate exceeded")),
+        P::RateLimited { .. }
+    ));
+    assert!(matches!(
+        P::from(gave_up("HTTP 429")),
+        P::RateLimited { .. }
+    ));
+    let t = P::from(gave_up("timed out"));
+    assert!(matches!(t, P::Transport(_)) && t.is_transient(), "{t:?}");
+    let o = P::from(service("InvalidChangeBatch"));
+    assert!(matches!(o, P::Other(_)) && !o.is_transient(), "{o:?}");
+    // The text is the call's own.
+    assert_eq!(
+        P::from(service("AccessDenied")).to_string(),
+        service("AccessDenied").to_string()
+    );
+}
