@@ -218,6 +218,10 @@ pub enum ProviderError {
     /// The provider refused the credentials (a wrong, expired or under-privileged token).
     #[error("{0}")]
     Auth(String),
+    /// The live zone is not what the change was planned against: someone else changed the
+    /// record set since (nothing was applied; re-plan and review).
+    #[error("conflict on {record}: {message}")]
+    Conflict { record: String, message: String },
     /// No answer from the provider (connection refused or reset, timeout), after the retries
     /// that were safe.
     #[error("{0}")]
@@ -241,9 +245,12 @@ impl From<crate::plan::ApplyError> for ProviderError {
     /// A change refused by [`crate::plan::apply_changes`] (the reference semantics): the
     /// record set it names and why.
     fn from(e: crate::plan::ApplyError) -> ProviderError {
-        ProviderError::Invalid {
-            record: e.key.to_string(),
-            message: e.to_string(),
+        let record = e.key.to_string();
+        let message = e.to_string();
+        if e.stale {
+            ProviderError::Conflict { record, message }
+        } else {
+            ProviderError::Invalid { record, message }
         }
     }
 }

@@ -646,9 +646,14 @@ impl Provider for Cloudflare {
             }
         }
         // Every `before` still live, every created set still absent (the reference rules).
-        plan::check_live(&live_zone, changes).map_err(|e| ProviderError::Invalid {
-            record: e.key.to_string(),
-            message: format!("{}; nothing was changed (re-plan and review)", e.reason),
+        plan::check_live(&live_zone, changes).map_err(|e| {
+            let record = e.key.to_string();
+            let message = format!("{}; nothing was changed (re-plan and review)", e.reason);
+            if e.stale {
+                ProviderError::Conflict { record, message }
+            } else {
+                ProviderError::Invalid { record, message }
+            }
         })?;
         let mut ids: HashMap<(String, u16, String, String), Vec<String>> = HashMap::new();
         for p in &live {

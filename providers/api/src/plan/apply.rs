@@ -12,6 +12,9 @@ pub struct ApplyError {
     pub op: &'static str,
     pub key: RecordSetKey,
     pub reason: String,
+    /// The live zone is not what the change was planned against (the set exists, is gone or
+    /// differs): someone else changed it. `false`: the change itself is wrong.
+    pub stale: bool,
 }
 
 /// Apply a change set to a zone value, all or nothing: a create needs the key to be absent; an
@@ -24,11 +27,12 @@ pub struct ApplyError {
 pub fn apply_changes(zone: &mut Zone, changes: &[Change]) -> Result<(), ApplyError> {
     let mut sets = owned_index(zone);
     for (i, c) in changes.iter().enumerate() {
-        apply_one(&mut sets, c).map_err(|reason| ApplyError {
+        apply_one(&mut sets, c).map_err(|(stale, reason)| ApplyError {
             index: i,
             op: c.op(),
             key: c.key(),
             reason,
+            stale,
         })?;
     }
     zone.record_sets = sets.into_values().collect();
@@ -54,11 +58,12 @@ pub fn apply_changes_stepwise(
 ) -> Result<(), ApplyError> {
     let mut sets = owned_index(zone);
     for (i, c) in changes.iter().enumerate() {
-        let err = |reason| ApplyError {
+        let err = |(stale, reason)| ApplyError {
             index: i,
             op: c.op(),
             key: c.key(),
             reason,
+            stale,
         };
         apply_one(&mut sets, c).map_err(err)?;
         let name = CanonName::of(&c.record_set().name);
@@ -72,7 +77,7 @@ pub fn apply_changes_stepwise(
             .take_while(|(k, _)| k.name == name)
             .map(|(_, rs)| rs.clone())
             .collect();
-        check(i, c, &here).map_err(err)?;
+        check(i, c, &here).map_err(|reason| err((false, reason)))?;
     }
     zone.record_sets = sets.into_values().collect();
     Ok(())
@@ -88,28 +93,31 @@ pub(super) fn owned_index(zone: &Zone) -> BTreeMap<OrderKey, RecordSet> {
 pub(super) fn apply_one(
     sets: &mut BTreeMap<OrderKey, RecordSet>,
     c: &Change,
-) -> Result<(), String> {
+) -> Result<(), (bool, String)> {
     match c {
         Change::Create { after } => {
             let k = order_key(after);
             if sets.contains_key(&k) {
-                return Err("the record set already exists".into());
+                return Err((true, "the record set already exists".into()));
             }
             sets.insert(k, norm(after).into_owned());
         }
         Change::Update { before, after } => {
             if order_key(before) != order_key(after) {
-                return Err(format!(
-                    "before and after are different record sets ({} vs {})",
-                    before.key(),
-                    after.key()
+                return Err((
+                    false,
+                    format!(
+                        "before and after are different record sets ({} vs {})",
+                        before.key(),
+                        after.key()
+                    ),
                 ));
             }
-            check_before(sets, before)?;
+            check_before(sets, before).map_err(|r| (true, r))?;
             sets.insert(order_key(after), norm(after).into_owned());
         }
         Change::Delete { before } => {
-            check_before(sets, before)?;
+            check_before(sets, before).map_err(|r| (true, r))?;
             sets.remove(&order_key(before));
         }
     }

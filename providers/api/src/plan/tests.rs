@@ -766,3 +766,41 @@ fn each_capability_is_enforced_when_planning() {
         );
     }
 }
+
+/// A change planned against a zone someone changed since is a conflict (nothing applied,
+/// re-plan); a change that is wrong in itself is invalid.
+#[test]
+fn stale_changes_are_conflicts_and_wrong_ones_invalid() {
+    let a = zone(vec![
+        soa(1, 300),
+        ns(),
+        rs("a.example.com.", RType::A, 60, &["192.0.2.1"]),
+    ]);
+    let stale = [Change::Delete {
+        before: rs("a.example.com.", RType::A, 60, &["192.0.2.9"]),
+    }];
+    let e = check_live(&a, &stale).unwrap_err();
+    assert!(e.stale, "{e}");
+    assert!(matches!(
+        ProviderError::from(e),
+        ProviderError::Conflict { .. }
+    ));
+    let exists = [Change::Create {
+        after: rs("a.example.com.", RType::A, 60, &["192.0.2.1"]),
+    }];
+    assert!(matches!(
+        ProviderError::from(check_live(&a, &exists).unwrap_err()),
+        ProviderError::Conflict { .. }
+    ));
+    let wrong = [Change::Update {
+        before: rs("a.example.com.", RType::A, 60, &["192.0.2.1"]),
+        after: rs("b.example.com.", RType::A, 60, &["192.0.2.1"]),
+    }];
+    let e = check_live(&a, &wrong).unwrap_err();
+    assert!(!e.stale, "{e}");
+    assert!(matches!(
+        ProviderError::from(e),
+        ProviderError::Invalid { .. }
+    ));
+    assert!(check_live(&a, &[]).is_ok());
+}

@@ -167,10 +167,7 @@ impl Provider for MemoryProvider {
             }
             Ok(())
         })
-        .map_err(|e| ProviderError::Invalid {
-            record: e.key.to_string(),
-            message: e.to_string(),
-        })?;
+        .map_err(ProviderError::from)?;
         if !changes.is_empty() {
             bump_serial(&mut next);
             self.applies
