@@ -382,7 +382,7 @@ impl Config {
         self.server
             .node
             .clone()
-            .unwrap_or_else(crate::planner::lease::hostname)
+            .unwrap_or_else(crate::host::hostname)
     }
 
     /// The cutover called `name`, resolved (names parsed, durations read), or `None`.

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod fault;
 pub mod health;
+pub mod host;
 pub mod planner;
 pub mod registry;
 pub mod store;

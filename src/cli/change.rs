@@ -11,7 +11,7 @@ use super::{CliError, exit, output, runtime};
 use crate::planner;
 use crate::planner::confirm::{self, Decision};
 use crate::registry::Providers;
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// Flags shared by the commands that change records.
 #[derive(Debug, Clone, ClapArgs)]
@@ -39,7 +39,7 @@ pub fn apply(
     flags: &ChangeFlags,
     json: bool,
 ) -> Result<u8, CliError> {
-    let zone = super::snapshot::parse_zone(zone)?;
+    let zone = super::output::parse_zone(zone)?;
     let desired = read_desired(file, &zone)?;
     let p = providers.get(provider)?;
     let store = Store::open(&providers.config().server.state)?;
@@ -237,7 +237,7 @@ fn execute(
         planner::RunInfo {
             kind,
             subject,
-            actor: &store::default_actor(),
+            actor: &crate::host::actor(),
         },
     ));
     pb.finish_and_clear();

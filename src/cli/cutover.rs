@@ -7,7 +7,7 @@ use clap::Subcommand;
 use super::{CliError, exit, runtime};
 use crate::planner::cutover::{self, Ctx, HealthGate, StepOptions};
 use crate::registry::Providers;
-use crate::store::{self, Store};
+use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum CutoverCommand {
@@ -133,7 +133,7 @@ pub fn run(providers: &Arc<Providers>, cmd: CutoverCommand, json: bool) -> Resul
             let ctx = Ctx::open(providers, &store, &name, HealthGate::probe())?;
             let action = cutover::next_action(&store, &ctx.cutover)?;
             let opts = StepOptions {
-                actor: store::default_actor(),
+                actor: crate::host::actor(),
                 ..StepOptions::default()
             };
             let p = runtime()?.block_on(cutover::prepare(&ctx, &action, &opts))?;

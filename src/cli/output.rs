@@ -170,3 +170,16 @@ pub fn served_line(
         )),
     }
 }
+
+/// How a zone is printed: as a master file or as the record model's JSON.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Zone,
+    Json,
+}
+
+/// A zone name given on the command line (a usage error, exit 2, when it does not parse).
+pub fn parse_zone(zone: &str) -> Result<switchback_api::Name, super::CliError> {
+    zone.parse()
+        .map_err(|e| super::CliError::Usage(format!("zone {zone:?}: {e}")))
+}

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use switchback_api::plan;
-use switchback_api::{Name, zonefile};
+use switchback_api::zonefile;
 
 use super::{CliError, exit, output, runtime};
 use crate::registry::Providers;
@@ -28,13 +28,8 @@ pub enum SnapshotCommand {
     Show {
         id: String,
         #[arg(long, value_enum, default_value = "zone")]
-        format: super::zone::Format,
+        format: super::output::Format,
     },
-}
-
-pub fn parse_zone(zone: &str) -> Result<Name, CliError> {
-    zone.parse()
-        .map_err(|e| CliError::Usage(format!("zone {zone:?}: {e}")))
 }
 
 pub fn run(providers: &Providers, cmd: SnapshotCommand, json: bool) -> Result<u8, CliError> {
@@ -45,7 +40,7 @@ pub fn run(providers: &Providers, cmd: SnapshotCommand, json: bool) -> Result<u8
             zone,
             label,
         } => {
-            let zone = parse_zone(&zone)?;
+            let zone = super::output::parse_zone(&zone)?;
             let p = providers.get(&provider)?;
             let pb = output::spinner(json, &format!("reading {zone} from {provider}"));
             let z = runtime()?.block_on(p.read_zone(&zone))?;
@@ -73,7 +68,7 @@ pub fn run(providers: &Providers, cmd: SnapshotCommand, json: bool) -> Result<u8
             Ok(exit::OK)
         }
         SnapshotCommand::List { provider, zone } => {
-            let zone = zone.as_deref().map(parse_zone).transpose()?;
+            let zone = zone.as_deref().map(super::output::parse_zone).transpose()?;
             let list = store.list_snapshots(provider.as_deref(), zone.as_ref())?;
             if json {
                 println!(
@@ -104,13 +99,13 @@ pub fn run(providers: &Providers, cmd: SnapshotCommand, json: bool) -> Result<u8
         SnapshotCommand::Show { id, format } => {
             let snap = store.snapshot(&id)?;
             match (format, json) {
-                (super::zone::Format::Json, _) | (_, true) => {
+                (super::output::Format::Json, _) | (_, true) => {
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&snap).unwrap_or_default()
                     )
                 }
-                (super::zone::Format::Zone, false) => {
+                (super::output::Format::Zone, false) => {
                     println!(
                         "; snapshot {} of {} {} taken {}",
                         snap.meta.id, snap.meta.provider, snap.meta.zone, snap.meta.created_at

@@ -14,7 +14,7 @@ use crate::planner::cutover::{
     StepOptions, Targets,
 };
 use crate::registry::Providers;
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// `--wait DURATION`: how long to wait for the cutover's lease.
 #[derive(Debug, Clone, ClapArgs)]
@@ -284,7 +284,7 @@ fn step(
         force: f.force,
         skip_soak: f.skip_soak,
         ignore_health: f.ignore_health,
-        actor: store::default_actor(),
+        actor: crate::host::actor(),
         actor_kind: ActorKind::Cli,
         wait: f.wait,
     };

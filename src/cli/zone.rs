@@ -6,6 +6,7 @@ use clap::Subcommand;
 use switchback_api::Name;
 use switchback_api::zonefile::{self, ZoneError};
 
+use super::output::Format;
 use super::{CliError, exit, runtime};
 use crate::registry::Providers;
 
@@ -27,12 +28,6 @@ pub enum ZoneCommand {
         #[arg(long, value_enum, default_value = "zone")]
         format: Format,
     },
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    Zone,
-    Json,
 }
 
 pub fn run(providers: &Providers, cmd: ZoneCommand, json: bool) -> Result<u8, CliError> {
@@ -145,7 +140,7 @@ fn export(
     format: Format,
     json: bool,
 ) -> Result<u8, CliError> {
-    let zone = super::snapshot::parse_zone(zone)?;
+    let zone = super::output::parse_zone(zone)?;
     let p = providers.get(provider)?;
     let z = runtime()?.block_on(p.read_zone(&zone))?;
     match (format, json) {

@@ -40,23 +40,13 @@ impl Holder {
         let pid = std::process::id();
         Holder {
             node: node.to_string(),
-            host: hostname(),
+            host: crate::host::hostname(),
             pid,
             pid_start: proc_start(pid).unwrap_or_default(),
             actor,
             who: who.to_string(),
         }
     }
-}
-
-/// The machine's host name (the kernel's, so every process on it agrees).
-pub fn hostname() -> String {
-    ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .map(|h| h.trim().to_string())
-        .find(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
 }
 
 /// Process `pid`'s start time (clock ticks since boot, `/proc/PID/stat` field 22), and

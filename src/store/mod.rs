@@ -310,28 +310,6 @@ impl Store {
     }
 }
 
-/// `$USER@hostname` (from the environment, else `/etc/hostname`), for the audit log.
-pub fn default_actor() -> String {
-    let user = ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .map(|v| v.trim().to_string())
-        .find(|v| !v.is_empty())
-        .unwrap_or_else(|| "unknown".to_string());
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .into_iter()
-        .chain(
-            ["/etc/hostname", "/proc/sys/kernel/hostname"]
-                .iter()
-                .filter_map(|p| fs::read_to_string(p).ok()),
-        )
-        .map(|h| h.trim().to_string())
-        .find(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string());
-    format!("{user}@{host}")
-}
-
 /// Refuse, before SQLite sees it, a file that is not a SQLite database. An empty file is fine
 /// (SQLite treats it as a new database).
 fn check_header(path: &Path) -> Result<(), StoreError> {

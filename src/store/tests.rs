@@ -475,7 +475,7 @@ fn runs_journal_and_audit() {
     assert_eq!(store.runs(1).unwrap().len(), 1);
 
     // Audit log.
-    let actor = default_actor();
+    let actor = crate::host::actor();
     assert!(actor.contains('@') && !actor.starts_with('@') && !actor.ends_with('@'));
     let e1 = AuditEntry {
         actor: actor.clone(),
