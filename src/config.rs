@@ -10,7 +10,9 @@ use serde::Deserialize;
 use switchback_builtin::acl::Cidr;
 use switchback_builtin::rrl::RrlConfig;
 
-use crate::registry::{ProviderSettings, Providers};
+pub mod providers;
+
+use providers::ProviderSettings;
 
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -423,7 +425,7 @@ impl Config {
                 ),
             ));
         }
-        if Providers::capabilities(self, &c.provider).is_none() {
+        if self.provider_capabilities(&c.provider).is_none() {
             return Err(self.invalid(
                 &key("provider"),
                 format!("unknown provider {:?}", c.provider),
@@ -471,7 +473,7 @@ impl Config {
                 .parse()
                 .map_err(|e| self.invalid(&rk("name"), format!("{:?}: {e}", r.name)))?;
             let provider = r.provider.clone().unwrap_or_else(|| c.provider.clone());
-            let caps = Providers::capabilities(self, &provider).ok_or_else(|| {
+            let caps = self.provider_capabilities(&provider).ok_or_else(|| {
                 self.invalid(&rk("provider"), format!("unknown provider {provider:?}"))
             })?;
             let rzone: switchback_api::Name = match &r.zone {

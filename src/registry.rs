@@ -1,15 +1,14 @@
-//! The composition root of providers: `[providers.NAME]` as one typed enum, and the one
-//! `match` that turns it into a provider. The [`Providers`] set is built once per process and
+//! The composition root of providers: the one `match` that turns `[providers.NAME]` (one
+//! typed enum, [`crate::config::providers`]) into a provider. The [`Providers`] set is built once per process and
 //! handed to the CLI command, the HTTP API and the automation; `serve` puts its own serving
 //! built-in provider in it ([`Providers::insert`]), so a change made through the API is served
-//! without a reload. No code outside this file names a provider type.
+//! without a reload. No code outside this file and that enum names a provider type.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use switchback_api::provider::{ApiStats, Served};
 use switchback_api::{
     ApplyReport, Capabilities, Change, Name, Provider, ProviderError, Zone, ZoneRef,
@@ -17,6 +16,7 @@ use switchback_api::{
 use switchback_builtin::Builtin;
 
 use crate::config::Config;
+pub use crate::config::providers::{BUILTIN, BuiltinSettings, KINDS, ProviderSettings};
 
 /// Why a provider could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -35,65 +35,6 @@ pub enum RegistryError {
         #[source]
         source: ProviderError,
     },
-}
-
-/// `[providers.builtin]`: the built-in server takes its zones and store from `[server]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BuiltinSettings {}
-
-/// `[providers.NAME]`: the provider's type (`type = "..."`) and that type's own settings, as
-/// the provider crate's config type.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum ProviderSettings {
-    Builtin(BuiltinSettings),
-    Route53(switchback_route53::Route53Config),
-    Cloudflare(switchback_cloudflare::CloudflareConfig),
-}
-
-/// Every provider type this build knows (the values of `type`).
-pub const KINDS: &[&str] = &["builtin", "route53", "cloudflare"];
-
-/// The name under which the built-in server is always available, configured or not.
-pub const BUILTIN: &str = "builtin";
-
-impl ProviderSettings {
-    /// `[providers.NAME]` as written; an unknown type, an unknown key or a bad value is an
-    /// error that names `providers.NAME` and the key.
-    pub fn parse(name: &str, table: &toml::Table) -> Result<ProviderSettings, (String, String)> {
-        let at = |k: &str| format!("providers.{name}.{k}");
-        let kind = match table.get("type") {
-            None => return Err((at("type"), "missing (builtin, route53, cloudflare)".into())),
-            Some(toml::Value::String(s)) => s.as_str(),
-            Some(_) => return Err((at("type"), "expected a string".into())),
-        };
-        if !KINDS.contains(&kind) {
-            return Err((
-                at("type"),
-                format!("unknown provider type {kind:?} ({})", KINDS.join(", ")),
-            ));
-        }
-        let settings: ProviderSettings = toml::Value::Table(table.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| (format!("providers.{name}"), e.message().to_string()))?;
-        match &settings {
-            ProviderSettings::Route53(c) => c.validate(),
-            ProviderSettings::Cloudflare(c) => c.validate(),
-            ProviderSettings::Builtin(_) => Ok(()),
-        }
-        .map_err(|m| (format!("providers.{name}"), m))?;
-        Ok(settings)
-    }
-
-    /// What a provider of these settings can carry out, known before one is built.
-    pub fn capabilities(&self) -> Capabilities {
-        match self {
-            ProviderSettings::Builtin(_) => switchback_builtin::capabilities(),
-            ProviderSettings::Route53(_) => switchback_route53::capabilities(),
-            ProviderSettings::Cloudflare(c) => switchback_cloudflare::capabilities(c),
-        }
-    }
 }
 
 /// Planner-level counts of one provider (zone reads and applies as the engine sees them).
@@ -193,7 +134,7 @@ impl Providers {
 
     /// The capabilities of provider `name` without building it.
     pub fn capabilities(cfg: &Config, name: &str) -> Option<Capabilities> {
-        settings(cfg, name).map(|s| s.capabilities())
+        cfg.provider_capabilities(name)
     }
 
     /// The providers built so far, by name: their planner counts and client statistics.
@@ -239,19 +180,9 @@ pub struct ProviderStats {
     pub client: Option<ApiStats>,
 }
 
-fn settings<'c>(cfg: &'c Config, name: &str) -> Option<std::borrow::Cow<'c, ProviderSettings>> {
-    match cfg.providers.get(name) {
-        Some(s) => Some(std::borrow::Cow::Borrowed(s)),
-        None if name == BUILTIN => Some(std::borrow::Cow::Owned(ProviderSettings::Builtin(
-            BuiltinSettings {},
-        ))),
-        None => None,
-    }
-}
-
 /// Build the provider called `name` (the one `match`).
 fn build(cfg: &Config, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
-    let Some(s) = settings(cfg, name) else {
+    let Some(s) = cfg.provider_settings(name) else {
         let mut known: Vec<&str> = cfg.providers.keys().map(String::as_str).collect();
         if !known.contains(&BUILTIN) {
             known.push(BUILTIN);
