@@ -84,9 +84,7 @@ impl From<CutoverError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "busy", format!("held by {holder}"))
             }
             CutoverError::Changed { .. } => ApiError::new(StatusCode::CONFLICT, "changed", detail),
-            CutoverError::Provider(_) | CutoverError::Planner(_) => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "provider", detail)
-            }
+            CutoverError::Planner(_) => ApiError::new(StatusCode::BAD_GATEWAY, "provider", detail),
             _ => ApiError::internal(detail),
         }
     }

@@ -199,7 +199,7 @@ fn execute(
     }
     if let Err(e) = planner::check_thresholds(&plan, flags.force) {
         report(None, None, Some("safety"));
-        return Err(CliError::Plan(e));
+        return Err(e.into());
     }
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
     match confirm::decide(flags.dry_run, flags.yes, terminal, plan.changes.len()) {

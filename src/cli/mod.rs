@@ -102,13 +102,10 @@ pub enum CliError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Provider(#[from] switchback_api::ProviderError),
-    #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    #[error(transparent)]
-    Plan(#[from] switchback_api::plan::PlanError),
+    /// Plan and provider errors too (one variant for each error, never two).
     #[error(transparent)]
     Planner(#[from] crate::planner::PlannerError),
     #[error(transparent)]
@@ -120,6 +117,19 @@ pub enum CliError {
     Refused(String),
 }
 
+impl From<switchback_api::ProviderError> for CliError {
+    fn from(e: switchback_api::ProviderError) -> CliError {
+        CliError::Planner(e.into())
+    }
+}
+
+impl From<switchback_api::plan::PlanError> for CliError {
+    /// Plan errors take the planner's path (one variant for each error, never two).
+    fn from(e: switchback_api::plan::PlanError) -> CliError {
+        CliError::Planner(e.into())
+    }
+}
+
 impl CliError {
     /// The process exit code for this error (DESIGN.md "Command line").
     pub fn exit_code(&self) -> u8 {
@@ -127,11 +137,12 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::Refused(_) | CliError::Registry(_) => exit::USAGE,
             CliError::Store(crate::store::StoreError::NotFound { .. }) => exit::USAGE,
-            CliError::Plan(PlanError::Safety(_)) => exit::SAFETY,
-            CliError::Plan(PlanError::ChecksumMismatch { .. }) => exit::USAGE,
             CliError::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => {
                 exit::SAFETY
             }
+            CliError::Planner(crate::planner::PlannerError::Plan(
+                PlanError::ChecksumMismatch { .. },
+            )) => exit::USAGE,
             CliError::Cutover(e) => cutover_exit_code(e),
             _ => exit::ERROR,
         }
@@ -164,8 +175,7 @@ impl CliError {
         use switchback_api::plan::PlanError;
         let safety = "--force applies it anyway";
         match self {
-            CliError::Plan(PlanError::Safety(_))
-            | CliError::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => {
+            CliError::Planner(crate::planner::PlannerError::Plan(PlanError::Safety(_))) => {
                 Some(safety)
             }
             CliError::Cutover(e) => match e {

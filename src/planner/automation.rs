@@ -47,8 +47,9 @@ pub async fn run(
     info!(cutovers = cutovers.len(), "automation on");
     let gate = HealthGate::monitor(monitor.clone());
     let mut last: HashMap<String, Instant> = HashMap::new();
-    // Failovers another actor's lease kept from starting: tried again on every tick while
-    // the primary is still down (a health transition comes only once).
+    // Failovers another actor's lease, or a throttled or silent provider, kept from finishing:
+    // tried again on every tick while the primary is still down (a health transition comes
+    // only once).
     let mut pending: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut tick = tokio::time::interval(FAILBACK_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -64,7 +65,7 @@ pub async fn run(
                 if let Some(c) = cutovers.iter().find(|c| *c.name == *t.name && c.auto_failover) {
                     let state = state_of(cfg, &store, c);
                     if matches!(state, Some(State::Idle | State::Ready | State::Restored)) {
-                        if step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await == Tried::Busy {
+                        if step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await == Tried::Later {
                             pending.insert(c.name.clone());
                         }
                     } else {
@@ -77,7 +78,7 @@ pub async fn run(
                 for c in waiting {
                     let due = monitor.state(&c.name) == Some(HealthState::Down)
                         && matches!(state_of(cfg, &store, c), Some(State::Idle | State::Ready | State::Restored));
-                    if !due || step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await != Tried::Busy {
+                    if !due || step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await != Tried::Later {
                         pending.remove(&c.name);
                     }
                 }
@@ -102,8 +103,10 @@ fn state_of(cfg: &Config, store: &Store, c: &Cutover) -> Option<State> {
 #[derive(Debug, PartialEq, Eq)]
 enum Tried {
     Done,
-    /// Another actor held the cutover's lease.
-    Busy,
+    /// Not now, but due again on the next tick: another actor held the cutover's lease, or
+    /// the provider throttled the step or did not answer (a disaster is when providers are
+    /// slow: a failover waits for the next tick, not for `hold_down`).
+    Later,
     /// Not due, held down, refused or failed.
     Other,
 }
@@ -154,7 +157,12 @@ async fn step(
         // Another actor (a person, a webhook, another node) is acting on it: not now.
         Err(cutover::CutoverError::Busy { holder, .. }) => {
             info!(cutover = %c.name, %holder, "automatic step not started: the cutover is busy");
-            Tried::Busy
+            Tried::Later
+        }
+        // Throttled or no answer: not the step's fault; again on the next tick, no hold-down.
+        Err(e) if e.is_transient() => {
+            warn!(cutover = %c.name, error = %e, "automatic step failed for now; trying again");
+            Tried::Later
         }
         Err(e) => {
             warn!(cutover = %c.name, error = %e, "automatic step failed");

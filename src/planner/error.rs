@@ -16,14 +16,12 @@ pub enum CutoverError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    /// A plan, provider or verify error (plan and provider errors arrive here too: one path
+    /// for each, never two).
     #[error(transparent)]
     Planner(#[from] PlannerError),
     #[error(transparent)]
-    Provider(#[from] ProviderError),
-    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Plan(#[from] PlanError),
     /// The step is not possible in the cutover's state, or its input is wrong; nothing changed.
     #[error("cutover {name}: {message}")]
     Refused { name: String, message: String },
@@ -52,6 +50,18 @@ pub enum CutoverError {
     Corrupt { name: String, detail: String },
 }
 
+impl From<PlanError> for CutoverError {
+    fn from(e: PlanError) -> CutoverError {
+        CutoverError::Planner(PlannerError::Plan(e))
+    }
+}
+
+impl From<ProviderError> for CutoverError {
+    fn from(e: ProviderError) -> CutoverError {
+        CutoverError::Planner(PlannerError::Provider(e))
+    }
+}
+
 impl CutoverError {
     pub(crate) fn refused(name: &str, message: impl Into<String>) -> CutoverError {
         CutoverError::Refused {
@@ -67,12 +77,47 @@ impl CutoverError {
         }
     }
 
+    /// Whether the same step may succeed later unchanged: the provider throttled it or did
+    /// not answer ([`ProviderError::is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CutoverError::Planner(PlannerError::Provider(e)) => e.is_transient(),
+            _ => false,
+        }
+    }
+
     /// Whether this is a safety-threshold refusal (exit 4).
     pub fn is_safety(&self) -> bool {
         matches!(
             self,
-            CutoverError::Plan(PlanError::Safety(_))
-                | CutoverError::Planner(PlannerError::Plan(PlanError::Safety(_)))
+            CutoverError::Planner(PlannerError::Plan(PlanError::Safety(_)))
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttled_and_silent_providers_are_transient_and_nothing_else_is() {
+        let throttled = ProviderError::RateLimited {
+            retry_after: None,
+            message: "429".into(),
+        };
+        assert!(CutoverError::from(throttled).is_transient());
+        let silent = ProviderError::Transport("connection refused".into());
+        assert!(CutoverError::Planner(PlannerError::Provider(silent)).is_transient());
+        for e in [
+            CutoverError::from(ProviderError::Auth("403".into())),
+            CutoverError::from(ProviderError::Conflict {
+                record: "www.example.com./A".into(),
+                message: "changed".into(),
+            }),
+            CutoverError::from(ProviderError::Other("x".into())),
+            CutoverError::refused("web", "no"),
+        ] {
+            assert!(!e.is_transient(), "{e}");
+        }
     }
 }
