@@ -715,6 +715,23 @@ pub(crate) fn pack(units: Vec<Unit>, max_records: usize) -> Vec<Vec<Unit>> {
     out
 }
 
+pub(crate) fn sdk_client(conf: &aws_sdk_route53::Config, t: &Tuning) -> aws_sdk_route53::Client {
+    use aws_sdk_route53::config::retry::RetryConfig;
+    use aws_sdk_route53::config::timeout::TimeoutConfig;
+    let conf = conf
+        .to_builder()
+        // Retries are ours (client.rs): counted, paced, and safe for change batches.
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(t.attempt_timeout.min(std::time::Duration::from_secs(10)))
+                .operation_attempt_timeout(t.attempt_timeout)
+                .build(),
+        )
+        .build();
+    aws_sdk_route53::Client::from_conf(conf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

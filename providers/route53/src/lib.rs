@@ -14,15 +14,15 @@
 pub mod client;
 pub mod config;
 pub mod convert;
+mod settle;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
 use aws_sdk_route53::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_route53::types::{ChangeAction, HostedZone, ResourceRecordSet};
-use switchback_api::plan::apply_changes;
 use switchback_api::provider::ApiStats;
 use switchback_api::{
     ApplyReport, Capabilities, Change, Granularity, Name, Provider, ProviderError, RType,
@@ -38,7 +38,9 @@ pub use client::{CallError, CallStats, Tuning};
 pub const LOG_FILTER: &str = "aws_sigv4=info,aws_smithy_runtime=info,aws_smithy_runtime_api=info";
 pub use config::Route53Config;
 
-use client::{Client, Sent, Unit};
+use client::{Client, Sent, Unit, sdk_client};
+use convert::check_zone_rules;
+use settle::{BatchState, batch_state, refused};
 
 /// A hosted zone this provider resolved: its id (without `/hostedzone/`) and name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -493,23 +495,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn sdk_client(conf: &aws_sdk_route53::Config, t: &Tuning) -> aws_sdk_route53::Client {
-    use aws_sdk_route53::config::retry::RetryConfig;
-    use aws_sdk_route53::config::timeout::TimeoutConfig;
-    let conf = conf
-        .to_builder()
-        // Retries are ours (client.rs): counted, paced, and safe for change batches.
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(t.attempt_timeout.min(std::time::Duration::from_secs(10)))
-                .operation_attempt_timeout(t.attempt_timeout)
-                .build(),
-        )
-        .build();
-    aws_sdk_route53::Client::from_conf(conf)
-}
-
 fn describe_zone(z: &HostedZone) -> String {
     let private = z.config().map(|c| c.private_zone()).unwrap_or(false);
     format!(
@@ -517,175 +502,6 @@ fn describe_zone(z: &HostedZone) -> String {
         strip_zone_id(z.id()),
         if private { "private" } else { "public" }
     )
-}
-
-enum BatchState {
-    Applied,
-    NotApplied,
-    Mixed(RecordSetKey),
-}
-
-fn batch_state(live: &Zone, batch: &[Unit]) -> BatchState {
-    let is = |key: &RecordSetKey, want: &Option<RecordSet>| {
-        let got = live.get(key);
-        match want {
-            None => got.is_none(),
-            Some(w) => {
-                let mut w = w.clone();
-                w.normalize();
-                got == Some(&w)
-            }
-        }
-    };
-    let applied = batch.iter().all(|u| is(&u.key, &u.after));
-    if applied {
-        return BatchState::Applied;
-    }
-    let untouched = batch.iter().all(|u| is(&u.key, &u.before));
-    if untouched {
-        return BatchState::NotApplied;
-    }
-    let key = batch
-        .iter()
-        .find(|u| !is(&u.key, &u.after) && !is(&u.key, &u.before))
-        .or_else(|| batch.first())
-        .map(|u| u.key.clone());
-    match key {
-        Some(key) => BatchState::Mixed(key),
-        // An empty batch changes nothing: trivially applied.
-        None => BatchState::Applied,
-    }
-}
-
-/// Route 53's refusal of a batch, naming the record set its message is about.
-fn refused(e: CallError, batch: &[Unit]) -> ProviderError {
-    let text = e.to_string();
-    if let CallError::Service { code, message, .. } = &e {
-        if code == "InvalidChangeBatch" || code == "InvalidInput" {
-            let lower = message.to_ascii_lowercase();
-            // Route 53 names the set as `[name='www.example.com.', type='A']`; else look for the
-            // longest name of the batch that the message mentions.
-            let quoted = |key: &str| {
-                let start = lower.find(&format!("{key}='"))? + key.len() + 2;
-                let end = lower[start..].find('\'')? + start;
-                Some(lower[start..end].to_string())
-            };
-            let by_quote = quoted("name").and_then(|n| {
-                let n = convert::name_from_r53(&n).ok()?;
-                let t = quoted("type");
-                batch.iter().find(|u| {
-                    u.key.name == n
-                        && t.as_deref()
-                            .is_none_or(|t| t.eq_ignore_ascii_case(&u.key.rtype.to_string()))
-                })
-            });
-            let named = by_quote.or_else(|| {
-                batch
-                    .iter()
-                    .filter(|u| {
-                        let n = u.key.name.to_string();
-                        let r = convert::name_to_r53(&u.key.name).to_ascii_lowercase();
-                        lower.contains(&n)
-                            || lower.contains(&r)
-                            || lower.contains(n.trim_end_matches('.'))
-                    })
-                    .max_by_key(|u| u.key.name.wire().len())
-            });
-            let record = match named {
-                Some(u) => u.key.to_string(),
-                None => format!(
-                    "one of {} ({} record sets in the batch)",
-                    batch[0].key,
-                    batch.len()
-                ),
-            };
-            return ProviderError::Invalid {
-                record,
-                message: format!("Route 53 refused the change batch: {code}: {message}"),
-            };
-        }
-    }
-    ProviderError::Other(text)
-}
-
-/// Zone-level rules Route 53 enforces (the emulators do not): no CNAME beside other data at a
-/// name, and no mix of routing policies (or of plain and routed sets) within a name and type.
-/// Checked on the zone as the last read saw it with the changes applied when that read still
-/// matches the changes' `before`s, else on the changed sets alone.
-fn check_zone_rules(
-    origin: &Name,
-    last: Option<&Zone>,
-    changes: &[Change],
-) -> Result<(), ProviderError> {
-    let simulated = last.and_then(|z| {
-        let mut z = z.clone();
-        apply_changes(&mut z, changes).ok().map(|_| z)
-    });
-    let after_sets: Vec<RecordSet> = match &simulated {
-        Some(z) => z.record_sets.clone(),
-        None => changes.iter().filter_map(|c| c.after().cloned()).collect(),
-    };
-    let touched: Vec<&RecordSet> = changes.iter().filter_map(|c| c.after()).collect();
-    let mut by_name: BTreeMap<&Name, Vec<&RecordSet>> = BTreeMap::new();
-    for rs in &after_sets {
-        by_name.entry(&rs.name).or_default().push(rs);
-    }
-    for t in &touched {
-        let Some(here) = by_name.get(&t.name) else {
-            continue;
-        };
-        let cname = here.iter().find(|r| r.rtype == RType::CNAME);
-        let other = here.iter().find(|r| r.rtype != RType::CNAME);
-        if let (Some(c), Some(o)) = (cname, other) {
-            let (subject, beside) = if t.rtype == RType::CNAME {
-                (c, o)
-            } else {
-                (o, c)
-            };
-            return Err(convert::invalid(
-                subject,
-                format!(
-                    "a CNAME cannot share its name with other data (RFC 1034 §3.6.2): {} is \
-                     beside {}{}",
-                    subject.key(),
-                    beside.key(),
-                    if t.name == *origin {
-                        " (and the apex always holds SOA and NS)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        let same_type: Vec<&&RecordSet> = here.iter().filter(|r| r.rtype == t.rtype).collect();
-        if same_type.len() > 1 {
-            let kinds: Vec<String> = same_type
-                .iter()
-                .map(|r| convert::routing_policies(r).join("+"))
-                .collect();
-            if let Some(plain) = same_type.iter().find(|r| r.set_identifier.is_none()) {
-                return Err(convert::invalid(
-                    t,
-                    format!(
-                        "{} without a set identifier is beside routed sets of the same name \
-                         and type; Route 53 allows either one plain set or only routed sets",
-                        plain.key()
-                    ),
-                ));
-            }
-            if kinds.iter().any(|k| *k != kinds[0]) {
-                return Err(convert::invalid(
-                    t,
-                    format!(
-                        "record sets of one name and type must share one routing policy; \
-                         found {}",
-                        kinds.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Counts a failed operation in `errors` (for [`Provider::api_stats`]).
