@@ -450,9 +450,7 @@ impl Config {
             ));
         }
         let dur = |k: &str, v: &str| {
-            humantime::parse_duration(v.trim()).map_err(|e| {
-                self.invalid(&key(k), format!("{v:?}: {e} (write e.g. 200ms, 5s, 10m)"))
-            })
+            crate::duration::parse_duration(v).map_err(|e| self.invalid(&key(k), e))
         };
         let soak = dur("soak", &c.soak)?;
         let hold_down = dur("hold_down", &c.hold_down)?;

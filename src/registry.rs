@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use switchback_api::provider::{ApiStats, Served};
+use switchback_api::provider::{ClientStats, Served};
 use switchback_api::{
     ApplyReport, Capabilities, Change, Name, Provider, ProviderError, Zone, ZoneRef,
 };
@@ -82,8 +82,8 @@ impl Provider for Counted {
             .fetch_add(u64::from(r.is_err()), Ordering::Relaxed);
         r
     }
-    fn api_stats(&self) -> Option<ApiStats> {
-        self.inner.api_stats()
+    fn client_stats(&self) -> Option<ClientStats> {
+        self.inner.client_stats()
     }
     async fn wait_served(&self, zone: &Name, timeout: std::time::Duration) -> Served {
         self.inner.wait_served(zone, timeout).await
@@ -149,7 +149,7 @@ impl Providers {
                         errors: c.errors.load(Ordering::Relaxed),
                         applies: c.applies.load(Ordering::Relaxed),
                         reads: c.reads.load(Ordering::Relaxed),
-                        client: p.api_stats(),
+                        client: p.client_stats(),
                     },
                 )
             })
@@ -175,9 +175,9 @@ pub struct ProviderStats {
     pub errors: u64,
     pub applies: u64,
     pub reads: u64,
-    /// The provider client's own counts (`Provider::api_stats`); `None` for providers that
+    /// The provider client's own counts (`Provider::client_stats`); `None` for providers that
     /// report none.
-    pub client: Option<ApiStats>,
+    pub client: Option<ClientStats>,
 }
 
 /// Build the provider called `name` (the one `match`).

@@ -130,7 +130,7 @@ fn a_connection_flood_never_fails_over_a_healthy_primary() {
         serve.log_text()
     );
     let config = dir.path().join("switchback.toml");
-    let cli = CliEnv::at(tempfile::tempdir().unwrap(), config);
+    let cli = CliEnv::at(common::BIN, tempfile::tempdir().unwrap(), config);
     let st = cli.status("web");
     assert_eq!(st["state"], "idle", "failed over under a flood: {st}");
     assert!(udp_answers(serve.dns_port));

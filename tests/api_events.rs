@@ -48,6 +48,7 @@ fn a_crash_between_the_work_and_the_answer_is_finished_not_repeated() {
     // The config is written by the first serve.
     drop(serve(dir.path(), None));
     let cli = CliEnv::at(
+        common::BIN,
         tempfile::tempdir().unwrap(),
         dir.path().join("switchback.toml"),
     );

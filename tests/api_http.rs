@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchback::api::{self, ApiOptions, ApiState, Secrets, auth};
 use switchback::config::Config;
+use switchback::http::{self, ApiOptions, ApiState, Secrets, auth};
 use switchback::store::Store;
 use switchback_api::{Name, Zone};
 
@@ -74,7 +74,7 @@ impl Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(api::serve(listener, state, async move {
+        let task = tokio::spawn(http::serve(listener, state, async move {
             let _ = rx.await;
         }));
         Api {
@@ -783,7 +783,7 @@ async fn the_open_status_page_hides_ids_and_errors() {
 async fn unfinished_request_heads_are_capped_and_timed_out() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let opts = ApiOptions {
-        conn: switchback::api::conn::ConnLimits {
+        conn: switchback::http::conn::ConnLimits {
             per_client: 8,
             total: 16,
             header_timeout: Duration::from_millis(500),
@@ -887,12 +887,12 @@ async fn without_a_token() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     api.stop().await;
     // Not on a non-loopback address.
-    let e = api::check_listen("0.0.0.0:8053".parse().unwrap(), &Secrets::default()).unwrap_err();
+    let e = http::check_listen("0.0.0.0:8053".parse().unwrap(), &Secrets::default()).unwrap_err();
     assert!(e.to_string().contains("no API token"), "{e}");
     let with = Secrets {
         token: Some(b"x".to_vec()),
         webhook_secret: None,
     };
-    assert!(api::check_listen("0.0.0.0:8053".parse().unwrap(), &with).is_ok());
-    assert!(api::check_listen("127.0.0.1:8053".parse().unwrap(), &Secrets::default()).is_ok());
+    assert!(http::check_listen("0.0.0.0:8053".parse().unwrap(), &with).is_ok());
+    assert!(http::check_listen("127.0.0.1:8053".parse().unwrap(), &Secrets::default()).is_ok());
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use common::api::ApiServe;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchback::api::auth;
 use switchback::config::Config;
+use switchback::http::auth;
 use switchback::store::{RunState, Store};
 use switchback_api::Name;
 

@@ -1,60 +1,34 @@
 //! Snapshots, apply and rollback through the CLI on the built-in provider, as a user runs them:
 //! exit codes, refusals that change nothing, and a rollback killed with SIGKILL mid-apply.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use common::cli::CliEnv;
 
 const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\napi A 192.0.2.90\nmail A 192.0.2.25\n@ MX 10 mail\n@ TXT \"v=spf1 mx -all\"\n";
 
+/// The support crate's CLI runner on `zones/example.com.zone`, with the checks these tests
+/// share.
 struct Env {
-    dir: tempfile::TempDir,
+    cli: CliEnv,
+}
+
+impl std::ops::Deref for Env {
+    type Target = CliEnv;
+    fn deref(&self) -> &CliEnv {
+        &self.cli
+    }
 }
 
 impl Env {
     fn new(zone: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("zones")).unwrap();
-        std::fs::write(dir.path().join("zones/example.com.zone"), zone).unwrap();
-        std::fs::write(
-            dir.path().join("switchback.toml"),
-            "[server]\nzones = \"zones\"\nstate = \"state/state.db\"\n",
-        )
-        .unwrap();
-        Env { dir }
-    }
-
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_switchback"));
-        c.current_dir(self.dir.path())
-            .args(args)
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{args:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&a)).unwrap()
+        Env {
+            cli: common::cli::env(&[("example.com", zone)], ""),
+        }
     }
 
     fn snapshot(&self) -> String {

@@ -1,11 +1,13 @@
 //! `switchback zone check` as a user runs it: `file:line: message` per error and exit 1, or a
 //! one-line summary per zone and exit 0.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 fn check(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_switchback"))
+    let out = Command::new(common::BIN)
         .current_dir(dir)
         .args(["zone", "check"])
         .args(args)

@@ -20,7 +20,7 @@ const CUTOVER: &str = "[[cutover]]\nname = \"web\"\nprovider = \"builtin\"\nzone
      [[cutover.record]]\nname = \"api.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.90\"]\n";
 
 fn env() -> CliEnv {
-    CliEnv::new(&[("example.com", ZONE)], CUTOVER)
+    CliEnv::new(common::BIN, &[("example.com", ZONE)], CUTOVER)
 }
 
 fn store(env: &CliEnv) -> Store {

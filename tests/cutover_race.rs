@@ -29,7 +29,7 @@ fn cutover(extra: &str) -> String {
 }
 
 fn env(cutovers: &str) -> CliEnv {
-    CliEnv::new(&[("example.com", ZONE)], cutovers)
+    CliEnv::new(common::BIN, &[("example.com", ZONE)], cutovers)
 }
 
 fn snapshots(env: &CliEnv) -> Vec<Value> {
@@ -279,7 +279,7 @@ fn automation_a_webhook_and_the_cli_race_for_one_failover() {
     );
     let serve = ApiServe::start(dir.path(), &rest, &[("SB_RACE_TOKEN", TOKEN)]);
     let config = dir.path().join("switchback.toml");
-    let env = CliEnv::at(dir, config);
+    let env = CliEnv::at(common::BIN, dir, config);
     let first = env.snapshot("builtin", "example.com");
     let mut winners = std::collections::BTreeMap::<&str, usize>::new();
     for round in 0..5 {

@@ -9,10 +9,11 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use aws_sdk_route53::types::{ChangeAction, RrType};
+use common::cli::CliEnv;
 use common::ministack::{self, Ministack};
 use serde_json::Value;
 
@@ -29,7 +30,7 @@ type Native = (String, String, String, i64, i64, Vec<String>);
 
 struct Env {
     ms: Ministack,
-    dir: tempfile::TempDir,
+    cli: CliEnv,
     rt: tokio::runtime::Runtime,
     client: aws_sdk_route53::Client,
     zone_id: String,
@@ -37,14 +38,15 @@ struct Env {
 
 impl Env {
     /// ministack with one hosted zone: two cutover records (www, api) and a few others.
-    fn new() -> Env {
-        let ms = Ministack::start();
+    /// `None` when ministack is missing and `SWITCHBACK_SKIP_PEERS` names it.
+    fn new() -> Option<Env> {
+        let ms = ministack::start()?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let client = ministack::sdk(&ms.endpoint());
-        let name = ZONE.parse().unwrap();
+        let name = ZONE;
         let zone_id = rt.block_on(ministack::create_zone(&client, &name, None));
         let a = |n: &str, ttl, v: &[&str]| {
             (
@@ -96,39 +98,21 @@ impl Env {
             ),
         )
         .unwrap();
-        std::fs::write(dir.path().join("aws-empty"), "").unwrap();
-        Env {
+        let config = dir.path().join("switchback.toml");
+        // The provider's per-read call counts are logged at debug.
+        let cli =
+            common::cli::at(dir, config).with_env("RUST_LOG", "info,switchback_route53=debug");
+        Some(Env {
             ms,
-            dir,
+            cli,
             rt,
             client,
             zone_id,
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_switchback"));
-        // Empty AWS config and credentials files: nothing from the host's ~/.aws.
-        let none = self.dir.path().join("aws-empty");
-        c.current_dir(self.dir.path())
-            .args(args)
-            .env_remove("SWITCHBACK_FAULT")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env("AWS_ACCESS_KEY_ID", ministack::r53::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", ministack::r53::SECRET_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", &none)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &none)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            // The provider's per-read call counts are logged at debug.
-            .env("RUST_LOG", "info,switchback_route53=debug")
-            .stdin(Stdio::null());
-        c
+        })
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
+        self.cli.run(args)
     }
 
     fn ok(&self, args: &[&str]) -> Output {
@@ -321,7 +305,9 @@ fn journaled_report(status: &Value) -> Value {
 
 #[test]
 fn weighted_failover_and_three_stage_failback_restore_exactly_with_minimal_calls() {
-    let env = Env::new();
+    let Some(env) = Env::new() else {
+        return;
+    };
     let before = env.native();
     let sets = before.len();
     assert!(sets >= 8, "{before:?}");
@@ -446,7 +432,9 @@ fn weighted_failover_and_three_stage_failback_restore_exactly_with_minimal_calls
 
 #[test]
 fn drift_on_route53_stops_with_3_then_force_overwrites_the_cutover_record_only() {
-    let env = Env::new();
+    let Some(env) = Env::new() else {
+        return;
+    };
     let before = env.native();
     let out = env.json(&["failover", "web", "--yes"]);
     let snap = out["outcome"]["snapshot_id"].as_str().unwrap().to_string();
@@ -508,12 +496,15 @@ fn drift_on_route53_stops_with_3_then_force_overwrites_the_cutover_record_only()
 
 #[test]
 fn crash_mid_apply_of_stage_1_then_resume_completes_it() {
-    let env = Env::new();
+    let Some(env) = Env::new() else {
+        return;
+    };
     let before = env.native();
     let out = env.json(&["failover", "web", "--yes"]);
     let snap = out["outcome"]["snapshot_id"].as_str().unwrap().to_string();
     let fault = "failback:mid-apply";
     let o = env
+        .cli
         .cmd(&["failback", "web", "--stage", "next", "--yes"])
         .env("SWITCHBACK_FAULT", fault)
         .output()

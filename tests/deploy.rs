@@ -316,7 +316,10 @@ fn kubernetes_manifests_have_the_expected_objects() {
                 String::from_utf8_lossy(&o.stderr)
             );
         }
-        _ => eprintln!("SKIP: PyYAML check (python3 with the yaml module not available)"),
+        _ => common::peers::unavailable(
+            "pyyaml",
+            "python3 cannot import yaml: python3 -m pip install pyyaml",
+        ),
     }
 }
 
@@ -390,11 +393,7 @@ fn systemd_unit_is_hardened() {
 
 #[test]
 fn systemd_analyze_verify_accepts_the_unit() {
-    let Some(analyze) = common::servers::find_tool("systemd-analyze") else {
-        eprintln!(
-            "SKIP: systemd-analyze is not installed (package systemd); the unit was only checked \
-             for its hardening lines"
-        );
+    let Some(analyze) = common::peers::tool("systemd-analyze") else {
         return;
     };
     // verify needs ExecStart to exist: a copy that runs the binary under test.

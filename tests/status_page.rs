@@ -165,7 +165,7 @@ fn screenshot(chromium: &Path, url: &str, out: &Path) {
 #[test]
 fn status_page_over_http_and_in_headless_chromium() {
     let Some(chromium) = common::require_tool("chromium") else {
-        return; // SWITCHBACK_SKIP_MISSING_PEERS=1 and no chromium: skipped (said on stderr)
+        return; // SWITCHBACK_SKIP_PEERS names chromium (said on stderr)
     };
 
     let zones = tempfile::tempdir().unwrap();

@@ -1,14 +1,14 @@
 //! The DNS target: the first byte picks the transport (bit 0: TCP) and, for a zone transfer,
 //! whether the client is allowed (bit 1: refused); the rest is the packet. The zones hold every
 //! record type the built-in server knows, RFC 4592's wildcards, CNAME chains, a delegation with
-//! glue, weighted variants (answered per query) and an IXFR journal.
+//! glue, weighted variants (answered per query) and an IXFR history.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use switchback_api::{Name, RType, RecordSet, Zone, testkit, zonefile};
-use switchback_builtin::answer::{self, Catalog, Outcome, ServedZone, Transport};
-use switchback_builtin::journal;
+use switchback_builtin::answer::{self, Catalog, Disposition, ServedZone, Transport};
+use switchback_builtin::history;
 use switchback_builtin::transfer;
 use switchback_builtin::wire::{self, OUR_UDP_PAYLOAD, counts_match};
 use switchback_builtin::zone::CompiledZone;
@@ -61,12 +61,12 @@ pub fn run(data: &[u8]) {
     };
     let mut out = Vec::with_capacity(512);
     match answer::answer(cat, pkt, transport, &mut out) {
-        Outcome::Drop => assert!(
+        Disposition::Drop => assert!(
             wire::parse_query(pkt).is_err(),
             "a query that parses was dropped: {pkt:?}"
         ),
-        Outcome::Respond => check_reply(pkt, &out, transport),
-        Outcome::Transfer => {
+        Disposition::Respond => check_reply(pkt, &out, transport),
+        Disposition::Transfer => {
             assert_eq!(transport, Transport::Tcp, "a transfer over UDP: {pkt:?}");
             let t = transfer::transfer(cat, pkt, sel & 2 == 0);
             assert!(
@@ -154,9 +154,9 @@ fn catalog() -> &'static Catalog {
         }
         let model = Zone::new(origin.clone(), model.record_sets);
         let old = CompiledZone::compile(&model).expect("the fuzz zone compiles");
-        // Version 2: serial 2 and one changed record, with the delta from 1 in the journal.
+        // Version 2: serial 2 and one changed record, with the delta from 1 in the history.
         let mut v2 = model.clone();
-        journal::set_serial(&mut v2, 2).unwrap();
+        history::set_serial(&mut v2, 2).unwrap();
         v2.record_sets.push(RecordSet::new(
             "new.example.".parse().unwrap(),
             RType::A,
@@ -165,11 +165,11 @@ fn catalog() -> &'static Catalog {
         ));
         let v2 = Zone::new(origin, v2.record_sets);
         let new = CompiledZone::compile(&v2).expect("version 2 compiles");
-        let delta = journal::diff(&old, &new, None);
-        let journal = journal::appended(&journal::empty(), Arc::new(delta), 16);
+        let delta = history::diff(&old, &new, None);
+        let history = history::appended(&history::empty(), Arc::new(delta), 16);
         let other: Name = "other.test.".parse().unwrap();
         Catalog::new([
-            Arc::new(ServedZone::with_journal(new, journal, 0, true)),
+            Arc::new(ServedZone::with_history(new, history, 0, true)),
             Arc::new(ServedZone::new(
                 CompiledZone::compile(&load(OTHER, &other)).unwrap(),
             )),

@@ -3,8 +3,8 @@
 //! or refused with a 4xx; the header is checked without a panic; a signature made for one
 //! hook's path holds there and nowhere else.
 
-use switchback::api::auth::{self, Secrets};
-use switchback::api::hooks;
+use switchback::http::auth::{self, Secrets};
+use switchback::http::webhook;
 
 const ROUTES: [&str; 3] = ["pre-recovery", "post-recovery", "failback"];
 const NOW: i64 = 1_800_000_000;
@@ -18,7 +18,7 @@ pub fn run(data: &[u8]) {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (&[][..], rest),
     };
-    if let Err(e) = hooks::check_body(route, body) {
+    if let Err(e) = webhook::check_body(route, body) {
         assert!(
             e.status.is_client_error(),
             "{} for a body: {body:?}",

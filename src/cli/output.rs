@@ -78,6 +78,21 @@ pub fn render_plan(plan: &Plan, colour: bool) -> String {
         plan.existing_record_sets,
         plan.checksum()
     );
+    let w = plan.writes;
+    if w.batches > 1 || (w.operations > 0 && !w.atomic) {
+        out.push_str(&p.yellow(&format!(
+            "  written as {} operation{} in {} batch{}: {}\n",
+            w.operations,
+            if w.operations == 1 { "" } else { "s" },
+            w.batches,
+            if w.batches == 1 { "" } else { "es" },
+            if w.batches > 1 {
+                "not atomic: a failure part-way leaves the earlier batches applied (resume or rollback finishes it)"
+            } else {
+                "not atomic: the provider writes one operation at a time"
+            }
+        )));
+    }
     for ch in &plan.changes {
         match ch {
             Change::Create { after } => {

@@ -45,11 +45,11 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
         after
     });
     // The HTTP API: refuse early (before anything listens) when it may not run where asked.
-    let secrets = crate::api::Secrets::from_env(
+    let secrets = crate::http::Secrets::from_env(
         cfg.api.token_env.as_deref(),
         cfg.api.webhook_secret_env.as_deref(),
     );
-    crate::api::check_listen(cfg.server.api, &secrets)
+    crate::http::check_listen(cfg.server.api, &secrets)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let opts = ServerOptions {
         udp_workers: cfg
@@ -120,7 +120,7 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
             tracing::error!(listen = %cfg.server.api, error = %e, "HTTP API not started: cannot listen")
         })
         .ok();
-    let mut api_opts = crate::api::ApiOptions::default();
+    let mut api_opts = crate::http::ApiOptions::default();
     api_opts.rate_per_second = cfg.api.rate_per_second.unwrap_or(api_opts.rate_per_second);
     api_opts.burst = cfg.api.burst.unwrap_or(api_opts.burst);
     // Inbound caps stay well below the descriptor limit: a flood of connections never takes
@@ -134,7 +134,7 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
             .per_client
             .min((api_opts.conn.total / 4).max(1));
     }
-    let api_state = crate::api::ApiState::new(
+    let api_state = crate::http::ApiState::new(
         providers.clone(),
         store.clone(),
         Some(monitor.clone()),
@@ -143,7 +143,7 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     )
     .with_dns_metrics(dns_metrics);
     let api = api_listener.map(|l| {
-        tokio::spawn(crate::api::serve(
+        tokio::spawn(crate::http::serve(
             l,
             Arc::new(api_state),
             stopped(stop_rx.clone()),

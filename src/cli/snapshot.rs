@@ -133,6 +133,7 @@ pub fn diff(providers: &Providers, id: &str, json: bool) -> Result<u8, CliError>
         changes,
         existing_record_sets: snap.zone.record_sets.len(),
         first_import: false,
+        writes: Default::default(),
     };
     if json {
         println!(

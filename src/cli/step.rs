@@ -25,7 +25,7 @@ pub struct WaitArg {
 }
 
 fn parse_wait(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?}: {e} (write e.g. 30s, 2m)"))
+    crate::duration::parse_duration(s)
 }
 
 /// `failover NAME`.

@@ -6,13 +6,12 @@
 //! rise = 2, expect_status = "200-399", expect_body = "...", expect_answer = "...",
 //! host = "...", tls_verify = true }` ([`HealthSpec`]).
 
-mod duration;
 mod monitor;
 mod probe;
 mod spec;
 mod state;
 
-pub use duration::{format_duration, parse_duration};
+pub use crate::duration::{format_duration, parse_duration};
 pub use monitor::{CheckDef, CheckHandle, HealthError, HealthMonitor, Timing};
 pub use probe::{
     DnsProbe, HttpProbe, MAX_BODY, Probe, ProbeFuture, TcpProbe, build_probe, probe_once, run_probe,

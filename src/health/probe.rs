@@ -80,8 +80,8 @@ pub fn local_cause(
     if timed_out && latency > timeout * 2 + Duration::from_millis(250) {
         return Some(format!(
             "the runtime is overloaded (a {} timeout fired after {})",
-            super::duration::format_duration(timeout),
-            super::duration::format_duration(latency)
+            crate::duration::format_duration(timeout),
+            crate::duration::format_duration(latency)
         ));
     }
     None
@@ -99,7 +99,7 @@ pub async fn run_probe(probe: &dyn Probe, timeout: Duration) -> ProbeResult {
         Err(_) => (
             Some(format!(
                 "timed out after {}",
-                super::duration::format_duration(timeout)
+                crate::duration::format_duration(timeout)
             )),
             true,
         ),

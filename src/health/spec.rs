@@ -8,7 +8,7 @@ use hickory_proto::rr::{Name, RecordType};
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::duration::{format_duration, parse_duration};
+use crate::duration::{format_duration, parse_duration};
 
 /// Interval when none is given.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);

@@ -360,6 +360,7 @@ async fn prepare_inner(
                             changes: Vec::new(),
                             existing_record_sets: 0,
                             first_import: false,
+                            writes: Default::default(),
                         },
                         done: true,
                         live: None,

@@ -2,68 +2,27 @@
 //! `Switchback` (our `switchback serve`) and `Knot` (knotd, the reference).
 //! Both bind 127.0.0.1 on a free port, wait until they answer, and are stopped on drop.
 
-use std::collections::HashSet;
 use std::fs::{self, File};
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use tempfile::TempDir;
 
-use super::dns::{self, Question, Response};
+use switchback_testsupport::dns::{self, Question, Response};
+use switchback_testsupport::{free_port, peers};
 
 /// How long a server may take to answer its first SOA query.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
 
-/// A port that is free for both UDP and TCP on 127.0.0.1 right now. Ports handed out by this
-/// process are never handed out twice, so tests running in parallel threads do not collide.
-pub fn free_port() -> u16 {
-    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-    for _ in 0..200 {
-        let Ok(udp) = UdpSocket::bind(("127.0.0.1", 0)) else {
-            continue;
-        };
-        let Ok(addr) = udp.local_addr() else { continue };
-        let port = addr.port();
-        if TcpListener::bind(("127.0.0.1", port)).is_err() {
-            continue;
-        }
-        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-        if given.get_or_insert_with(HashSet::new).insert(port) {
-            return port;
-        }
-    }
-    panic!("no free UDP+TCP port on 127.0.0.1");
-}
-
-/// Finds an executable on PATH or in the sbin directories (knotd and nsd live in /usr/sbin).
-pub fn find_tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// The tool's path. A missing tool fails the test with a hint (tests/run installs them all),
-/// unless SWITCHBACK_SKIP_MISSING_PEERS=1, which turns it into a skip (returns None).
+/// The tool's path: the one skip policy of `switchback_testsupport::peers` (a missing tool
+/// fails unless `SWITCHBACK_SKIP_PEERS` names it; then `None`).
 pub fn require_tool(name: &str) -> Option<PathBuf> {
-    if let Some(p) = find_tool(name) {
-        return Some(p);
-    }
-    if std::env::var("SWITCHBACK_SKIP_MISSING_PEERS").is_ok_and(|v| v == "1") {
-        eprintln!("SKIP: `{name}` is not installed (SWITCHBACK_SKIP_MISSING_PEERS=1)");
-        return None;
-    }
-    panic!(
-        "`{name}` is not installed. Run tests/run (it installs knot, knot-dnsutils, \
-         bind9-dnsutils, nsd and dnsperf), or set SWITCHBACK_SKIP_MISSING_PEERS=1 to skip."
-    );
+    peers::tool(name)
 }
 
 /// The zone names in a folder: `example.com.zone` serves `example.com.`.
@@ -450,7 +409,7 @@ pub struct Knot {
 
 impl Knot {
     /// Serves every `*.zone` file in `zones_dir`. `None` when knotd is missing and
-    /// SWITCHBACK_SKIP_MISSING_PEERS=1.
+    /// SWITCHBACK_SKIP_PEERS names knotd.
     pub fn start(zones_dir: &Path) -> Option<Knot> {
         Self::start_with(KnotOptions::new(zones_dir))
     }

@@ -13,7 +13,7 @@ pub mod token;
 pub mod zonefile;
 
 pub use name::{Name, NameError};
-pub use plan::{DiffOptions, Plan, PlanError, RecordChange, Safety, Selector};
+pub use plan::{DiffOptions, Plan, PlanError, RecordChange, Safety, Selector, Writes};
 pub use provider::{
     ApplyReport, Capabilities, Change, Granularity, Provider, ProviderError, Support, ZoneRef,
 };

@@ -65,6 +65,10 @@ pub struct Plan {
     /// import, which the change percentage never refuses.
     #[serde(default)]
     pub first_import: bool,
+    /// How the provider will write it: from its `granularity`, `max_batch` and
+    /// `atomic_batches` (see [`Capabilities::writes`]).
+    #[serde(default)]
+    pub writes: Writes,
 }
 
 /// Why a plan was refused before anything was sent.
@@ -164,12 +168,14 @@ pub fn plan(
         .record_sets
         .iter()
         .all(|rs| rs.name == *origin && matches!(rs.rtype, RType::SOA | RType::NS));
+    let writes = caps.writes(&changes);
     Ok(Plan {
         provider: provider.to_string(),
         zone: origin.clone(),
         changes,
         existing_record_sets: existing.record_sets.len(),
         first_import,
+        writes,
     })
 }
 

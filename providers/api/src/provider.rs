@@ -191,7 +191,7 @@ pub struct ApplyReport {
 
 /// A provider client's API traffic since it was opened, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ApiStats {
+pub struct ClientStats {
     /// HTTP requests sent (every attempt, retries included).
     pub calls: u64,
     /// Failed operations: requests that gave up (after their retries) or API errors.
@@ -276,7 +276,7 @@ pub trait Provider: Send + Sync {
         Served::NotApplicable
     }
 
-    fn api_stats(&self) -> Option<ApiStats> {
+    fn client_stats(&self) -> Option<ClientStats> {
         None
     }
 }

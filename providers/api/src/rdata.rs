@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
+pub mod codec;
 mod encoding;
 mod loc;
 mod reader;

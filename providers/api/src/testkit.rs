@@ -120,6 +120,25 @@ impl<G: Any + Send> From<(Arc<dyn Provider>, Name, G)> for Fixture {
     }
 }
 
+/// What a battery factory may return: a [`Fixture`], anything that converts into one, or
+/// `Option<Fixture>` where `None` means the provider's test peer is missing and the developer
+/// chose to skip it (`SWITCHBACK_SKIP_PEERS`; the factory says so on stderr).
+pub trait IntoFixture {
+    fn into_fixture(self) -> Option<Fixture>;
+}
+
+impl<T: Into<Fixture>> IntoFixture for T {
+    fn into_fixture(self) -> Option<Fixture> {
+        Some(self.into())
+    }
+}
+
+impl IntoFixture for Option<Fixture> {
+    fn into_fixture(self) -> Option<Fixture> {
+        self
+    }
+}
+
 /// Run one battery item on a fresh multi-threaded tokio runtime; panic with the item's name
 /// and message when it fails. Used by [`conformance_battery!`](crate::conformance_battery).
 pub fn run(item: &str, fut: impl Future<Output = Result<(), String>>) {
@@ -150,7 +169,8 @@ pub const ITEMS: &[&str] = &[
 
 /// Opt a provider into the conformance battery with one line:
 /// `switchback_api::conformance_battery!(factory);` where `async fn factory() -> T` and
-/// `T: Into<switchback_api::testkit::Fixture>`. Generates `mod conformance` with one test per
+/// `T:` [`IntoFixture`] (a `Fixture`, a `(provider, zone[, guard])` tuple, or
+/// `Option<Fixture>` for a peer that may be skipped). Generates `mod conformance` with one test per
 /// item; `conformance_battery!(name, factory)` names the module.
 #[macro_export]
 macro_rules! conformance_battery {
@@ -160,8 +180,8 @@ macro_rules! conformance_battery {
             #[allow(unused_imports)]
             use super::*;
 
-            async fn __switchback_fixture() -> $crate::testkit::Fixture {
-                ::core::convert::Into::into($factory().await)
+            async fn __switchback_fixture() -> ::core::option::Option<$crate::testkit::Fixture> {
+                $crate::testkit::IntoFixture::into_fixture($factory().await)
             }
 
             $crate::conformance_battery!(
@@ -179,7 +199,9 @@ macro_rules! conformance_battery {
             #[test]
             fn $item() {
                 $crate::testkit::run(::core::stringify!($item), async {
-                    let fixture = $fixture().await;
+                    let ::core::option::Option::Some(fixture) = $fixture().await else {
+                        return ::core::result::Result::Ok(());
+                    };
                     $crate::testkit::$item(fixture.provider(), fixture.zone()).await
                 });
             }

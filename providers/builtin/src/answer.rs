@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::journal::Journal;
+use crate::history::History;
 use crate::wire::qtype::{
     T_A, T_AAAA, T_ANY, T_AXFR, T_CNAME, T_DS, T_HTTPS, T_IXFR, T_MX, T_NS, T_SOA, T_SRV, T_SVCB,
 };
@@ -64,7 +64,7 @@ impl ZoneCounters {
 pub struct ServedZone {
     pub zone: CompiledZone,
     /// Recent changes, oldest first (IXFR reads them; nothing on the query path does).
-    pub journal: Journal,
+    pub history: History,
     /// The state store's generation of this version (0: not from a store).
     pub generation: i64,
     /// Key: lower-case qname wire + qtype (big-endian). Value: the full response to an
@@ -77,21 +77,21 @@ pub struct ServedZone {
 
 impl ServedZone {
     pub fn new(zone: CompiledZone) -> ServedZone {
-        ServedZone::with_journal(zone, crate::journal::empty(), 0, true)
+        ServedZone::with_history(zone, crate::history::empty(), 0, true)
     }
 
-    /// A served zone with its change journal and store generation; `precompute` fills the
+    /// A served zone with its change history and store generation; `precompute` fills the
     /// fast path's answers (a process that never answers queries leaves it out: the slow path
     /// gives the same answers).
-    pub fn with_journal(
+    pub fn with_history(
         zone: CompiledZone,
-        journal: Journal,
+        history: History,
         generation: i64,
         precompute: bool,
     ) -> ServedZone {
         let mut sz = ServedZone {
             zone,
-            journal,
+            history,
             generation,
             precomputed: FxMap::default(),
             counters: Arc::default(),
@@ -159,7 +159,7 @@ pub enum Transport {
 
 /// What the caller should do with the query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Disposition {
     /// `out` holds the response.
     Respond,
     /// Send nothing.
@@ -214,12 +214,12 @@ impl Catalog {
 }
 
 /// Answer one query packet into `out`, counting the response (by RCODE) in the zone that
-/// gave it, or in [`Catalog::other`]. Zone transfers (`Outcome::Transfer`) are counted by the
+/// gave it, or in [`Catalog::other`]. Zone transfers (`Disposition::Transfer`) are counted by the
 /// caller, which writes them.
-pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>) -> Outcome {
+pub fn answer(cat: &Catalog, pkt: &[u8], transport: Transport, out: &mut Vec<u8>) -> Disposition {
     let mut zone = None;
     let outcome = answer_in(cat, pkt, transport, out, &mut zone);
-    if outcome == Outcome::Respond {
+    if outcome == Disposition::Respond {
         zone.map_or(&*cat.other, |z| &*z.counters).count(out);
     }
     outcome
@@ -232,13 +232,13 @@ fn answer_in<'c>(
     transport: Transport,
     out: &mut Vec<u8>,
     zone: &mut Option<&'c ServedZone>,
-) -> Outcome {
+) -> Disposition {
     let q = match wire::parse_query(pkt) {
         Ok(q) => q,
-        Err(wire::ParseError::Drop) => return Outcome::Drop,
+        Err(wire::ParseError::Drop) => return Disposition::Drop,
         Err(wire::ParseError::NotImp) => {
             Writer::header_only(out, pkt, rcode::NOTIMP);
-            return Outcome::Respond;
+            return Disposition::Respond;
         }
         Err(wire::ParseError::FormErr { question_end, opt }) => {
             match question_end {
@@ -253,7 +253,7 @@ fn answer_in<'c>(
                     Writer::header_only(out, pkt, rcode::FORMERR);
                 }
             }
-            return Outcome::Respond;
+            return Disposition::Respond;
         }
     };
     if q.opcode() != 0 {
@@ -261,13 +261,13 @@ fn answer_in<'c>(
         // question echoed, as Knot answers.
         let mut w = Writer::response(out, pkt, &q, false, rcode::NOTIMP);
         finish_opt(&mut w, &q);
-        return Outcome::Respond;
+        return Disposition::Respond;
     }
     if let Some(e) = q.edns {
         if e.version != 0 {
             let mut w = Writer::response(out, pkt, &q, false, rcode::NOERROR);
             w.opt((rcode::BADVERS >> 4) as u8, e.dnssec_ok);
-            return Outcome::Respond;
+            return Disposition::Respond;
         }
     }
     let limit = match (transport, q.edns) {
@@ -278,12 +278,12 @@ fn answer_in<'c>(
     if q.qclass != C_IN {
         let mut w = Writer::response(out, pkt, &q, false, rcode::REFUSED);
         finish_opt(&mut w, &q);
-        return Outcome::Respond;
+        return Disposition::Respond;
     }
     if q.qtype == T_AXFR || q.qtype == T_IXFR {
         let served = cat.find_zone(q.qname());
         if transport == Transport::Tcp && served.is_some() {
-            return Outcome::Transfer;
+            return Disposition::Transfer;
         }
         if q.qtype == T_IXFR {
             if let Some(z) = served.filter(|z| z.zone.origin.wire() == q.qname()) {
@@ -291,7 +291,7 @@ fn answer_in<'c>(
                 // come back over TCP.
                 *zone = Some(z);
                 ixfr_soa_only(&z.zone, pkt, &q, out);
-                return Outcome::Respond;
+                return Disposition::Respond;
             }
         }
         // Over UDP: NOTIMP (as Knot; RFC 5936 §4.2 leaves it open). Over TCP for a zone we
@@ -303,19 +303,19 @@ fn answer_in<'c>(
         };
         let mut w = Writer::response(out, pkt, &q, false, rc);
         finish_opt(&mut w, &q);
-        return Outcome::Respond;
+        return Disposition::Respond;
     }
     let Some(served) = find_zone_for(cat, &q) else {
         let mut w = Writer::response(out, pkt, &q, false, rcode::REFUSED);
         finish_opt(&mut w, &q);
-        return Outcome::Respond;
+        return Disposition::Respond;
     };
     *zone = Some(served);
     if from_precomputed(served, pkt, &q, limit, out) {
-        return Outcome::Respond;
+        return Disposition::Respond;
     }
     resolve(&served.zone, pkt, &q, out, limit);
-    Outcome::Respond
+    Disposition::Respond
 }
 
 /// An IXFR answer holding only the zone's current SOA.

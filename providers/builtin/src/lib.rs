@@ -1,12 +1,12 @@
 //! The built-in authoritative DNS server: zones compiled into immutable snapshots, an answer
 //! engine with precomputed responses, UDP workers on SO_REUSEPORT sockets and a TCP server
-//! with zone transfers (AXFR, and IXFR from the change journal); live zones persisted in the
+//! with zone transfers (AXFR, and IXFR from the change history); live zones persisted in the
 //! state store, picked up across processes, and NOTIFY to secondaries.
 
 pub mod acl;
 pub mod answer;
 pub mod hash;
-pub mod journal;
+pub mod history;
 pub mod metrics;
 pub mod notify;
 pub mod provider;
@@ -27,4 +27,4 @@ pub use metrics::DnsMetrics;
 pub use provider::{Builtin, capabilities};
 pub use seed::{LoadError, LoadReport};
 pub use server::{Listeners, ServerOptions, serve};
-pub use store::{Store, StoreError};
+pub use store::{ZoneStore, ZoneStoreError};

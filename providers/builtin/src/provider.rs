@@ -4,8 +4,8 @@
 //! it on first load; afterwards runtime changes (applies) live in the store and win until they
 //! are rolled back. A zone file edited later replaces the live zone on a reload only when the
 //! zone is clean (the live zone equals the file as last seen, serial aside); then it is applied
-//! as one journaled change. A dirty zone keeps its live version and a warning says how to take
-//! the file. Every change bumps the SOA serial, is journaled (for IXFR) and is swapped into the
+//! as one change in its IXFR history. A dirty zone keeps its live version and a warning says how to take
+//! the file. Every change bumps the SOA serial, is kept in the IXFR history and is swapped into the
 //! served catalog at once; other processes on the same state file pick it up through
 //! [`Builtin::watch`].
 
@@ -21,10 +21,10 @@ use switchback_api::{
 use tracing::{error, info, warn};
 
 use crate::answer::{Catalog, ServedZone, ZoneCounters};
-use crate::journal::{self, Delta, Journal};
+use crate::history::{self, Delta, History};
 use crate::seed::{LoadError, LoadReport};
 use crate::steer::HealthTable;
-use crate::store::{JOURNAL_KEEP, JournalRow, Store, StoreError, ZoneMeta};
+use crate::store::{HISTORY_KEEP, HistoryRow, ZoneMeta, ZoneStore, ZoneStoreError};
 use crate::zone::CompiledZone;
 
 /// A change of what is served: (zone, old serial, new serial); `None` when not served
@@ -35,7 +35,7 @@ pub type ZoneChange = (Name, Option<u32>, Option<u32>);
 pub struct Builtin {
     pub(crate) name: String,
     pub(crate) zone_dir: PathBuf,
-    pub(crate) store: Store,
+    pub(crate) store: ZoneStore,
     pub(crate) catalog: Arc<ArcSwap<Catalog>>,
     pub(crate) caps: Capabilities,
     /// One writer at a time (reloads, applies and pick-ups), in this process; the store's
@@ -97,8 +97,8 @@ pub fn capabilities() -> Capabilities {
     }
 }
 
-impl From<StoreError> for ProviderError {
-    fn from(e: StoreError) -> ProviderError {
+impl From<ZoneStoreError> for ProviderError {
+    fn from(e: ZoneStoreError) -> ProviderError {
         ProviderError::Other(e.to_string())
     }
 }
@@ -118,7 +118,7 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
 pub(crate) struct Stored {
     meta: ZoneMeta,
     live: Zone,
-    journal: Vec<JournalRow>,
+    history: Vec<HistoryRow>,
 }
 
 /// Build the served form of a stored zone.
@@ -131,20 +131,20 @@ pub(crate) fn build(
     let compiled = CompiledZone::compile_with(&stored.live, Some(health))?;
     // The model is not kept (reads go to the store): free it before precomputing.
     drop(stored.live);
-    let mut deltas = Vec::with_capacity(stored.journal.len());
-    for row in &stored.journal {
+    let mut deltas = Vec::with_capacity(stored.history.len());
+    for row in &stored.history {
         match Delta::from_row(row, &zone) {
             Ok(d) => deltas.push(Arc::new(d)),
             Err(message) => {
-                // A journal entry we cannot read: IXFR falls back to AXFR before it.
-                warn!(%zone, from = row.from_serial, to = row.to_serial, %message, "journal entry unreadable; dropped");
+                // A history entry we cannot read: IXFR falls back to AXFR before it.
+                warn!(%zone, from = row.from_serial, to = row.to_serial, %message, "history entry unreadable; dropped");
                 deltas.clear();
             }
         }
     }
-    Ok(ServedZone::with_journal(
+    Ok(ServedZone::with_history(
         compiled,
-        Journal::from(deltas),
+        History::from(deltas),
         stored.meta.generation,
         serving,
     ))
@@ -160,7 +160,7 @@ impl Builtin {
     /// with its live zones in memory only: nothing survives the process.
     pub fn new(name: impl Into<String>, zone_dir: impl Into<PathBuf>) -> Builtin {
         // An in-memory SQLite database needs no file; it fails only when memory does.
-        let store = match Store::in_memory() {
+        let store = match ZoneStore::in_memory() {
             Ok(s) => s,
             Err(e) => panic!("cannot create an in-memory SQLite database: {e}"),
         };
@@ -199,7 +199,7 @@ impl Builtin {
         state_path: impl AsRef<Path>,
         serving: bool,
     ) -> Result<(Builtin, LoadReport), LoadError> {
-        let store = Store::open(state_path.as_ref())?;
+        let store = ZoneStore::open(state_path.as_ref())?;
         let b = Builtin::with_store(name.into(), zone_dir.into(), store, serving);
         // Reconcile the zone folder with the store, then build what the store holds (also
         // when the folder is unreadable now): one pass, so a zone file's parsed model is gone
@@ -211,7 +211,7 @@ impl Builtin {
     pub(crate) fn with_store(
         name: String,
         zone_dir: PathBuf,
-        store: Store,
+        store: ZoneStore,
         serving: bool,
     ) -> Builtin {
         Builtin {
@@ -253,12 +253,12 @@ impl Builtin {
     }
 
     /// The state store.
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &ZoneStore {
         &self.store
     }
 
     /// A zone's bookkeeping in the store (serial, generation, whether it is dirty).
-    pub fn zone_meta(&self, zone: &Name) -> Result<Option<ZoneMeta>, StoreError> {
+    pub fn zone_meta(&self, zone: &Name) -> Result<Option<ZoneMeta>, ZoneStoreError> {
         self.store.read(|tx| tx.meta(zone))
     }
 
@@ -295,19 +295,19 @@ impl Builtin {
                 let Some(live) = tx.live(&m.zone)? else {
                     continue;
                 };
-                // Only a serving process answers IXFR from the journal.
-                let journal = if self.serving {
-                    tx.journal(&m.zone)?
+                // Only a serving process answers IXFR from the history.
+                let history = if self.serving {
+                    tx.history(&m.zone)?
                 } else {
                     Vec::new()
                 };
                 stored.push(Stored {
                     meta: m.clone(),
                     live,
-                    journal,
+                    history,
                 });
             }
-            Ok::<_, StoreError>((metas, stored))
+            Ok::<_, ZoneStoreError>((metas, stored))
         })?;
         let mut built: HashMap<Name, Arc<ServedZone>> = HashMap::new();
         let mut first_err = None;
@@ -419,7 +419,7 @@ impl Builtin {
             switchback_api::plan::apply_changes(&mut model, changes)?;
             let from = meta.serial;
             let to = from.wrapping_add(1);
-            journal::set_serial(&mut model, to).map_err(ProviderError::Other)?;
+            history::set_serial(&mut model, to).map_err(ProviderError::Other)?;
             let new = CompiledZone::compile_with(&model, Some(&self.health))
                 .map_err(|e| ProviderError::Other(e.to_string()))?;
             let mut names: Vec<Box<[u8]>> = vec![zone.wire().into()];
@@ -433,33 +433,33 @@ impl Builtin {
                     Change::Delete { before } => names.push(before.name.wire().into()),
                 }
             }
-            let mut delta = journal::diff(old, &new, Some(&names));
+            let mut delta = history::diff(old, &new, Some(&names));
             delta.from = from;
             let row = delta.to_row().map_err(ProviderError::Other)?;
-            let digest = journal::model_digest(&model);
+            let digest = history::model_digest(&model);
             let dirty = digest != meta.file_digest;
             let generation = tx.put_zone(&model, to, dirty, &digest, &meta.file_digest)?;
-            tx.append_journal(zone, &row)?;
-            let journal = match &current {
-                Some(s) => journal::appended(&s.journal, Arc::new(delta), JOURNAL_KEEP),
-                None if !self.serving => journal::empty(),
+            tx.append_history(zone, &row)?;
+            let history = match &current {
+                Some(s) => history::appended(&s.history, Arc::new(delta), HISTORY_KEEP),
+                None if !self.serving => history::empty(),
                 None => tx
-                    .journal(zone)?
+                    .history(zone)?
                     .iter()
                     .filter_map(|r| Delta::from_row(r, zone).ok().map(Arc::new))
                     .collect(),
             };
-            Ok::<_, ProviderError>(Some((new, journal, generation, from, to, dirty)))
+            Ok::<_, ProviderError>(Some((new, history, generation, from, to, dirty)))
         })?;
-        let Some((new, journal, generation, from, to, dirty)) = outcome else {
+        let Some((new, history, generation, from, to, dirty)) = outcome else {
             return Ok(ApplyReport {
                 batches: 0,
                 api_calls: 0,
             });
         };
-        let served = self.counted(ServedZone::with_journal(
+        let served = self.counted(ServedZone::with_history(
             new,
-            journal,
+            history,
             generation,
             self.serving,
         ));
@@ -514,7 +514,7 @@ impl Provider for Builtin {
 
     /// Apply a change set in one store transaction: every `before` must match the live zone
     /// exactly (else nothing changes), the SOA serial becomes the old one plus one (an SOA
-    /// update in the set keeps its other fields), the delta is journaled, and the new zone is
+    /// update in the set keeps its other fields), the delta is kept in the history, and the new zone is
     /// served here at once (other processes pick it up through [`Builtin::watch`]).
     async fn apply(&self, zone: &Name, changes: &[Change]) -> Result<ApplyReport, ProviderError> {
         blocking(|| self.apply_sync(zone, changes))

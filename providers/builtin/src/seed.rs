@@ -10,9 +10,9 @@ use switchback_api::zonefile::{self, ZoneError};
 use tracing::{error, info, warn};
 
 use crate::answer::ServedZone;
-use crate::journal::{self, Journal};
+use crate::history::{self, History};
 use crate::provider::Builtin;
-use crate::store::{JOURNAL_KEEP, StoreError};
+use crate::store::{HISTORY_KEEP, ZoneStoreError};
 use crate::zone::CompiledZone;
 
 /// Why a zone could not be (re)loaded. The previous version, if any, keeps serving.
@@ -31,7 +31,7 @@ pub enum LoadError {
     #[error("{file}: the file name must be ZONE.zone with ZONE a domain name: {message}")]
     FileName { file: PathBuf, message: String },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    ZoneStore(#[from] ZoneStoreError),
     #[error("zone {zone}: {message}")]
     Zone { zone: Name, message: String },
 }
@@ -50,7 +50,7 @@ pub struct LoadReport {
 
 impl Builtin {
     /// Read the zone folder again and reconcile it with the store: new files seed new zones;
-    /// an edited file replaces a clean zone (as one journaled change) and is left aside for a
+    /// an edited file replaces a clean zone (as one change in its IXFR history) and is left aside for a
     /// dirty one (with a warning); a zone whose file is gone stops being served when clean.
     /// Queries are never blocked: the new catalog is built aside and swapped in one step.
     pub fn reload(&self) -> LoadReport {
@@ -122,7 +122,7 @@ impl Builtin {
             return Ok(FileOutcome::Other);
         }
         let model = zonefile::load_file(path, origin, &self.zone_dir).map_err(LoadError::Parse)?;
-        let fd = journal::model_digest(&model);
+        let fd = history::model_digest(&model);
         let served = self.catalog.load().zones.get(origin.wire()).cloned();
         self.store.write(|tx| {
             let meta = tx.meta(origin)?;
@@ -136,7 +136,7 @@ impl Builtin {
                 let serial = file.serial;
                 let generation = tx.put_zone(&model, serial, false, &fd, &fd)?;
                 info!(zone = %origin, serial, "zone seeded from its file");
-                return Ok(FileOutcome::Compiled(file, journal::empty(), generation));
+                return Ok(FileOutcome::Compiled(file, history::empty(), generation));
             };
             if meta.dirty || meta.live_digest == fd {
                 let dirty = meta.live_digest != fd;
@@ -162,36 +162,36 @@ impl Builtin {
                 }
             };
             let from = meta.serial;
-            let to = if journal::serial_gt(file.serial, from) {
+            let to = if history::serial_gt(file.serial, from) {
                 file.serial
             } else {
                 from.wrapping_add(1)
             };
             let mut model = model;
-            journal::set_serial(&mut model, to).map_err(|message| LoadError::Zone {
+            history::set_serial(&mut model, to).map_err(|message| LoadError::Zone {
                 zone: origin.clone(),
                 message,
             })?;
             let new = CompiledZone::compile_with(&model, Some(&self.health))?;
-            let mut delta = journal::diff(old, &new, None);
+            let mut delta = history::diff(old, &new, None);
             delta.from = from;
             let row = delta.to_row().map_err(|message| LoadError::Zone {
                 zone: origin.clone(),
                 message,
             })?;
             let generation = tx.put_zone(&model, to, false, &fd, &fd)?;
-            tx.append_journal(origin, &row)?;
+            tx.append_history(origin, &row)?;
             info!(zone = %origin, file = %path.display(), from, to, "zone file taken as a change");
             let Some(current) = current else {
                 return Ok(FileOutcome::Other);
             };
-            let journal = journal::appended(&current.journal, Arc::new(delta), JOURNAL_KEEP);
-            Ok(FileOutcome::Compiled(new, journal, generation))
+            let history = history::appended(&current.history, Arc::new(delta), HISTORY_KEEP);
+            Ok(FileOutcome::Compiled(new, history, generation))
         })
         // The closure owned the parsed model: it is freed before the answers are precomputed.
         .map(|outcome| match outcome {
-            FileOutcome::Compiled(zone, journal, generation) => FileOutcome::Built(
-                self.counted(ServedZone::with_journal(zone, journal, generation, self.serving)),
+            FileOutcome::Compiled(zone, history, generation) => FileOutcome::Built(
+                self.counted(ServedZone::with_history(zone, history, generation, self.serving)),
             ),
             other => other,
         })
@@ -218,10 +218,10 @@ impl Builtin {
 }
 
 enum FileOutcome {
-    /// The served form is ready (seeded, or the file taken with the journal at hand).
+    /// The served form is ready (seeded, or the file taken with the history at hand).
     Built(Arc<ServedZone>),
-    /// Compiled, to be served once the parsed model is freed: (zone, journal, generation).
-    Compiled(CompiledZone, Journal, i64),
+    /// Compiled, to be served once the parsed model is freed: (zone, history, generation).
+    Compiled(CompiledZone, History, i64),
     /// The file changed, the zone is dirty: the live zone (this serial) stays.
     KeptLive(u32),
     /// Nothing to build here (unchanged, bookkeeping only, or left to the catalog sync).

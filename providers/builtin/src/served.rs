@@ -58,7 +58,7 @@ impl Builtin {
                             for (zone, serial) in &rows {
                                 tx.put_served(&node, pid, zone, *serial)?;
                             }
-                            Ok::<_, crate::StoreError>(())
+                            Ok::<_, crate::ZoneStoreError>(())
                         })
                     })
                     .await;

@@ -1,4 +1,4 @@
-//! The built-in provider's live zones and change journal, in SQLite (the application's state
+//! The built-in provider's live zones and change history, in SQLite (the application's state
 //! file, tables prefixed `builtin_`).
 //!
 //! Schema (version 1):
@@ -9,7 +9,7 @@
 //!   reconciled with, `live_digest` that of the live zone (both ignore the SOA serial); `dirty`
 //!   means runtime changes differ from the file.
 //! - `builtin_journal(id, zone, from_serial, to_serial, removed, added, created_at)`: one row
-//!   per serial change, the records removed and added as JSON; the last [`JOURNAL_KEEP`] per
+//!   per serial change, the records removed and added as JSON; the last [`HISTORY_KEEP`] per
 //!   zone are kept.
 //!
 //! Every write is one `BEGIN IMMEDIATE` transaction, so a read-check-write is atomic across
@@ -25,8 +25,8 @@ use switchback_api::{Name, RType, Zone};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 2;
-/// Journal entries kept per zone.
-pub const JOURNAL_KEEP: usize = 500;
+/// History entries kept per zone.
+pub const HISTORY_KEEP: usize = 500;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -67,7 +67,7 @@ const MIGRATIONS: &[&str] = &[
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum ZoneStoreError {
     #[error("state store {path}: cannot open: {message}")]
     Open { path: PathBuf, message: String },
     #[error(
@@ -99,7 +99,7 @@ pub enum StoreError {
     },
 }
 
-/// A record as the journal keeps it (presentation form).
+/// A record as the history keeps it (presentation form).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JournalRecord {
     pub name: Name,
@@ -109,9 +109,9 @@ pub struct JournalRecord {
     pub data: String,
 }
 
-/// One journal row.
+/// One history row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JournalRow {
+pub struct HistoryRow {
     pub from_serial: u32,
     pub to_serial: u32,
     /// The old SOA first.
@@ -133,26 +133,28 @@ pub struct ZoneMeta {
     pub file_digest: String,
 }
 
-/// The live zones and their journal.
-pub struct Store {
+/// The live zones and their history.
+pub struct ZoneStore {
     path: PathBuf,
     conn: Mutex<Connection>,
     memory: bool,
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for ZoneStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("ZoneStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
-fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+fn classify(path: &Path, e: rusqlite::Error) -> ZoneStoreError {
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => ZoneStoreError::Corrupt {
             path: path.to_path_buf(),
             message: e.to_string(),
         },
-        _ => StoreError::Sql {
+        _ => ZoneStoreError::Sql {
             path: path.to_path_buf(),
             source: e,
         },
@@ -185,12 +187,12 @@ fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
         .unwrap_or(0))
 }
 
-impl Store {
+impl ZoneStore {
     /// Open (creating it and its folder if need be) the state file at `path`, and bring the
     /// builtin tables to [`SCHEMA_VERSION`].
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path) -> Result<ZoneStore, ZoneStoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+            std::fs::create_dir_all(parent).map_err(|e| ZoneStoreError::Open {
                 path: path.to_path_buf(),
                 message: format!("cannot create folder {}: {e}", parent.display()),
             })?;
@@ -205,30 +207,30 @@ impl Store {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
-                return Err(StoreError::Open {
+                return Err(ZoneStoreError::Open {
                     path: path.to_path_buf(),
                     message: format!("cannot create the state file: {e}"),
                 });
             }
         }
         let conn = Connection::open(path).map_err(|e| classify(path, e))?;
-        Store::init(conn, path, false)
+        ZoneStore::init(conn, path, false)
     }
 
     /// A store that lives in memory only (for [`crate::Builtin::new`] and tests).
-    pub fn in_memory() -> Result<Store, StoreError> {
+    pub fn in_memory() -> Result<ZoneStore, ZoneStoreError> {
         let path = Path::new(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| classify(path, e))?;
-        Store::init(conn, path, true)
+        ZoneStore::init(conn, path, true)
     }
 
-    fn init(mut conn: Connection, path: &Path, memory: bool) -> Result<Store, StoreError> {
+    fn init(mut conn: Connection, path: &Path, memory: bool) -> Result<ZoneStore, ZoneStoreError> {
         let err = |e| classify(path, e);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Look before writing anything: a foreign or newer file is left as it is.
         let found = schema_version(&conn).map_err(err)?;
         if found > SCHEMA_VERSION {
-            return Err(StoreError::Newer {
+            return Err(ZoneStoreError::Newer {
                 path: path.to_path_buf(),
                 found,
                 supported: SCHEMA_VERSION,
@@ -253,7 +255,7 @@ impl Store {
         // Again inside the transaction: another process may have migrated meanwhile.
         let version = schema_version(&tx).map_err(err)?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError::Newer {
+            return Err(ZoneStoreError::Newer {
                 path: path.to_path_buf(),
                 found: version,
                 supported: SCHEMA_VERSION,
@@ -269,7 +271,7 @@ impl Store {
             .map_err(err)?;
         }
         tx.commit().map_err(err)?;
-        Ok(Store {
+        Ok(ZoneStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
             memory,
@@ -286,7 +288,7 @@ impl Store {
     }
 
     /// Run `f` in one write transaction (`BEGIN IMMEDIATE`); commit when it returns `Ok`.
-    pub fn write<T, E: From<StoreError>>(
+    pub fn write<T, E: From<ZoneStoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -304,7 +306,7 @@ impl Store {
     }
 
     /// Run `f` in one read transaction (a consistent view).
-    pub fn read<T, E: From<StoreError>>(
+    pub fn read<T, E: From<ZoneStoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -320,7 +322,7 @@ impl Store {
     }
 
     /// A second connection on the same file, for watching commits of other connections.
-    pub fn watcher(&self) -> Result<Watcher, StoreError> {
+    pub fn watcher(&self) -> Result<Watcher, ZoneStoreError> {
         let conn = Connection::open(&self.path).map_err(|e| classify(&self.path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| classify(&self.path, e))?;
@@ -341,7 +343,7 @@ pub struct Watcher {
 
 impl Watcher {
     /// Whether something was committed since the last call (true on the first call).
-    pub fn changed(&mut self) -> Result<bool, StoreError> {
+    pub fn changed(&mut self) -> Result<bool, ZoneStoreError> {
         let v: i64 = self
             .conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
@@ -382,19 +384,19 @@ struct ZoneMetaRaw {
 const META_COLUMNS: &str = "zone, serial, generation, dirty, live_digest, file_digest";
 
 impl Tx<'_> {
-    fn sql(&self, e: rusqlite::Error) -> StoreError {
+    fn sql(&self, e: rusqlite::Error) -> ZoneStoreError {
         classify(self.path, e)
     }
 
-    fn data(&self, zone: &str, message: impl Into<String>) -> StoreError {
-        StoreError::Data {
+    fn data(&self, zone: &str, message: impl Into<String>) -> ZoneStoreError {
+        ZoneStoreError::Data {
             path: self.path.to_path_buf(),
             zone: zone.to_string(),
             message: message.into(),
         }
     }
 
-    fn meta_of(&self, zone: String, raw: ZoneMetaRaw) -> Result<ZoneMeta, StoreError> {
+    fn meta_of(&self, zone: String, raw: ZoneMetaRaw) -> Result<ZoneMeta, ZoneStoreError> {
         let name: Name = zone
             .parse()
             .map_err(|e| self.data(&zone, format!("bad zone name: {e}")))?;
@@ -410,7 +412,7 @@ impl Tx<'_> {
     }
 
     /// Every live zone's bookkeeping, by name.
-    pub fn zones(&self) -> Result<Vec<ZoneMeta>, StoreError> {
+    pub fn zones(&self) -> Result<Vec<ZoneMeta>, ZoneStoreError> {
         let mut st = self
             .tx
             .prepare_cached(&format!(
@@ -428,7 +430,7 @@ impl Tx<'_> {
     }
 
     /// One live zone's bookkeeping.
-    pub fn meta(&self, zone: &Name) -> Result<Option<ZoneMeta>, StoreError> {
+    pub fn meta(&self, zone: &Name) -> Result<Option<ZoneMeta>, ZoneStoreError> {
         let row = self
             .tx
             .query_row(
@@ -442,7 +444,7 @@ impl Tx<'_> {
     }
 
     /// The live zone itself.
-    pub fn live(&self, zone: &Name) -> Result<Option<Zone>, StoreError> {
+    pub fn live(&self, zone: &Name) -> Result<Option<Zone>, ZoneStoreError> {
         let key = zone.to_string();
         let text: Option<String> = self
             .tx
@@ -458,7 +460,7 @@ impl Tx<'_> {
     }
 
     /// The next value of the generation counter.
-    pub fn next_generation(&self) -> Result<i64, StoreError> {
+    pub fn next_generation(&self) -> Result<i64, ZoneStoreError> {
         self.tx
             .query_row(
                 "UPDATE builtin_meta SET value = value + 1 WHERE key = 'generation' RETURNING value",
@@ -476,7 +478,7 @@ impl Tx<'_> {
         dirty: bool,
         live_digest: &str,
         file_digest: &str,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<i64, ZoneStoreError> {
         let key = live.origin.to_string();
         let json = serde_json::to_string(live).map_err(|e| self.data(&key, e.to_string()))?;
         let generation = self.next_generation()?;
@@ -512,7 +514,7 @@ impl Tx<'_> {
         zone: &Name,
         file_digest: &str,
         dirty: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), ZoneStoreError> {
         self.tx
             .execute(
                 "UPDATE builtin_zones SET file_digest = ?2, dirty = ?3, updated_at = ?4
@@ -523,8 +525,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Drop a zone and its journal.
-    pub fn delete_zone(&self, zone: &Name) -> Result<(), StoreError> {
+    /// Drop a zone and its history.
+    pub fn delete_zone(&self, zone: &Name) -> Result<(), ZoneStoreError> {
         let key = zone.to_string();
         self.tx
             .execute("DELETE FROM builtin_zones WHERE zone = ?1", [&key])
@@ -535,8 +537,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Append one change to a zone's journal and keep the last [`JOURNAL_KEEP`].
-    pub fn append_journal(&self, zone: &Name, row: &JournalRow) -> Result<(), StoreError> {
+    /// Append one change to a zone's history and keep the last [`HISTORY_KEEP`].
+    pub fn append_history(&self, zone: &Name, row: &HistoryRow) -> Result<(), ZoneStoreError> {
         let key = zone.to_string();
         let removed =
             serde_json::to_string(&row.removed).map_err(|e| self.data(&key, e.to_string()))?;
@@ -560,14 +562,14 @@ impl Tx<'_> {
             .execute(
                 "DELETE FROM builtin_journal WHERE zone = ?1 AND id NOT IN
                    (SELECT id FROM builtin_journal WHERE zone = ?1 ORDER BY id DESC LIMIT ?2)",
-                params![key, JOURNAL_KEEP as i64],
+                params![key, HISTORY_KEEP as i64],
             )
             .map_err(|e| self.sql(e))?;
         Ok(())
     }
 
-    /// A zone's journal, oldest first.
-    pub fn journal(&self, zone: &Name) -> Result<Vec<JournalRow>, StoreError> {
+    /// A zone's history, oldest first.
+    pub fn history(&self, zone: &Name) -> Result<Vec<HistoryRow>, ZoneStoreError> {
         let key = zone.to_string();
         let mut st = self
             .tx
@@ -591,8 +593,8 @@ impl Tx<'_> {
             .map_err(|e| self.sql(e))?;
         rows.into_iter()
             .map(|(from, to, removed, added, at)| {
-                let bad = |m: String| self.data(&key, format!("journal: {m}"));
-                Ok(JournalRow {
+                let bad = |m: String| self.data(&key, format!("history: {m}"));
+                Ok(HistoryRow {
                     from_serial: u32::try_from(from).map_err(|e| bad(e.to_string()))?,
                     to_serial: u32::try_from(to).map_err(|e| bad(e.to_string()))?,
                     removed: serde_json::from_str(&removed).map_err(|e| bad(e.to_string()))?,
@@ -620,7 +622,7 @@ impl Tx<'_> {
         pid: u32,
         zone: &Name,
         serial: u32,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), ZoneStoreError> {
         self.tx
             .execute(
                 "INSERT INTO builtin_served (node, pid, zone, serial, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -633,7 +635,7 @@ impl Tx<'_> {
     }
 
     /// Forget what process `pid` serves (it stops; or it is gone).
-    pub fn clear_served(&self, pid: u32) -> Result<(), StoreError> {
+    pub fn clear_served(&self, pid: u32) -> Result<(), ZoneStoreError> {
         self.tx
             .execute(
                 "DELETE FROM builtin_served WHERE pid = ?1",
@@ -644,7 +646,7 @@ impl Tx<'_> {
     }
 
     /// Who reports serving `zone`, at which serial.
-    pub fn served(&self, zone: &Name) -> Result<Vec<ServedRow>, StoreError> {
+    pub fn served(&self, zone: &Name) -> Result<Vec<ServedRow>, ZoneStoreError> {
         let mut st = self
             .tx
             .prepare_cached(
@@ -675,7 +677,7 @@ impl Tx<'_> {
     }
 }
 
-/// Unix seconds now (journal timestamps).
+/// Unix seconds now (history timestamps).
 pub fn unix_now() -> i64 {
     now()
 }

@@ -24,7 +24,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
-use crate::answer::{self, Catalog, Outcome, Transport};
+use crate::answer::{self, Catalog, Disposition, Transport};
 use crate::server::ServerOptions;
 use crate::{transfer, wire};
 
@@ -235,19 +235,19 @@ async fn conn(
         let metrics = &opts.metrics;
         let t0 = Instant::now();
         let outcome = answer::answer(&cat, &msg, Transport::Tcp, &mut out);
-        if outcome != Outcome::Transfer {
+        if outcome != Disposition::Transfer {
             metrics.latency(t0.elapsed(), 1);
         }
         match outcome {
-            Outcome::Drop => {
+            Disposition::Drop => {
                 metrics.unanswered.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
-            Outcome::Respond => {
+            Disposition::Respond => {
                 metrics.response(&out);
                 write_msg(&mut s, &out, opts).await?
             }
-            Outcome::Transfer => {
+            Disposition::Transfer => {
                 let allowed = opts.allow_transfer.iter().any(|c| c.contains(peer));
                 let t = transfer::transfer(&cat, &msg, allowed);
                 // One response per transfer (its first message's RCODE), in the zone asked

@@ -1,9 +1,9 @@
 //! Outgoing zone transfers: AXFR (RFC 5936) and IXFR (RFC 1995) from the zone's change
-//! journal, falling back to a full transfer when the journal does not reach back to the
+//! history, falling back to a full transfer when the history does not reach back to the
 //! client's serial.
 
 use crate::answer::{Catalog, ServedZone};
-use crate::journal::{self, Delta};
+use crate::history::{self, Delta};
 use crate::wire::qtype::{T_IXFR, T_SOA};
 use crate::wire::{self, Owner, Section, Writer, rcode};
 use crate::zone::Rdata;
@@ -23,7 +23,7 @@ pub enum Kind {
     Ixfr {
         deltas: usize,
     },
-    /// IXFR answered with the whole zone (the journal does not reach back far enough).
+    /// IXFR answered with the whole zone (the history does not reach back far enough).
     IxfrAsAxfr,
 }
 
@@ -81,7 +81,7 @@ pub fn transfer(cat: &Catalog, pkt: &[u8], allowed: bool) -> Transfer {
         client_serial: Some(client),
         messages: Vec::new(),
     };
-    if client == current || journal::serial_gt(client, current) {
+    if client == current || history::serial_gt(client, current) {
         // RFC 1995 §2: up to date (or newer): the current SOA alone.
         let mut buf = Vec::with_capacity(512);
         crate::answer::ixfr_soa_only(zone, pkt, &q, &mut buf);
@@ -89,7 +89,7 @@ pub fn transfer(cat: &Catalog, pkt: &[u8], allowed: bool) -> Transfer {
         t.messages = vec![buf];
         return t;
     }
-    match chain(&served.journal, client, current) {
+    match chain(&served.history, client, current) {
         Some(deltas) => {
             t.kind = Kind::Ixfr {
                 deltas: deltas.len(),
@@ -101,14 +101,14 @@ pub fn transfer(cat: &Catalog, pkt: &[u8], allowed: bool) -> Transfer {
     t
 }
 
-/// The journal's deltas from `client` up to `current`, when they chain without a gap.
+/// The history's deltas from `client` up to `current`, when they chain without a gap.
 fn chain(
-    journal: &[std::sync::Arc<Delta>],
+    history: &[std::sync::Arc<Delta>],
     client: u32,
     current: u32,
 ) -> Option<&[std::sync::Arc<Delta>]> {
-    let start = journal.iter().rposition(|d| d.from == client)?;
-    let deltas = &journal[start..];
+    let start = history.iter().rposition(|d| d.from == client)?;
+    let deltas = &history[start..];
     let linked = deltas.windows(2).all(|w| w[0].to == w[1].from);
     (linked && deltas.last()?.to == current).then_some(deltas)
 }
@@ -156,7 +156,7 @@ fn incremental(
     write_messages(pkt, q, soa.clone().chain(body).chain(soa))
 }
 
-fn rec(r: &journal::Rr) -> Rec<'_> {
+fn rec(r: &history::Rr) -> Rec<'_> {
     (&r.owner, r.rtype, r.ttl, &r.rdata)
 }
 

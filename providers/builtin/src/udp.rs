@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use arc_swap::cache::Cache;
 use tracing::{debug, warn};
 
-use crate::answer::{self, Catalog, Outcome, Transport};
+use crate::answer::{self, Catalog, Disposition, Transport};
 use crate::metrics::DnsMetrics;
 use crate::rrl::{Rrl, Verdict};
 use crate::wire;
@@ -40,7 +40,7 @@ fn handle(
     metrics: &DnsMetrics,
 ) -> bool {
     use std::sync::atomic::Ordering::Relaxed;
-    if answer::answer(cat, pkt, Transport::Udp, out) != Outcome::Respond {
+    if answer::answer(cat, pkt, Transport::Udp, out) != Disposition::Respond {
         metrics.unanswered.fetch_add(1, Relaxed);
         return false;
     }

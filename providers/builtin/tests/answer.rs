@@ -8,7 +8,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use proptest::prelude::*;
 use switchback_api::{Name, zonefile};
-use switchback_builtin::answer::{self, Catalog, Outcome, ServedZone, Transport};
+use switchback_builtin::answer::{self, Catalog, Disposition, ServedZone, Transport};
 use switchback_builtin::wire::counts_match;
 use switchback_builtin::zone::CompiledZone;
 
@@ -75,7 +75,7 @@ fn query(id: u16, flags: u16, name: &str, qtype: u16, edns: Option<(u16, u8, boo
 
 fn ask_raw(cat: &Catalog, pkt: &[u8], t: Transport) -> Vec<u8> {
     let mut out = Vec::new();
-    assert_eq!(answer::answer(cat, pkt, t, &mut out), Outcome::Respond);
+    assert_eq!(answer::answer(cat, pkt, t, &mut out), Disposition::Respond);
     out
 }
 
@@ -225,12 +225,12 @@ fn refused_notimp_formerr_badvers() {
     let mut out = Vec::new();
     assert_eq!(
         answer::answer(&cat, &pkt, Transport::Udp, &mut out),
-        Outcome::Drop
+        Disposition::Drop
     );
     pkt.truncate(5);
     assert_eq!(
         answer::answer(&cat, &pkt, Transport::Udp, &mut out),
-        Outcome::Drop
+        Disposition::Drop
     );
 }
 
@@ -335,7 +335,7 @@ proptest! {
         let cat = catalog_once();
         let mut out = Vec::new();
         for t in [Transport::Udp, Transport::Tcp] {
-            if answer::answer(cat, &pkt, t, &mut out) == Outcome::Respond {
+            if answer::answer(cat, &pkt, t, &mut out) == Disposition::Respond {
                 prop_assert!(out.len() >= 12);
                 prop_assert_eq!(&out[..2], &pkt[..2]);
                 prop_assert!(out[2] & 0x80 != 0, "QR set");
@@ -364,7 +364,7 @@ proptest! {
         pkt.truncate(cut % (pkt.len() + 1));
         pkt.extend(tail);
         let mut out = Vec::new();
-        if answer::answer(cat, &pkt, Transport::Udp, &mut out) == Outcome::Respond {
+        if answer::answer(cat, &pkt, Transport::Udp, &mut out) == Disposition::Respond {
             prop_assert!(Message::from_vec(&out).is_ok(), "unparseable response to {:?}", pkt);
             prop_assert!(counts_match(&out), "counts and sections disagree: {:?} -> {:?}", pkt, out);
             prop_assert!(out.len() <= 1232);
@@ -388,7 +388,7 @@ proptest! {
         }
         let mut out = Vec::new();
         for t in [Transport::Udp, Transport::Tcp] {
-            if answer::answer(cat, &pkt, t, &mut out) == Outcome::Respond {
+            if answer::answer(cat, &pkt, t, &mut out) == Disposition::Respond {
                 prop_assert!(counts_match(&out), "counts and sections disagree: {:?} -> {:?}", pkt, out);
             }
         }
@@ -430,7 +430,7 @@ fn a_formerr_to_an_ixfr_with_a_bad_opt_echoes_the_question_only() {
         let mut out = Vec::new();
         assert_eq!(
             answer::answer(cat, &pkt, Transport::Tcp, &mut out),
-            Outcome::Respond
+            Disposition::Respond
         );
         assert_eq!(out[3] & 0xF, 1, "FORMERR");
         assert!(counts_match(&out), "counts and sections disagree: {out:?}");

@@ -1,4 +1,4 @@
-//! IXFR (RFC 1995) from the change journal, and AXFR, with a hand-made client and with
+//! IXFR (RFC 1995) from the change history, and AXFR, with a hand-made client and with
 //! kdig/dig.
 
 mod common;
@@ -78,7 +78,7 @@ async fn ixfr_over_tcp() {
             ]
         );
         assert_eq!(recs.len(), 12);
-        // A serial the journal does not reach: the whole zone, AXFR style.
+        // A serial the history does not reach: the whole zone, AXFR style.
         let (rc, recs) = tcp_transfer(addr, &ixfr_query(4, "example.test.", 0));
         assert_eq!(rc, 0);
         assert_eq!(recs.first(), Some(&soa(4)));
@@ -116,7 +116,7 @@ async fn ixfr_over_udp_answers_the_soa() {
     srv.stop().await;
 }
 
-/// The journal survives a restart: IXFR is still incremental.
+/// The history survives a restart: IXFR is still incremental.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ixfr_after_a_restart() {
     let (d, b, srv) = three_changes().await;
@@ -154,7 +154,7 @@ async fn kdig_and_dig_ixfr() {
     let kdig = program("kdig");
     let dig = program("dig");
     if kdig.is_none() && dig.is_none() {
-        eprintln!("kdig and dig not installed; skipping");
+        // Both named in SWITCHBACK_SKIP_PEERS (said on stderr by the lookup).
         srv.stop().await;
         return;
     }

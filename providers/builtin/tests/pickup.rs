@@ -133,11 +133,11 @@ async fn a_change_from_another_process_is_served_by_the_poll() {
         worst_pickup < Duration::from_millis(500),
         "picked up {worst_pickup:?} after the commit (apply start -> served: {worst:?})"
     );
-    // The serving process has the journal too (IXFR from what it picked up).
+    // The serving process has the history too (IXFR from what it picked up).
     let cat = server.catalog().load_full();
     let z = cat.zones.values().next().unwrap();
     assert_eq!(z.zone.serial, 11);
-    assert_eq!(z.journal.len(), 10);
+    assert_eq!(z.history.len(), 10);
     // Every serial was notified, in order, each once (all answered at the first try).
     let serials = secondary.serials();
     assert_eq!(serials, (1..=11).collect::<Vec<u32>>());

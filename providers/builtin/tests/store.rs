@@ -1,11 +1,11 @@
 //! The built-in provider on its state store: round trip and restart, refusal of files it
-//! must not touch, the seeding rules (clean and dirty zones on reload), the journal.
+//! must not touch, the seeding rules (clean and dirty zones on reload), the history.
 
 mod common;
 
 use common::*;
 use switchback_api::{Change, Provider};
-use switchback_builtin::store::{JOURNAL_KEEP, SCHEMA_VERSION, Store, StoreError};
+use switchback_builtin::store::{HISTORY_KEEP, SCHEMA_VERSION, ZoneStore, ZoneStoreError};
 use switchback_builtin::{Builtin, LoadError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,10 +25,10 @@ async fn apply_survives_a_restart() {
     let meta = b.zone_meta(&name("example.test.")).unwrap().unwrap();
     assert!(meta.dirty, "runtime change differs from the file");
     assert_eq!(meta.serial, 2);
-    // The journal reaches back to the seed.
+    // The history reaches back to the seed.
     let rows = b
         .store()
-        .read(|tx| tx.journal(&name("example.test.")))
+        .read(|tx| tx.history(&name("example.test.")))
         .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].from_serial, rows[0].to_serial), (1, 2));
@@ -54,8 +54,8 @@ async fn apply_survives_a_restart() {
     // And the served zone carries it (for IXFR) after the restart too.
     let cat = b.catalog().load_full();
     let served = cat.zones.values().next().unwrap();
-    assert_eq!(served.journal.len(), 1);
-    assert_eq!((served.journal[0].from, served.journal[0].to), (1, 2));
+    assert_eq!(served.history.len(), 1);
+    assert_eq!((served.history[0].from, served.history[0].to), (1, 2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,7 +142,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
     };
     let msg = err.to_string();
     assert!(
-        matches!(err, LoadError::Store(StoreError::Newer { found, .. }) if found == SCHEMA_VERSION + 1),
+        matches!(err, LoadError::ZoneStore(ZoneStoreError::Newer { found, .. }) if found == SCHEMA_VERSION + 1),
         "{msg}"
     );
     assert!(msg.contains("newer") && msg.contains("state.db"), "{msg}");
@@ -161,7 +161,7 @@ fn a_garbage_file_is_refused_and_left_alone() {
     };
     let msg = err.to_string();
     assert!(
-        matches!(err, LoadError::Store(StoreError::Corrupt { .. })),
+        matches!(err, LoadError::ZoneStore(ZoneStoreError::Corrupt { .. })),
         "{msg}"
     );
     assert!(
@@ -179,7 +179,7 @@ fn a_garbage_file_is_refused_and_left_alone() {
     std::fs::write(&d.state, &bytes).unwrap();
     let _ = std::fs::remove_file(d.state.with_extension("db-wal"));
     let _ = std::fs::remove_file(d.state.with_extension("db-shm"));
-    assert!(Store::open(&d.state).is_err());
+    assert!(ZoneStore::open(&d.state).is_err());
     assert_eq!(file_bytes(&d.state), bytes, "the damaged file was changed");
 }
 
@@ -240,7 +240,7 @@ async fn a_clean_zone_takes_the_edited_file_as_a_change() {
     assert_eq!(soa_serial_of(&b), 50);
     let rows = b
         .store()
-        .read(|tx| tx.journal(&name("example.test.")))
+        .read(|tx| tx.history(&name("example.test.")))
         .unwrap();
     let serials: Vec<(u32, u32)> = rows.iter().map(|r| (r.from_serial, r.to_serial)).collect();
     assert_eq!(serials, [(1, 2), (2, 50)]);
@@ -345,21 +345,21 @@ async fn a_zone_whose_file_is_gone() {
 async fn the_journal_keeps_the_last_changes() {
     let d = Dirs::new();
     let b = d.open();
-    let n = JOURNAL_KEEP + 5;
+    let n = HISTORY_KEEP + 5;
     for i in 0..n {
         move_www(&b, &format!("10.0.{}.{}", i / 250, i % 250 + 1)).await;
     }
     let rows = b
         .store()
-        .read(|tx| tx.journal(&name("example.test.")))
+        .read(|tx| tx.history(&name("example.test.")))
         .unwrap();
-    assert_eq!(rows.len(), JOURNAL_KEEP);
+    assert_eq!(rows.len(), HISTORY_KEEP);
     assert_eq!(rows.last().unwrap().to_serial, 1 + n as u32);
-    assert_eq!(rows[0].from_serial, 1 + (n - JOURNAL_KEEP) as u32);
+    assert_eq!(rows[0].from_serial, 1 + (n - HISTORY_KEEP) as u32);
     let cat = b.catalog().load_full();
     assert_eq!(
-        cat.zones.values().next().unwrap().journal.len(),
-        JOURNAL_KEEP
+        cat.zones.values().next().unwrap().history.len(),
+        HISTORY_KEEP
     );
 }
 

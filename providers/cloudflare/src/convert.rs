@@ -25,6 +25,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
+use switchback_api::rdata::codec;
 use switchback_api::token::tokenize;
 use switchback_api::{Fields, Name, RType, RecordSet, RecordValue, rdata};
 
@@ -103,49 +104,6 @@ pub fn cf_name(n: &Name) -> String {
     undotted(&n.to_string())
 }
 
-/// Quote octets as a presentation character-string.
-fn quote(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'"' | b'\\' => {
-                out.push('\\');
-                out.push(b as char);
-            }
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:03}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Decode the escapes of a presentation token (`\X`, `\DDD`).
-fn unescape(raw: &str) -> Vec<u8> {
-    let b = raw.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            if i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
-                let n = (b[i + 1] - b'0') as u32 * 100
-                    + (b[i + 2] - b'0') as u32 * 10
-                    + (b[i + 3] - b'0') as u32;
-                out.push(n.min(255) as u8);
-                i += 4;
-            } else {
-                out.push(b[i + 1]);
-                i += 2;
-            }
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 fn utf8(bytes: Vec<u8>, what: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| {
         format!("{what} holds octets that are not UTF-8, which Cloudflare's JSON cannot carry")
@@ -181,62 +139,6 @@ fn string(o: &Value, key: &str) -> Result<String, String> {
 
 fn string_or_empty(o: &Value, key: &str) -> String {
     o.get(key).and_then(Value::as_str).unwrap_or("").to_string()
-}
-
-// ---------------------------------------------------------------------------------------------
-// base64 (DNSKEY keys and CERT certificates come as base64; CERT has no text codec in rdata)
-// ---------------------------------------------------------------------------------------------
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn b64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let n = (chunk[0] as u32) << 16
-            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
-            | *chunk.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn b64_decode(s: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        let v = B64
-            .iter()
-            .position(|&x| x == c)
-            .ok_or_else(|| format!("bad base64 character {:?}", c as char))? as u32;
-        acc = acc << 6 | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits & 0xff) as u8);
-        }
-    }
-    Ok(out)
-}
-
-fn hex(data: &[u8]) -> String {
-    data.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    if s.len() % 2 != 0 {
-        return Err("odd number of hex digits".into());
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| format!("bad hex {s:?}")))
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,7 +212,7 @@ fn native_data(t: RType, o: &Value) -> Result<String, String> {
                 "{} {} {}",
                 uint(o, "priority")?,
                 uint(d, "weight")?,
-                quote(string(d, "target")?.as_bytes())
+                codec::quote(string(d, "target")?.as_bytes())
             )
         }
         RType::SRV => {
@@ -329,7 +231,7 @@ fn native_data(t: RType, o: &Value) -> Result<String, String> {
                 "{} {} {}",
                 uint(d, "flags")?,
                 string(d, "tag")?,
-                quote(string(d, "value")?.as_bytes())
+                codec::quote(string(d, "value")?.as_bytes())
             )
         }
         RType::DS => {
@@ -387,9 +289,9 @@ fn native_data(t: RType, o: &Value) -> Result<String, String> {
                 "{} {} {} {} {} {}",
                 uint(d, "order")?,
                 uint(d, "preference")?,
-                quote(string_or_empty(d, "flags").as_bytes()),
-                quote(string_or_empty(d, "service").as_bytes()),
-                quote(string_or_empty(d, "regex").as_bytes()),
+                codec::quote(string_or_empty(d, "flags").as_bytes()),
+                codec::quote(string_or_empty(d, "service").as_bytes()),
+                codec::quote(string_or_empty(d, "regex").as_bytes()),
                 dotted(&string(d, "replacement")?)
             )
         }
@@ -400,8 +302,8 @@ fn native_data(t: RType, o: &Value) -> Result<String, String> {
             w.extend_from_slice(&(uint(d, "type")? as u16).to_be_bytes());
             w.extend_from_slice(&(uint(d, "key_tag")? as u16).to_be_bytes());
             w.push(uint(d, "algorithm")? as u8);
-            w.extend(b64_decode(&string(d, "certificate")?)?);
-            format!("\\# {} {}", w.len(), hex(&w))
+            w.extend(codec::unbase64(&string(d, "certificate")?).map_err(|e| e.to_string())?);
+            format!("\\# {} {}", w.len(), codec::hex(&w))
         }
         _ => return Err(format!("type {t} is not read from Cloudflare")),
     };
@@ -420,7 +322,7 @@ fn txt_from_native(content: &str) -> Result<String, String> {
     if bytes.is_empty() {
         return canon(RType::TXT, "\"\"");
     }
-    let parts: Vec<String> = bytes.chunks(255).map(quote).collect();
+    let parts: Vec<String> = bytes.chunks(255).map(codec::quote).collect();
     canon(RType::TXT, &parts.join(" "))
 }
 
@@ -656,7 +558,7 @@ fn need(ts: &[switchback_api::token::Token], k: usize, t: RType) -> Result<(), S
 }
 
 fn text_of(tok: &switchback_api::token::Token, what: &str) -> Result<String, String> {
-    utf8(unescape(&tok.text), what)
+    utf8(codec::unescape(&tok.text).map_err(|e| e.to_string())?, what)
 }
 
 fn native_rdata(t: RType, data: &str, o: &mut Map<String, Value>) -> Result<(), String> {
@@ -757,7 +659,8 @@ fn native_rdata(t: RType, data: &str, o: &mut Map<String, Value>) -> Result<(), 
         RType::CERT => {
             // Canonical form is RFC 3597 `\# len HEX` (rdata has no CERT text codec).
             need(&ts, 3, t)?;
-            let w = unhex(&ts[2..].iter().map(|t| t.text.as_str()).collect::<String>())?;
+            let w = codec::unhex(&ts[2..].iter().map(|t| t.text.as_str()).collect::<String>())
+                .map_err(|e| e.to_string())?;
             if w.len() < 5 {
                 return Err("CERT RDATA is shorter than 5 octets".into());
             }
@@ -765,7 +668,7 @@ fn native_rdata(t: RType, data: &str, o: &mut Map<String, Value>) -> Result<(), 
                 "data",
                 json!({"type": u16::from_be_bytes([w[0], w[1]]),
                        "key_tag": u16::from_be_bytes([w[2], w[3]]),
-                       "algorithm": w[4], "certificate": b64_encode(&w[5..])}),
+                       "algorithm": w[4], "certificate": codec::base64(&w[5..])}),
             );
         }
         _ => return Err(format!("Cloudflare does not serve {t} records")),
@@ -795,108 +698,4 @@ fn loc_to_native(ts: &[switchback_api::token::Token]) -> Result<Value, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rs(t: RType, data: &str) -> RecordSet {
-        RecordSet::new(
-            "x.example.com.".parse().unwrap(),
-            t,
-            300,
-            [data.to_string()],
-        )
-    }
-
-    /// model -> body -> (as Cloudflare stores it) -> model, for every type.
-    #[test]
-    fn round_trip_every_type() {
-        let cases: Vec<(RType, String)> = vec![
-            (RType::A, "192.0.2.1".into()),
-            (RType::AAAA, "2001:db8::1".into()),
-            (RType::CNAME, "target.example.net.".into()),
-            (RType::MX, "10 mx.example.net.".into()),
-            (RType::TXT, r#""a \"b\" c" "caf\195\169""#.into()),
-            (RType::SRV, "10 60 5060 sip.example.net.".into()),
-            (RType::CAA, "0 issue \"letsencrypt.org; validationmethods=dns-01\"".into()),
-            (RType::NS, "ns1.example.net.".into()),
-            (RType::PTR, "host.example.net.".into()),
-            (RType::DS, "12345 13 2 E2D3C916F6DEEAC73294E8268FB5885044A833FC5459588F4A9184CFC41A5766".into()),
-            (RType::DNSKEY, "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==".into()),
-            (RType::HTTPS, "1 . alpn=\"h3,h2\" port=8443".into()),
-            (RType::SVCB, "1 dns.example.net. alpn=\"dot\" port=853".into()),
-            (RType::TLSA, "3 1 1 E2D3C916F6DEEAC73294E8268FB5885044A833FC5459588F4A9184CFC41A5766".into()),
-            (RType::SMIMEA, "3 1 1 E2D3C916F6DEEAC73294E8268FB5885044A833FC5459588F4A9184CFC41A5766".into()),
-            (RType::SSHFP, "4 2 E2D3C916F6DEEAC73294E8268FB5885044A833FC5459588F4A9184CFC41A5766".into()),
-            (RType::URI, "10 1 \"https://example.net/\"".into()),
-            (RType::NAPTR, "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:info@example.net!\" .".into()),
-            (RType::LOC, "52 22 23.000 N 4 53 32.000 E -2.00m 1.00m 10000.00m 10.00m".into()),
-            (RType::CERT, format!("\\# 9 0001 0002 03 {}", hex(b"cert"))),
-        ];
-        for (t, data) in cases {
-            let set = rs(t, &data);
-            let want = canon(t, &data).unwrap();
-            let mut body =
-                to_native(&set, &set.values[0], false).unwrap_or_else(|e| panic!("{t}: {e}"));
-            let o = body.as_object_mut().unwrap();
-            o.insert("id".into(), json!("0123"));
-            let p = from_native(&body).unwrap_or_else(|e| panic!("{t} {body}: {e}"));
-            assert_eq!(p.data, want, "{t}: {body}");
-            assert_eq!(p.name.to_string(), "x.example.com.");
-            assert_eq!(p.ttl, 300);
-        }
-    }
-
-    #[test]
-    fn fields_defaults_and_checks() {
-        let o = json!({"id":"1","name":"www.example.com","type":"A","content":"192.0.2.1",
-            "ttl":1,"proxied":true,"comment":"c","tags":["a:b"],"settings":{"ipv4_only":true},
-            "proxiable":true,"created_on":"x"});
-        let p = from_native(&o).unwrap();
-        assert_eq!(p.ttl, 1);
-        assert_eq!(p.fields.len(), 4);
-        let o = json!({"id":"1","name":"www.example.com","type":"A","content":"192.0.2.1",
-            "ttl":300,"proxied":false,"comment":null,"tags":[],"settings":{}});
-        assert!(from_native(&o).unwrap().fields.is_empty());
-        // Bare TXT longer than 255 octets: split like Cloudflare does.
-        let long = "x".repeat(300);
-        let o = json!({"name":"t.example.com","type":"TXT","content":long,"ttl":1});
-        let p = from_native(&o).unwrap();
-        assert_eq!(
-            p.data,
-            format!("\"{}\" \"{}\"", "x".repeat(255), "x".repeat(45))
-        );
-        // Checks before sending.
-        let mut s = rs(RType::A, "192.0.2.1");
-        s.ttl = 5;
-        assert!(check_set(&s).unwrap_err().contains("TTL 5"));
-        let mut s = rs(RType::MX, "10 mx.example.net.");
-        s.values[0].fields.insert("proxied".into(), json!(true));
-        assert!(check_set(&s).unwrap_err().contains("cannot be proxied"));
-        let mut s = rs(RType::A, "192.0.2.1");
-        s.weight = Some(10);
-        assert!(check_set(&s).unwrap_err().contains("weighted"));
-        assert_eq!(b64_decode(&b64_encode(b"hello!?")).unwrap(), b"hello!?");
-    }
-
-    #[test]
-    fn grouping_keeps_per_object_ttls() {
-        let mk = |c: &str, ttl: u32| Parsed {
-            id: c.into(),
-            name: "a.example.com.".parse().unwrap(),
-            rtype: RType::A,
-            ttl,
-            data: c.into(),
-            fields: Fields::new(),
-        };
-        let sets = group(&[
-            mk("192.0.2.1", 300),
-            mk("192.0.2.2", 300),
-            mk("192.0.2.3", 60),
-        ]);
-        assert_eq!(sets.len(), 1);
-        assert_eq!(sets[0].ttl, 300);
-        assert_eq!(sets[0].values[2].fields.get("ttl"), Some(&json!(60)));
-        let (ttl, f) = expected(&sets[0], &sets[0].values[2]).unwrap();
-        assert_eq!((ttl, f.len()), (60, 0));
-    }
-}
+mod tests;

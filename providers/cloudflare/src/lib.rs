@@ -610,8 +610,8 @@ impl Provider for Cloudflare {
 
     /// From the client: requests sent (retries included), the retries, and requests that
     /// failed after their retries.
-    fn api_stats(&self) -> Option<switchback_api::provider::ApiStats> {
-        Some(switchback_api::provider::ApiStats {
+    fn client_stats(&self) -> Option<switchback_api::provider::ClientStats> {
+        Some(switchback_api::provider::ClientStats {
             calls: self.client.calls() as u64,
             errors: self.client.errors() as u64,
             retries: self.client.retries() as u64,

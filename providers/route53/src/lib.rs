@@ -23,7 +23,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use aws_sdk_route53::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_route53::types::{ChangeAction, HostedZone, ResourceRecordSet};
-use switchback_api::provider::ApiStats;
+use switchback_api::provider::ClientStats;
 use switchback_api::{
     ApplyReport, Capabilities, Change, Granularity, Name, Provider, ProviderError, RType,
     RecordSet, RecordSetKey, Support, Zone, ZoneRef,
@@ -66,7 +66,7 @@ pub struct Route53 {
     resolved: Mutex<HashMap<Name, Hosted>>,
     writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     last_read: Mutex<HashMap<String, Arc<LastRead>>>,
-    /// Provider operations that failed (for `api_stats`).
+    /// Provider operations that failed (for `client_stats`).
     errors: std::sync::atomic::AtomicU64,
 }
 
@@ -504,7 +504,7 @@ fn describe_zone(z: &HostedZone) -> String {
     )
 }
 
-/// Counts a failed operation in `errors` (for [`Provider::api_stats`]).
+/// Counts a failed operation in `errors` (for [`Provider::client_stats`]).
 fn counted<T>(
     errors: &std::sync::atomic::AtomicU64,
     r: Result<T, ProviderError>,
@@ -539,9 +539,9 @@ impl Provider for Route53 {
 
     /// From [`CallStats`]: every HTTP attempt and the retries among them; errors are the
     /// operations (list, read, apply) that failed.
-    fn api_stats(&self) -> Option<ApiStats> {
+    fn client_stats(&self) -> Option<ClientStats> {
         let s = self.client.stats();
-        Some(ApiStats {
+        Some(ClientStats {
             calls: s.total() as u64,
             errors: self.errors.load(std::sync::atomic::Ordering::Relaxed),
             retries: s.retries as u64,

@@ -234,7 +234,9 @@ fn sets(zone: &Name, n: usize) -> Vec<RecordSet> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_are_retried_nothing_is_applied_twice_and_rate_holds() {
-    let emu = common::Emulator::start(Kind::Ministack);
+    let Some(emu) = common::Emulator::start(Kind::Ministack) else {
+        return;
+    };
     let zone = common::unique_zone("faults");
     common::create_zone(&common::sdk(&emu.endpoint()), &zone, None).await;
     use Fault::*;
@@ -330,7 +332,9 @@ async fn faults_are_retried_nothing_is_applied_twice_and_rate_holds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_change_batch_is_not_retried_and_names_the_record() {
-    let emu = common::Emulator::start(Kind::Ministack);
+    let Some(emu) = common::Emulator::start(Kind::Ministack) else {
+        return;
+    };
     let zone = common::unique_zone("icb");
     common::create_zone(&common::sdk(&emu.endpoint()), &zone, None).await;
     let proxy = Proxy::start(emu.port, &[]).await;

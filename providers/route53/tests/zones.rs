@@ -7,7 +7,9 @@ use switchback_api::{Change, Name, Provider, ProviderError, RType, RecordSet};
 
 #[tokio::test]
 async fn zones_by_name_or_id_public_and_private_told_apart() {
-    let emu = common::Emulator::start(Kind::Ministack);
+    let Some(emu) = common::Emulator::start(Kind::Ministack) else {
+        return;
+    };
     let sdk = common::sdk(&emu.endpoint());
     let dup = common::unique_zone("dup");
     let public = common::create_zone(&sdk, &dup, None).await;

@@ -122,3 +122,41 @@ pub(super) fn update_records(before: &RecordSet, after: &RecordSet, out: &mut Ve
     out.extend(rest);
     out.extend(adds);
 }
+
+/// How a provider will write a list of changes, decided by the planner from its capabilities
+/// (shown with every plan; a plan that is not atomic says so before it is confirmed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Writes {
+    /// Write operations: one per changed record set, or one per changed record for a
+    /// provider whose [`crate::Granularity`] is the record (kept records are not written).
+    pub operations: usize,
+    /// Batches of at most the provider's `max_batch` operations (0 for an empty plan). A
+    /// provider with further limits of its own (Route 53 counts values) may split more.
+    pub batches: usize,
+    /// Everything lands together or nothing does: the provider's batches are atomic and
+    /// there is at most one.
+    pub atomic: bool,
+}
+
+impl Capabilities {
+    /// How this provider will write `changes` (see [`Writes`]).
+    pub fn writes(&self, changes: &[Change]) -> Writes {
+        let operations = match self.granularity {
+            crate::Granularity::RecordSet => changes.len(),
+            crate::Granularity::Record => record_changes(changes)
+                .iter()
+                .filter(|c| !matches!(c, RecordChange::Keep { .. }))
+                .count(),
+        };
+        let batches = match self.max_batch {
+            _ if operations == 0 => 0,
+            Some(max) if max > 0 => operations.div_ceil(max),
+            _ => 1,
+        };
+        Writes {
+            operations,
+            batches,
+            atomic: batches <= 1 && matches!(self.atomic_batches, crate::Support::Yes),
+        }
+    }
+}

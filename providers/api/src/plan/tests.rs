@@ -596,6 +596,7 @@ fn record_level_view() {
         ],
         existing_record_sets: 3,
         first_import: false,
+        writes: Default::default(),
     };
     let shown: Vec<String> = p
         .record_changes()

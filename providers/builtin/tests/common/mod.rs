@@ -251,13 +251,11 @@ impl Serving {
     }
 }
 
-/// A program from PATH or the sbin folders.
+/// A peer program (knotd, kdig, dig): the workspace's one skip policy
+/// (`switchback_testsupport::peers`): a missing one fails the test unless
+/// `SWITCHBACK_SKIP_PEERS` names it, then `None`.
 pub fn program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    switchback_testsupport::peers::tool(name)
 }
 
 pub fn read(path: &Path) -> String {

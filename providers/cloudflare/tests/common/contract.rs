@@ -21,142 +21,42 @@
 //! asserts that every PATCH the adapter sent is a full object and that Prism does reject a
 //! partial one (so the false positive is still what PEERS.md says it is).
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use switchback_cloudflare::RecordedRequest;
+pub use switchback_testsupport::emulators::Prism;
 
-/// The workspace root (providers/cloudflare/../..).
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The schema: `$SWITCHBACK_CF_OPENAPI`, else `../shared/peers/cloudflare/` beside the
-/// workspace. `Err(reason)` when absent.
-pub fn schema() -> Result<PathBuf, String> {
+/// The schema: `$SWITCHBACK_CF_OPENAPI`, else the copy of `../shared/peers/cloudflare/` in
+/// `tests/data/peers/cloudflare/` (PEERS.md; `SOURCE.txt` says which commit of Cloudflare's
+/// schema repository it was cut from).
+pub fn schema() -> PathBuf {
     let p = match std::env::var_os("SWITCHBACK_CF_OPENAPI") {
         Some(p) => PathBuf::from(p),
-        None => workspace().join("../shared/peers/cloudflare/dns-subset-2024-08-06.json"),
+        None => switchback_testsupport::test_data("peers/cloudflare/dns-subset-2024-08-06.json"),
     };
-    if p.is_file() {
-        Ok(p)
-    } else {
-        Err(format!(
-            "Cloudflare's OpenAPI schema is absent ({}; set SWITCHBACK_CF_OPENAPI)",
-            p.display()
-        ))
-    }
-}
-
-fn prism_bin() -> PathBuf {
-    match std::env::var_os("SWITCHBACK_PRISM") {
-        Some(p) => PathBuf::from(p),
-        None => workspace().join("target/peers/prism/node_modules/.bin/prism"),
-    }
-}
-
-/// A Prism mock server on a free loopback port; killed by PID on drop.
-pub struct Prism {
-    child: Child,
-    pub port: u16,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prism {
-    fn start(schema: &PathBuf) -> Prism {
-        let bin = prism_bin();
-        if !bin.exists() {
-            panic!(
-                "Prism is not installed ({}): run tests/run (or tests/peers/cloudflare.sh) \
-                 first; the Cloudflare contract tests need it",
-                bin.display()
-            );
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(&bin)
-            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .arg(schema)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        for out in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            // Keep draining after start-up, or Prism blocks on a full pipe.
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        drop(tx);
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let mut seen = Vec::new();
-        let mut prism = Prism { child, port };
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains("Prism is listening") => {
-                    // Keep the channel's sender threads draining into nothing.
-                    std::thread::spawn(move || while rx.recv().is_ok() {});
-                    return prism;
-                }
-                Ok(line) => seen.push(line),
-                Err(_) => {
-                    let status = prism.child.try_wait().ok().flatten();
-                    panic!(
-                        "Prism did not become ready on port {} (exit: {status:?}); its output:\n{}",
-                        prism.port,
-                        seen.join("\n")
-                    );
-                }
-            }
-            if let Ok(Some(status)) = prism.child.try_wait() {
-                prism.port = 0;
-                panic!(
-                    "Prism exited ({status}) before it was ready:\n{}",
-                    seen.join("\n")
-                );
-            }
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
+    assert!(
+        p.is_file(),
+        "Cloudflare's OpenAPI schema is absent ({}; set SWITCHBACK_CF_OPENAPI)",
+        p.display()
+    );
+    p
 }
 
 static SHARED: Mutex<Weak<Prism>> = Mutex::new(Weak::new());
 
 /// The Prism instance of this test process, started on first use; it stops (by PID) when the
-/// last user drops it.
-pub fn prism(schema: &PathBuf) -> Arc<Prism> {
+/// last user drops it. `None` when Prism is missing and `SWITCHBACK_SKIP_PEERS` names it.
+pub fn prism(schema: &Path) -> Option<Arc<Prism>> {
     let mut g = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = g.upgrade() {
-        return p;
+        return Some(p);
     }
-    let p = Arc::new(Prism::start(schema));
+    let p = Arc::new(Prism::start(schema)?);
     *g = Arc::downgrade(&p);
-    p
+    Some(p)
 }
 
 /// One request for Prism.
@@ -298,29 +198,24 @@ pub async fn replay(prism: &Prism, recorded: &[RecordedRequest]) -> Outcome {
 
 /// Replay on a thread of its own (callable from `Drop` inside a runtime); panics on failures.
 pub fn check_blocking(label: &str, recorded: Vec<RecordedRequest>) {
-    let schema = match schema() {
-        Ok(s) => s,
-        Err(reason) => {
-            eprintln!("contract check ({label}): SKIPPED: {reason}");
-            return;
-        }
-    };
+    let schema = schema();
     if recorded.is_empty() {
         return;
     }
     let label = label.to_string();
     let r = std::thread::spawn(move || {
-        let prism = prism(&schema);
+        let prism = prism(&schema)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let out = rt.block_on(replay(&prism, &recorded));
-        (label, out)
+        Some((label, out))
     })
     .join();
     let (label, out) = match r {
-        Ok(x) => x,
+        Ok(Some(x)) => x,
+        Ok(None) => return,
         Err(e) => std::panic::resume_unwind(e),
     };
     eprintln!(

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 pub mod contract;
-pub mod fake;
+pub use switchback_testsupport::cloudflare_fake as fake;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -97,6 +97,96 @@ fn each_capability_is_enforced_when_planning() {
     }
 }
 
+/// The plan says how the provider writes it: per record set or per record (`granularity`), in
+/// batches of at most `max_batch`, atomic only when the provider's batches are and there is one.
+#[test]
+fn writes_follow_granularity_max_batch_and_atomicity() {
+    let existing = zone(vec![
+        soa(1, 300),
+        ns(),
+        rs(
+            "www.example.com.",
+            RType::A,
+            300,
+            &["192.0.2.1", "192.0.2.2", "192.0.2.3"],
+        ),
+    ]);
+    // www: one value kept, one replaced (remove + add); api and mail: created, two values each.
+    let desired = zone(vec![
+        soa(1, 300),
+        ns(),
+        rs(
+            "www.example.com.",
+            RType::A,
+            300,
+            &["192.0.2.1", "192.0.2.9", "192.0.2.3"],
+        ),
+        rs(
+            "api.example.com.",
+            RType::A,
+            300,
+            &["192.0.2.5", "192.0.2.6"],
+        ),
+        rs(
+            "mail.example.com.",
+            RType::A,
+            300,
+            &["192.0.2.7", "192.0.2.8"],
+        ),
+    ]);
+    let plan_with = |c: &Capabilities| {
+        plan("test", c, &existing, &desired, &DiffOptions::default())
+            .unwrap()
+            .writes
+    };
+    let mut c = caps();
+    c.atomic_batches = Support::Yes;
+    c.max_batch = None;
+    assert_eq!(
+        plan_with(&c),
+        Writes {
+            operations: 3,
+            batches: 1,
+            atomic: true
+        },
+        "record sets, no batch limit"
+    );
+    c.max_batch = Some(2);
+    assert_eq!(
+        plan_with(&c),
+        Writes {
+            operations: 3,
+            batches: 2,
+            atomic: false
+        },
+        "two batches are not atomic"
+    );
+    c.granularity = crate::Granularity::Record;
+    c.max_batch = Some(100);
+    assert_eq!(
+        plan_with(&c),
+        Writes {
+            operations: 6,
+            batches: 1,
+            atomic: true
+        },
+        "per record: 1 remove + 1 add at www (2 kept), 4 adds"
+    );
+    c.atomic_batches = Support::cannot("one request per record");
+    assert!(!plan_with(&c).atomic, "a provider without atomic batches");
+    assert_eq!(
+        plan("test", &c, &existing, &existing, &DiffOptions::default())
+            .unwrap()
+            .writes,
+        Writes {
+            operations: 0,
+            batches: 0,
+            atomic: false
+        },
+        "an empty plan writes nothing"
+    );
+}
+
 /// A change planned against a zone someone changed since is a conflict (nothing applied,
 /// re-plan); a change that is wrong in itself is invalid.
 #[test]

@@ -1,6 +1,6 @@
 //! The HTTP API (DESIGN.md "HTTP API"): recovery webhooks, status, metrics and the status page.
 //!
-//! - `POST /v1/hooks/{pre-recovery,post-recovery,failback}`: see [`hooks`]. A hook answers
+//! - `POST /v1/hooks/{pre-recovery,post-recovery,failback}`: see [`webhook`]. A hook answers
 //!   within [`ApiOptions::hook_wait`] (1 s): with the result when the work is done by then,
 //!   else `202` with the `run_id` to follow at `GET /v1/cutovers/{name}`.
 //! - `GET /v1/cutovers`, `/v1/cutovers/{name}`, `/v1/snapshots`, `/v1/health`: see [`status`].
@@ -17,10 +17,10 @@
 pub mod auth;
 pub mod conn;
 pub mod error;
-pub mod hooks;
 pub mod metrics;
 pub mod status;
 pub mod status_page;
+pub mod webhook;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -234,9 +234,9 @@ pub(crate) fn now_text() -> String {
 /// The routes, with authentication, rate limit, timeout, body limit and metrics.
 pub fn router(state: Arc<ApiState>) -> Router {
     let v1 = Router::new()
-        .route("/v1/hooks/pre-recovery", post(hooks::pre_recovery))
-        .route("/v1/hooks/post-recovery", post(hooks::post_recovery))
-        .route("/v1/hooks/failback", post(hooks::failback))
+        .route("/v1/hooks/pre-recovery", post(webhook::pre_recovery))
+        .route("/v1/hooks/post-recovery", post(webhook::post_recovery))
+        .route("/v1/hooks/failback", post(webhook::failback))
         .route("/v1/cutovers", get(status::cutovers))
         .route("/v1/cutovers/{name}", get(status::cutover))
         .route("/v1/snapshots", get(status::snapshots))

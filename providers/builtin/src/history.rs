@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use switchback_api::{Name, RType, Zone, rdata, token};
 
-use crate::store::{JournalRecord, JournalRow};
+use crate::store::{HistoryRow, JournalRecord};
 use crate::wire::qtype::T_SOA;
 use crate::zone::{CompiledZone, Node, Rdata};
 
@@ -31,17 +31,17 @@ pub struct Delta {
 }
 
 /// A zone's recent changes, oldest first, shared by every catalog that serves the zone.
-pub type Journal = Arc<[Arc<Delta>]>;
+pub type History = Arc<[Arc<Delta>]>;
 
-/// An empty journal.
-pub fn empty() -> Journal {
+/// An empty history.
+pub fn empty() -> History {
     Arc::from(Vec::new())
 }
 
-/// `journal` followed by `delta`, keeping the last `keep`.
-pub fn appended(journal: &Journal, delta: Arc<Delta>, keep: usize) -> Journal {
-    let skip = (journal.len() + 1).saturating_sub(keep);
-    journal
+/// `history` followed by `delta`, keeping the last `keep`.
+pub fn appended(history: &History, delta: Arc<Delta>, keep: usize) -> History {
+    let skip = (history.len() + 1).saturating_sub(keep);
+    history
         .iter()
         .cloned()
         .chain(std::iter::once(delta))
@@ -151,7 +151,7 @@ fn push_unique(list: &mut Vec<Rr>, start: usize, owner: &[u8], rtype: u16, ttl: 
 }
 
 fn to_record(rr: &Rr) -> Result<JournalRecord, String> {
-    let name = Name::from_wire(&rr.owner).ok_or("bad owner name in a journal record")?;
+    let name = Name::from_wire(&rr.owner).ok_or("bad owner name in a history record")?;
     let rtype = RType(rr.rtype);
     let data = rdata::format(rtype, &rr.rdata.0).map_err(|e| e.to_string())?;
     Ok(JournalRecord {
@@ -175,9 +175,9 @@ fn from_record(r: &JournalRecord, origin: &Name) -> Result<Rr, String> {
 }
 
 impl Delta {
-    /// The journal row for this delta.
-    pub fn to_row(&self) -> Result<JournalRow, String> {
-        Ok(JournalRow {
+    /// The history row for this delta.
+    pub fn to_row(&self) -> Result<HistoryRow, String> {
+        Ok(HistoryRow {
             from_serial: self.from,
             to_serial: self.to,
             removed: self
@@ -190,8 +190,8 @@ impl Delta {
         })
     }
 
-    /// Back from a journal row.
-    pub fn from_row(row: &JournalRow, origin: &Name) -> Result<Delta, String> {
+    /// Back from a history row.
+    pub fn from_row(row: &HistoryRow, origin: &Name) -> Result<Delta, String> {
         Ok(Delta {
             from: row.from_serial,
             to: row.to_serial,

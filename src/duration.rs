@@ -1,13 +1,14 @@
-//! Durations as written in `switchback.toml`: `200ms`, `5s`, `10m`, `1h`, or a sum of those
-//! (`1m30s`).
+//! Durations, the one parser for all of them (`switchback.toml`'s `soak`, `hold_down`,
+//! health `interval`/`timeout`, the CLI's `--wait`): `200ms`, `5s`, `10m`, `1h`, `7d`, or a sum
+//! of those (`1m30s`).
 
 use std::time::Duration;
 
-/// Parse `200ms`, `5s`, `10m`, `1h` (and sums such as `1m30s`). A bare number, an unknown unit,
+/// Parse `200ms`, `5s`, `10m`, `1h`, `7d` (and sums such as `1m30s`). A bare number, an unknown unit,
 /// a negative or fractional value are errors that say what is accepted.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad =
-        || format!("invalid duration {text:?}: write a number and a unit (200ms, 5s, 10m, 1h)");
+        || format!("invalid duration {text:?}: write a number and a unit (200ms, 5s, 10m, 1h, 7d)");
     let s = text.trim();
     if s.is_empty() {
         return Err(bad());
@@ -32,10 +33,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 .checked_mul(3600)
                 .map(Duration::from_secs)
                 .ok_or_else(bad)?,
+            "d" => n
+                .checked_mul(86_400)
+                .map(Duration::from_secs)
+                .ok_or_else(bad)?,
             "" => return Err(bad()),
             other => {
                 return Err(format!(
-                    "invalid duration {text:?}: unknown unit {other:?} (ms, s, m, h)"
+                    "invalid duration {text:?}: unknown unit {other:?} (ms, s, m, h, d)"
                 ));
             }
         };
@@ -47,7 +52,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// The shortest way to write `d` in the form [`parse_duration`] reads back.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 3_600_000 == 0 && ms > 0 {
+    if ms % 86_400_000 == 0 && ms > 0 {
+        format!("{}d", ms / 86_400_000)
+    } else if ms % 3_600_000 == 0 && ms > 0 {
         format!("{}h", ms / 3_600_000)
     } else if ms % 60_000 == 0 && ms > 0 {
         format!("{}m", ms / 60_000)
@@ -70,6 +77,7 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration(" 0s "), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
     }
 
     #[test]
@@ -82,22 +90,23 @@ mod tests {
             "1.5s",
             "5 s",
             "5sec",
-            "5d",
+            "5w",
             "99999999999999999999h",
+            "999999999999999999d",
         ] {
             let e = parse_duration(bad).unwrap_err();
             assert!(e.contains("invalid duration"), "{bad}: {e}");
         }
         assert!(
-            parse_duration("5d")
+            parse_duration("5w")
                 .unwrap_err()
-                .contains("unknown unit \"d\"")
+                .contains("unknown unit \"w\"")
         );
     }
 
     #[test]
     fn round_trip() {
-        for d in ["200ms", "5s", "10m", "1h", "1500ms"] {
+        for d in ["200ms", "5s", "10m", "1h", "1500ms", "7d"] {
             assert_eq!(format_duration(parse_duration(d).unwrap()), d);
         }
     }

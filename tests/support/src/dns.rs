@@ -186,7 +186,7 @@ impl fmt::Display for Question {
             "{} {} {}",
             self.name,
             self.qclass,
-            super::compare::type_name(self.qtype)
+            crate::compare::type_name(self.qtype)
         )?;
         if self.opcode != OpCode::Query {
             write!(f, " opcode={}", u8::from(self.opcode))?;
@@ -245,7 +245,7 @@ impl Response {
         self.msg
             .answers
             .iter()
-            .map(super::compare::record_to_string)
+            .map(crate::compare::record_to_string)
             .collect()
     }
 
@@ -255,7 +255,7 @@ impl Response {
             .answers
             .iter()
             .filter(|r| r.record_type() == rtype)
-            .map(|r| super::compare::rdata_to_string(&r.data))
+            .map(|r| crate::compare::rdata_to_string(&r.data))
             .collect()
     }
 }
