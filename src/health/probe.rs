@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
@@ -90,7 +90,8 @@ pub fn local_cause(
 /// Run `probe` once, bounded by `timeout`: the result with its time and latency.
 pub async fn run_probe(probe: &dyn Probe, timeout: Duration) -> ProbeResult {
     let at = SystemTime::now();
-    let start = Instant::now();
+    // tokio's clock: the same as std's, but paused and advanced in tests that simulate time.
+    let start = tokio::time::Instant::now();
     let outcome = tokio::time::timeout(timeout, probe.probe()).await;
     let latency = start.elapsed();
     let (error, timed_out) = match outcome {

@@ -236,3 +236,92 @@ fn refusals_name_the_record() {
     );
     assert!(msg(&out).contains("outside the zone"), "{}", msg(&out));
 }
+
+/// The routing fields are read as typed values: an unknown member, a wrong type, a missing
+/// member, an empty string or an out-of-range number is refused naming the field.
+#[test]
+fn routing_fields_are_typed() {
+    let weighted = |key: &str, value: serde_json::Value| {
+        let mut rs = RecordSet::new(
+            n("www.example.com."),
+            RType::A,
+            300,
+            ["192.0.2.1".to_string()],
+        );
+        rs.set_identifier = Some("blue".into());
+        rs.fields.insert(key.into(), value);
+        rs
+    };
+    let alias = |value: serde_json::Value| {
+        let mut rs = RecordSet::new(n("www.example.com."), RType::A, 0, Vec::<String>::new());
+        rs.fields.insert(ALIAS.into(), value);
+        rs
+    };
+    for (rs, want) in [
+        (
+            alias(json!({"hosted_zone_id": "Z1", "dns_name": "x.example.net.", "ttl": 5})),
+            "unknown field `ttl`",
+        ),
+        (
+            alias(json!({"dns_name": "x.example.net."})),
+            "missing field `hosted_zone_id`",
+        ),
+        (
+            alias(json!({"hosted_zone_id": "", "dns_name": "x.example.net."})),
+            "`alias.hosted_zone_id` must be a non-empty string",
+        ),
+        (
+            alias(
+                json!({"hosted_zone_id": "Z1", "dns_name": "x.example.net.", "evaluate_target_health": "yes"}),
+            ),
+            "field `alias`",
+        ),
+        (
+            weighted(GEO, json!({"country": "DE"})),
+            "unknown field `country`",
+        ),
+        (
+            weighted(GEO, json!({"continent_code": "EU", "country_code": "DE"})),
+            "needs either",
+        ),
+        (
+            weighted(
+                GEOPROXIMITY,
+                json!({"aws_region": "eu-west-1", "bias": 100}),
+            ),
+            "-99 to 99",
+        ),
+        (
+            weighted(GEOPROXIMITY, json!({"coordinates": {"latitude": "1"}})),
+            "missing field `longitude`",
+        ),
+        (
+            weighted(FAILOVER, json!("TERTIARY")),
+            "\"PRIMARY\" or \"SECONDARY\"",
+        ),
+        (
+            weighted(MULTIVALUE, json!("true")),
+            "field `multivalue` must be true or false",
+        ),
+        (
+            weighted(REGION, json!(5)),
+            "field `region` must be an AWS region name",
+        ),
+        (
+            weighted(CIDR_ROUTING, json!({"collection_id": "c"})),
+            "missing field `location_name`",
+        ),
+    ] {
+        let m = msg(&rs);
+        assert!(
+            m.contains(want) && m.contains("www.example.com./A"),
+            "want {want:?}: {m}"
+        );
+    }
+    // And the well-formed ones build.
+    let ok = weighted(
+        GEOPROXIMITY,
+        json!({"coordinates": {"latitude": "49.22", "longitude": "-74.01"}, "bias": -20}),
+    );
+    to_native(&ok, &n("example.com.")).unwrap();
+}

@@ -12,51 +12,101 @@ pub fn invalid(rs: &RecordSet, message: impl Into<String>) -> ProviderError {
     }
 }
 
-pub(super) fn obj<'a>(
-    rs: &RecordSet,
-    key: &str,
-    v: &'a Value,
-) -> Result<&'a Map<String, Value>, ProviderError> {
-    v.as_object()
-        .ok_or_else(|| invalid(rs, format!("field `{key}` must be an object, not {v}")))
-}
+/// The routing fields' JSON, as typed values: each field is read by serde (unknown members,
+/// wrong types and missing members are refused with serde's message naming them), then checked
+/// for what serde cannot say (non-empty strings, ranges, one-of rules).
+mod fields {
+    use serde::Deserialize;
 
-pub(super) fn string_in<'a>(
-    rs: &RecordSet,
-    key: &str,
-    m: &'a Map<String, Value>,
-    member: &str,
-    required: bool,
-) -> Result<Option<&'a str>, ProviderError> {
-    match m.get(member) {
-        None if required => Err(invalid(rs, format!("field `{key}` needs `{member}`"))),
-        None => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
-        Some(other) => Err(invalid(
-            rs,
-            format!("field `{key}.{member}` must be a non-empty string, not {other}"),
-        )),
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Alias {
+        pub hosted_zone_id: String,
+        pub dns_name: String,
+        #[serde(default)]
+        pub evaluate_target_health: bool,
     }
-}
 
-pub(super) fn only_members(
-    rs: &RecordSet,
-    key: &str,
-    m: &Map<String, Value>,
-    allowed: &[&str],
-) -> Result<(), ProviderError> {
-    for k in m.keys() {
-        if !allowed.contains(&k.as_str()) {
-            return Err(invalid(
-                rs,
-                format!(
-                    "field `{key}` has an unknown member `{k}` (expected {})",
-                    allowed.join(", ")
-                ),
-            ));
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Geo {
+        pub continent_code: Option<String>,
+        pub country_code: Option<String>,
+        pub subdivision_code: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Geoproximity {
+        pub aws_region: Option<String>,
+        pub local_zone_group: Option<String>,
+        pub coordinates: Option<Coordinates>,
+        pub bias: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Coordinates {
+        pub latitude: String,
+        pub longitude: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CidrRouting {
+        pub collection_id: String,
+        pub location_name: String,
+    }
+
+    #[derive(Deserialize)]
+    pub enum Failover {
+        #[serde(rename = "PRIMARY")]
+        Primary,
+        #[serde(rename = "SECONDARY")]
+        Secondary,
+    }
+
+    impl Failover {
+        pub fn as_str(&self) -> &'static str {
+            match self {
+                Failover::Primary => "PRIMARY",
+                Failover::Secondary => "SECONDARY",
+            }
         }
     }
-    Ok(())
+}
+
+/// Field `key` of `rs` as `T`, `None` when absent; serde's message names what is wrong.
+fn typed<T: serde::de::DeserializeOwned>(
+    rs: &RecordSet,
+    key: &str,
+    expected: &str,
+) -> Result<Option<T>, ProviderError> {
+    let Some(v) = rs.fields.get(key) else {
+        return Ok(None);
+    };
+    serde_json::from_value(v.clone()).map(Some).map_err(|e| {
+        invalid(
+            rs,
+            format!("field `{key}` must be {expected}, not {v}: {e}"),
+        )
+    })
+}
+
+/// `member` of field `key`, which must not be empty.
+fn non_empty<'a>(
+    rs: &RecordSet,
+    key: &str,
+    member: &str,
+    s: Option<&'a String>,
+) -> Result<Option<&'a str>, ProviderError> {
+    match s {
+        Some(s) if s.is_empty() => Err(invalid(
+            rs,
+            format!("field `{key}.{member}` must be a non-empty string"),
+        )),
+        other => Ok(other.map(String::as_str)),
+    }
 }
 
 pub(super) fn is_uuid(s: &str) -> bool {
@@ -191,14 +241,12 @@ pub fn to_native(rs: &RecordSet, zone: &Name) -> Result<ResourceRecordSet, Provi
         .set_weight(rs.weight.map(i64::from));
 
     // Alias or values.
-    if let Some(a) = rs.fields.get(ALIAS) {
-        let m = obj(rs, ALIAS, a)?;
-        only_members(
-            rs,
-            ALIAS,
-            m,
-            &["hosted_zone_id", "dns_name", "evaluate_target_health"],
-        )?;
+    let alias: Option<fields::Alias> = typed(
+        rs,
+        ALIAS,
+        "an object {hosted_zone_id, dns_name, evaluate_target_health}",
+    )?;
+    if let Some(a) = alias {
         if rs.ttl != 0 {
             return Err(invalid(
                 rs,
@@ -220,8 +268,8 @@ pub fn to_native(rs: &RecordSet, zone: &Name) -> Result<ResourceRecordSet, Provi
                 format!("{} record sets cannot be aliases", rs.rtype),
             ));
         }
-        let hz = string_in(rs, ALIAS, m, "hosted_zone_id", true)?.unwrap_or_default();
-        let dns = string_in(rs, ALIAS, m, "dns_name", true)?.unwrap_or_default();
+        let hz = non_empty(rs, ALIAS, "hosted_zone_id", Some(&a.hosted_zone_id))?;
+        let dns = non_empty(rs, ALIAS, "dns_name", Some(&a.dns_name))?.unwrap_or_default();
         let dns_name = Name::parse(dns, None)
             .map_err(|e| invalid(rs, format!("alias dns_name {dns:?}: {e}")))?;
         if dns_name.to_string() != dns {
@@ -234,23 +282,11 @@ pub fn to_native(rs: &RecordSet, zone: &Name) -> Result<ResourceRecordSet, Provi
                 ),
             ));
         }
-        let eval = match m.get("evaluate_target_health") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(invalid(
-                    rs,
-                    format!(
-                        "field `alias.evaluate_target_health` must be true or false, not {other}"
-                    ),
-                ));
-            }
-        };
         b = b.alias_target(
             AliasTarget::builder()
-                .hosted_zone_id(hz)
+                .set_hosted_zone_id(hz.map(str::to_string))
                 .dns_name(name_to_r53(&dns_name))
-                .evaluate_target_health(eval)
+                .evaluate_target_health(a.evaluate_target_health)
                 .build()
                 .map_err(|e| invalid(rs, format!("alias: {e}")))?,
         );
@@ -286,30 +322,25 @@ pub fn to_native(rs: &RecordSet, zone: &Name) -> Result<ResourceRecordSet, Provi
         }
     }
 
-    if let Some(v) = rs.fields.get(REGION) {
-        match v {
-            Value::String(s) if !s.is_empty() => {
-                b = b.region(ResourceRecordSetRegion::from(s.as_str()));
-            }
-            other => {
-                return Err(invalid(
-                    rs,
-                    format!("field `region` must be an AWS region name, not {other}"),
-                ));
-            }
+    let region: Option<String> = typed(rs, REGION, "an AWS region name")?;
+    if let Some(r) = region {
+        if r.is_empty() {
+            return Err(invalid(
+                rs,
+                "field `region` must be an AWS region name, not \"\"",
+            ));
         }
+        b = b.region(ResourceRecordSetRegion::from(r.as_str()));
     }
-    if let Some(v) = rs.fields.get(GEO) {
-        let m = obj(rs, GEO, v)?;
-        only_members(
-            rs,
-            GEO,
-            m,
-            &["continent_code", "country_code", "subdivision_code"],
-        )?;
-        let cont = string_in(rs, GEO, m, "continent_code", false)?;
-        let country = string_in(rs, GEO, m, "country_code", false)?;
-        let sub = string_in(rs, GEO, m, "subdivision_code", false)?;
+    let geo: Option<fields::Geo> = typed(
+        rs,
+        GEO,
+        "an object {continent_code | country_code [, subdivision_code]}",
+    )?;
+    if let Some(g) = geo {
+        let cont = non_empty(rs, GEO, "continent_code", g.continent_code.as_ref())?;
+        let country = non_empty(rs, GEO, "country_code", g.country_code.as_ref())?;
+        let sub = non_empty(rs, GEO, "subdivision_code", g.subdivision_code.as_ref())?;
         match (cont, country, sub) {
             (Some(_), None, None) | (None, Some(_), _) => {}
             _ => {
@@ -328,28 +359,25 @@ pub fn to_native(rs: &RecordSet, zone: &Name) -> Result<ResourceRecordSet, Provi
                 .build(),
         );
     }
-    if let Some(v) = rs.fields.get(GEOPROXIMITY) {
-        let m = obj(rs, GEOPROXIMITY, v)?;
-        only_members(
+    let gp: Option<fields::Geoproximity> = typed(
+        rs,
+        GEOPROXIMITY,
+        "an object {aws_region | local_zone_group | coordinates {latitude, longitude} [, bias]}",
+    )?;
+    if let Some(g) = gp {
+        let region = non_empty(rs, GEOPROXIMITY, "aws_region", g.aws_region.as_ref())?;
+        let lzg = non_empty(
             rs,
             GEOPROXIMITY,
-            m,
-            &["aws_region", "local_zone_group", "coordinates", "bias"],
+            "local_zone_group",
+            g.local_zone_group.as_ref(),
         )?;
-        let region = string_in(rs, GEOPROXIMITY, m, "aws_region", false)?;
-        let lzg = string_in(rs, GEOPROXIMITY, m, "local_zone_group", false)?;
-        let coords = match m.get("coordinates") {
+        let coords = match &g.coordinates {
             None => None,
             Some(c) => {
-                let cm = obj(rs, "geoproximity.coordinates", c)?;
-                only_members(
-                    rs,
-                    "geoproximity.coordinates",
-                    cm,
-                    &["latitude", "longitude"],
-                )?;
-                let lat = string_in(rs, "geoproximity.coordinates", cm, "latitude", true)?;
-                let lon = string_in(rs, "geoproximity.coordinates", cm, "longitude", true)?;
+                let key = "geoproximity.coordinates";
+                let lat = non_empty(rs, key, "latitude", Some(&c.latitude))?;
+                let lon = non_empty(rs, key, "longitude", Some(&c.longitude))?;
                 Some(
                     Coordinates::builder()
                         .set_latitude(lat.map(str::to_string))
@@ -367,19 +395,15 @@ pub fn to_native(rs: &RecordSet, zone: &Name) -> Result<ResourceRecordSet, Provi
                  coordinates",
             ));
         }
-        let bias = match m.get("bias") {
+        let bias = match g.bias {
             None => None,
-            Some(v) => match v.as_i64() {
-                Some(x) if (-99..=99).contains(&x) => Some(x as i32),
-                _ => {
-                    return Err(invalid(
-                        rs,
-                        format!(
-                            "field `geoproximity.bias` must be an integer from -99 to 99, not {v}"
-                        ),
-                    ));
-                }
-            },
+            Some(x) if (-99..=99).contains(&x) => Some(x as i32),
+            Some(x) => {
+                return Err(invalid(
+                    rs,
+                    format!("field `geoproximity.bias` must be an integer from -99 to 99, not {x}"),
+                ));
+            }
         };
         b = b.geo_proximity_location(
             GeoProximityLocation::builder()
@@ -390,53 +414,35 @@ pub fn to_native(rs: &RecordSet, zone: &Name) -> Result<ResourceRecordSet, Provi
                 .build(),
         );
     }
-    if let Some(v) = rs.fields.get(FAILOVER) {
-        match v.as_str() {
-            Some(s @ ("PRIMARY" | "SECONDARY")) => {
-                b = b.failover(ResourceRecordSetFailover::from(s));
-            }
-            _ => {
-                return Err(invalid(
-                    rs,
-                    format!("field `failover` must be \"PRIMARY\" or \"SECONDARY\", not {v}"),
-                ));
-            }
-        }
+    let failover: Option<fields::Failover> = typed(rs, FAILOVER, "\"PRIMARY\" or \"SECONDARY\"")?;
+    if let Some(f) = failover {
+        b = b.failover(ResourceRecordSetFailover::from(f.as_str()));
     }
-    if let Some(v) = rs.fields.get(MULTIVALUE) {
-        match v {
-            Value::Bool(m) => b = b.multi_value_answer(*m),
-            other => {
-                return Err(invalid(
-                    rs,
-                    format!("field `multivalue` must be true or false, not {other}"),
-                ));
-            }
-        }
+    if let Some(m) = typed::<bool>(rs, MULTIVALUE, "true or false")? {
+        b = b.multi_value_answer(m);
     }
-    if let Some(v) = rs.fields.get(HEALTH_CHECK_ID) {
-        match v.as_str() {
-            Some(h) if is_uuid(h) => b = b.health_check_id(h),
-            _ => {
-                return Err(invalid(
-                    rs,
-                    format!(
-                        "field `health_check_id` must be a Route 53 health check id (a UUID \
-                         such as 5e0f3c8a-1b2c-4d5e-8f90-0a1b2c3d4e5f), not {v}"
-                    ),
-                ));
-            }
+    let hc: Option<String> = typed(rs, HEALTH_CHECK_ID, "a Route 53 health check id")?;
+    if let Some(h) = hc {
+        if !is_uuid(&h) {
+            return Err(invalid(
+                rs,
+                format!(
+                    "field `health_check_id` must be a Route 53 health check id (a UUID \
+                     such as 5e0f3c8a-1b2c-4d5e-8f90-0a1b2c3d4e5f), not {h:?}"
+                ),
+            ));
         }
+        b = b.health_check_id(h);
     }
-    if let Some(v) = rs.fields.get(CIDR_ROUTING) {
-        let m = obj(rs, CIDR_ROUTING, v)?;
-        only_members(rs, CIDR_ROUTING, m, &["collection_id", "location_name"])?;
-        let c = string_in(rs, CIDR_ROUTING, m, "collection_id", true)?;
-        let l = string_in(rs, CIDR_ROUTING, m, "location_name", true)?;
+    let cidr: Option<fields::CidrRouting> =
+        typed(rs, CIDR_ROUTING, "an object {collection_id, location_name}")?;
+    if let Some(c) = cidr {
+        let id = non_empty(rs, CIDR_ROUTING, "collection_id", Some(&c.collection_id))?;
+        let loc = non_empty(rs, CIDR_ROUTING, "location_name", Some(&c.location_name))?;
         b = b.cidr_routing_config(
             CidrRoutingConfig::builder()
-                .set_collection_id(c.map(str::to_string))
-                .set_location_name(l.map(str::to_string))
+                .set_collection_id(id.map(str::to_string))
+                .set_location_name(loc.map(str::to_string))
                 .build()
                 .map_err(|e| invalid(rs, e.to_string()))?,
         );
