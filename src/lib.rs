@@ -4,7 +4,8 @@
 
 pub mod cli;
 pub mod config;
-pub mod duration;
+/// The one duration parser (in the model crate, so providers' config keys share it).
+pub use switchback_api::duration;
 pub mod fault;
 pub mod health;
 pub mod host;

@@ -12,15 +12,17 @@ use std::time::{Duration, Instant};
 use common::cli::Endpoint;
 use common::{Question, Switchback, SwitchbackOptions};
 use hickory_proto::rr::RecordType;
-use serde_json::Value;
+use serde_json::{Value, json};
+use switchback_testsupport::cloudflare_fake as cf_fake;
 
 const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\napi A 192.0.2.90\n";
 
 fn status(config: &std::path::Path) -> Value {
-    let o = Command::new(env!("CARGO_BIN_EXE_switchback"))
+    let o = Command::new(common::BIN)
         .arg("-c")
         .arg(config)
         .args(["--json", "cutover", "status", "web"])
+        .env("SB_CF_TOKEN", cf_fake::TOKEN)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -102,4 +104,105 @@ fn primary_down_fails_over_automatically_and_back_in_stages_after_hold_down() {
         www() == ["192.0.2.80"]
     });
     drop(primary);
+}
+
+/// A disaster is when providers are slow: an automatic failover the provider throttles past
+/// its `throttle_budget` fails for now and is tried again on the next tick (about a second),
+/// not after `hold_down` (an hour here); it lands as soon as the provider answers, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_automatic_failover_is_retried_on_the_next_tick_not_held_down() {
+    let fake = cf_fake::Fake::start(cf_fake::Options::default()).await;
+    let zid = fake.add_zone("public.example", "acct");
+    fake.seed(
+        &zid,
+        vec![json!({"type": "A", "name": "www.public.example", "content": "203.0.113.80", "ttl": 300})],
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let primary = Endpoint::start(listener);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("example.com.zone"), ZONE).unwrap();
+    let mut opts = SwitchbackOptions::new(tmp.path());
+    opts.env.push(("SB_CF_TOKEN".into(), cf_fake::TOKEN.into()));
+    opts.extra_toml = format!(
+        "[providers.cf]\ntype = \"cloudflare\"\nendpoint = \"{}\"\ntoken_env = \"SB_CF_TOKEN\"\n\
+         throttle_budget = \"1s\"\n\n\
+         [[cutover]]\nname = \"web\"\nprovider = \"cf\"\nzone = \"public.example\"\n\
+         steering = \"failover\"\nsoak = \"0s\"\nhold_down = \"1h\"\nauto_failover = true\n\
+         health = {{ check = \"tcp://127.0.0.1:{port}\", interval = \"200ms\", timeout = \"150ms\", fall = 2, rise = 2 }}\n\
+         [[cutover.record]]\nname = \"www.public.example.\"\ntype = \"A\"\nrecovery = [\"198.51.100.80\"]\n",
+        fake.endpoint()
+    );
+    let sb = tokio::task::spawn_blocking(move || Switchback::start_with(opts))
+        .await
+        .unwrap();
+    let config = sb.config.clone();
+    let www = || {
+        let recs = fake.records(&zid);
+        let mut v: Vec<String> = recs
+            .iter()
+            .filter(|r| r["name"] == "www.public.example" && r["type"] == "A")
+            .map(|r| r["content"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(www(), ["203.0.113.80"]);
+
+    // Cloudflare throttles every request with a Retry-After of 30 s, beyond the 1 s budget.
+    fake.set_options(|o| {
+        o.throttle_after = Some(0);
+        o.throttle_count = usize::MAX;
+        o.retry_after_secs = 30;
+    });
+    let throttled_before = fake.throttled();
+    drop(primary);
+    // Refused more than once: the step was tried again on later ticks, not held down.
+    let t = Instant::now();
+    while fake.throttled() < throttled_before + 3 {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "the throttled failover was not tried again (429s: {})",
+            fake.throttled() - throttled_before
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(www(), ["203.0.113.80"], "nothing applied while throttled");
+    let c = config.clone();
+    let st = tokio::task::spawn_blocking(move || status(&c))
+        .await
+        .unwrap();
+    assert_eq!(st["state"], "idle", "{st}");
+
+    // The provider answers again: the failover lands on the next tick, well inside hold_down.
+    fake.set_options(|o| o.throttle_after = None);
+    let t = Instant::now();
+    while www() != ["198.51.100.80"] {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the failover did not land once the provider answered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "throttling lifted -> failover applied after {:?}",
+        t.elapsed()
+    );
+    let c = config.clone();
+    let st = tokio::task::spawn_blocking(move || {
+        let t = Instant::now();
+        loop {
+            let st = status(&c);
+            if st["state"] == "failed-over" || t.elapsed() > Duration::from_secs(5) {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(st["state"], "failed-over", "{st}");
+    let snaps = st["snapshots"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(snaps, 1, "one failover, one snapshot set: {st}");
+    drop(sb);
 }

@@ -167,6 +167,8 @@ pub struct SwitchbackOptions {
     pub extra_toml: String,
     /// Zones that must answer before the server counts as ready (default: every `*.zone`).
     pub ready_zones: Option<Vec<String>>,
+    /// Extra environment variables of the `serve` process (a provider's token variable).
+    pub env: Vec<(String, String)>,
 }
 
 impl SwitchbackOptions {
@@ -178,6 +180,7 @@ impl SwitchbackOptions {
             extra_server_toml: String::new(),
             extra_toml: String::new(),
             ready_zones: None,
+            env: Vec::new(),
         }
     }
 }
@@ -265,6 +268,9 @@ impl Switchback {
             .stderr(err);
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "info");
+        }
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
         }
         let child = cmd
             .spawn()

@@ -1,6 +1,7 @@
 //! Switchback's provider API: the record model, RDATA and zone-file codecs, capabilities and
 //! the [`Provider`] trait that every DNS backend implements.
 
+pub mod duration;
 pub mod name;
 pub mod plan;
 pub mod provider;

@@ -119,6 +119,8 @@ pub enum ClientError {
         method: String,
         path: String,
         waited: Duration,
+        /// What the last 429 asked for (`Retry-After`, clamped; 1 s when it said nothing).
+        retry_after: Duration,
     },
     /// No answer (timeout, connection), after the retries where retrying was safe.
     #[error("{method} {path}: {message}")]
@@ -392,6 +394,7 @@ impl Client {
                         method: m,
                         path: path.to_string(),
                         waited: throttled,
+                        retry_after: wait,
                     });
                 }
                 warn!(method = %m, path, retry_after_ms = wait.as_millis() as u64,

@@ -8,6 +8,7 @@
 //! account_id = "0123456789abcdef0123456789abcdef" # optional: list only this account's zones
 //! batch_size = 200                               # 200 on Free, 3,500 on paid plans
 //! rate = 1200                                    # requests per 5 minutes (Cloudflare's limit)
+//! throttle_budget = "10m"                        # longest total wait on 429s before giving up
 //! ```
 //!
 //! The application deserializes this from the `[providers.NAME]` table without its `type` key.
@@ -47,6 +48,13 @@ pub struct CloudflareConfig {
     /// holds this many (Cloudflare counts 1,200 per 5 minutes per token).
     #[serde(default = "default_rate")]
     pub rate: u32,
+    /// The longest total wait on 429 answers (their `Retry-After`) before a call gives up
+    /// with a rate-limited error; automation then tries the step again on its next tick.
+    #[serde(
+        default = "default_throttle_budget",
+        deserialize_with = "switchback_api::duration::from_text"
+    )]
+    pub throttle_budget: std::time::Duration,
 }
 
 fn default_token_env() -> String {
@@ -61,6 +69,9 @@ fn default_batch_size() -> usize {
 fn default_rate() -> u32 {
     DEFAULT_RATE
 }
+fn default_throttle_budget() -> std::time::Duration {
+    crate::RetryPolicy::default().throttle_budget
+}
 
 impl Default for CloudflareConfig {
     fn default() -> CloudflareConfig {
@@ -70,6 +81,7 @@ impl Default for CloudflareConfig {
             account_id: None,
             batch_size: default_batch_size(),
             rate: default_rate(),
+            throttle_budget: default_throttle_budget(),
         }
     }
 }
@@ -121,5 +133,12 @@ mod tests {
         assert!(c.validate().unwrap_err().starts_with("batch_size"));
         let c: CloudflareConfig = serde_json::from_str(r#"{"endpoint":"ftp://x"}"#).unwrap();
         assert!(c.validate().unwrap_err().starts_with("endpoint"));
+        assert_eq!(c.throttle_budget, std::time::Duration::from_secs(600));
+        let c: CloudflareConfig = serde_json::from_str(r#"{"throttle_budget":"1m30s"}"#).unwrap();
+        assert_eq!(c.throttle_budget, std::time::Duration::from_secs(90));
+        let e = serde_json::from_str::<CloudflareConfig>(r#"{"throttle_budget":"90"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid duration \"90\""), "{e}");
     }
 }

@@ -121,8 +121,8 @@ impl From<ClientError> for ProviderError {
     /// A failed call, classified: throttled, credentials refused, no answer, or other.
     fn from(e: ClientError) -> ProviderError {
         match &e {
-            ClientError::Throttled { .. } => ProviderError::RateLimited {
-                retry_after: None,
+            ClientError::Throttled { retry_after, .. } => ProviderError::RateLimited {
+                retry_after: Some(*retry_after),
                 message: e.to_string(),
             },
             ClientError::Api {
@@ -229,7 +229,10 @@ impl Cloudflare {
             &token,
             config.rate,
             config::RATE_WINDOW,
-            RetryPolicy::default(),
+            RetryPolicy {
+                throttle_budget: config.throttle_budget,
+                ..RetryPolicy::default()
+            },
         )
         .map_err(|e| err(format!("provider {name}: {e}")))?;
         let caps = capabilities(&config);

@@ -580,8 +580,14 @@ async fn waits_retry_after_on_429() {
     let t = Instant::now();
     let err = e.provider.read_zone(&e.zone).await.unwrap_err();
     assert!(
-        matches!(err, switchback_api::ProviderError::RateLimited { .. }) && err.is_transient(),
-        "{err:?}"
+        matches!(
+            err,
+            switchback_api::ProviderError::RateLimited {
+                retry_after: Some(d),
+                ..
+            } if d == Duration::from_secs(6)
+        ) && err.is_transient(),
+        "the provider's Retry-After is carried: {err:?}"
     );
     let err = err.to_string();
     assert!(err.contains("429"), "{err}");

@@ -164,6 +164,7 @@ impl From<CallError> for switchback_api::ProviderError {
             CallError::Service { code, .. } if AUTH_CODES.contains(&code.as_str()) => {
                 P::Auth(e.to_string())
             }
+            // Route 53 sends no Retry-After: how long to wait is not known.
             CallError::Service { code, .. } if RETRY_CODES.contains(&code.as_str()) => {
                 P::RateLimited {
                     retry_after: None,

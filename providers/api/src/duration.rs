@@ -1,5 +1,6 @@
 //! Durations, the one parser for all of them (`switchback.toml`'s `soak`, `hold_down`,
-//! health `interval`/`timeout`, the CLI's `--wait`): `200ms`, `5s`, `10m`, `1h`, `7d`, or a sum
+//! health `interval`/`timeout`, providers' keys such as Cloudflare's `throttle_budget`, the
+//! CLI's `--wait`): `200ms`, `5s`, `10m`, `1h`, `7d`, or a sum
 //! of those (`1m30s`).
 
 use std::time::Duration;
@@ -63,6 +64,13 @@ pub fn format_duration(d: Duration) -> String {
     } else {
         format!("{ms}ms")
     }
+}
+
+/// `#[serde(deserialize_with = "switchback_api::duration::from_text")]`: a duration written
+/// as text (`"10m"`), refused with [`parse_duration`]'s message.
+pub fn from_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
