@@ -227,10 +227,13 @@ impl Drop for TlsServer {
     }
 }
 
+/// `openssl s_server` with a fresh self-signed certificate; `None` only when openssl is missing
+/// and `SWITCHBACK_SKIP_PEERS` names it.
 fn tls_server() -> Option<TlsServer> {
+    let openssl = switchback_testsupport::peers::tool("openssl")?;
     let dir = tempfile::tempdir().unwrap();
     let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    let keygen = Command::new("openssl")
+    let keygen = Command::new(&openssl)
         .args([
             "req",
             "-x509",
@@ -256,14 +259,11 @@ fn tls_server() -> Option<TlsServer> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
-    match keygen {
-        Ok(s) if s.success() => {}
-        other => {
-            eprintln!("SKIPPED: no usable openssl CLI ({other:?})");
-            return None;
-        }
-    }
-    let mut child = Command::new("openssl")
+    assert!(
+        keygen.as_ref().is_ok_and(|s| s.success()),
+        "openssl req could not make a certificate: {keygen:?}"
+    );
+    let mut child = Command::new(&openssl)
         .args(["s_server", "-accept", "127.0.0.1:0", "-www", "-cert"])
         .arg(&cert)
         .arg("-key")
