@@ -7,10 +7,11 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use switchback_builtin::acl::Cidr;
+use switchback_builtin::acl::Acl;
 use switchback_builtin::rrl::RrlConfig;
 
 pub mod providers;
+pub mod tsig;
 
 use providers::ProviderSettings;
 
@@ -47,6 +48,9 @@ pub struct Config {
     /// `[providers.NAME]`, typed: one variant per provider type.
     #[serde(skip)]
     pub providers: BTreeMap<String, ProviderSettings>,
+    /// `[tsig.NAME]`: TSIG keys, by name ([`tsig`]).
+    #[serde(default)]
+    pub tsig: BTreeMap<String, tsig::TsigSection>,
     /// `[[cutover]]`: the cutovers, in file order (see [`crate::config::CutoverConfig`]).
     #[serde(default, rename = "cutover")]
     pub cutovers: Vec<CutoverConfig>,
@@ -67,10 +71,14 @@ pub struct ServerConfig {
     pub zones: PathBuf,
     #[serde(default = "default_state")]
     pub state: PathBuf,
+    /// Who may AXFR/IXFR: addresses, CIDRs and `"key:NAME"` (a `[tsig.NAME]` key).
     #[serde(default)]
     pub allow_transfer: Vec<String>,
     #[serde(default)]
     pub notify: Vec<SocketAddr>,
+    /// The `[tsig.NAME]` key NOTIFY messages are signed with.
+    #[serde(default)]
+    pub notify_key: Option<String>,
     /// UDP worker threads (SO_REUSEPORT sockets) per listener; default: one per CPU.
     #[serde(default)]
     pub udp_workers: Option<usize>,
@@ -289,6 +297,7 @@ impl Default for ServerConfig {
             state: default_state(),
             allow_transfer: Vec::new(),
             notify: Vec::new(),
+            notify_key: None,
             udp_workers: None,
             rrl: None,
             node: None,
@@ -349,7 +358,18 @@ impl Config {
         if self.server.dns.is_empty() {
             return Err(self.invalid("server.dns", "needs at least one address"));
         }
+        for (name, t) in &self.tsig {
+            t.validate(name).map_err(|(k, m)| self.invalid(&k, m))?;
+        }
         self.allow_transfer()?;
+        if let Some(k) = &self.server.notify_key {
+            if !self.tsig.contains_key(k) {
+                return Err(self.invalid(
+                    "server.notify_key",
+                    format!("no [tsig.{k}] section defines the key {k:?}"),
+                ));
+            }
+        }
         self.rrl()?;
         if self.server.udp_workers == Some(0) {
             return Err(self.invalid("server.udp_workers", "must be at least 1"));
@@ -569,15 +589,42 @@ impl Config {
         })
     }
 
-    pub fn allow_transfer(&self) -> Result<Vec<Cidr>, ConfigError> {
-        self.server
-            .allow_transfer
-            .iter()
-            .map(|s| {
-                s.parse()
-                    .map_err(|e: String| self.invalid("server.allow_transfer", e))
-            })
-            .collect()
+    /// `[server] allow_transfer`: addresses and CIDRs, and `"key:NAME"` for a `[tsig.NAME]`
+    /// key.
+    pub fn allow_transfer(&self) -> Result<Acl, ConfigError> {
+        self.acl("server.allow_transfer", &self.server.allow_transfer)
+    }
+
+    fn acl(&self, at: &str, entries: &[String]) -> Result<Acl, ConfigError> {
+        let mut acl = Acl::default();
+        for e in entries {
+            match tsig::key_ref(e) {
+                Some(k) if self.tsig.contains_key(k) => acl
+                    .keys
+                    .push(tsig::key_name(k).map_err(|(_, m)| self.invalid(at, m))?),
+                Some(k) => {
+                    return Err(self.invalid(
+                        at,
+                        format!("{e:?}: no [tsig.{k}] section defines the key {k:?}"),
+                    ));
+                }
+                None => acl
+                    .nets
+                    .push(e.parse().map_err(|m: String| self.invalid(at, m))?),
+            }
+        }
+        Ok(acl)
+    }
+
+    /// Every `[tsig.NAME]` key, secrets read (an unset variable or an unreadable file is an
+    /// error naming the key; the secret itself never appears).
+    pub fn tsig_keys(&self) -> Result<switchback_api::tsig::Keyring, ConfigError> {
+        let base = self
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
+        tsig::keyring(&self.tsig, base).map_err(|(k, m)| self.invalid(&k, m))
     }
 
     /// Every health check configured in `[[cutover]]` sections, by cutover name, in file order

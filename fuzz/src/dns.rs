@@ -6,9 +6,11 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use switchback_api::tsig;
 use switchback_api::{Name, RType, RecordSet, Zone, testkit, zonefile};
 use switchback_builtin::answer::{self, Catalog, Disposition, ServedZone, Transport};
 use switchback_builtin::history;
+use switchback_builtin::signed;
 use switchback_builtin::transfer;
 use switchback_builtin::wire::{self, OUR_UDP_PAYLOAD, counts_match};
 use switchback_builtin::zone::CompiledZone;
@@ -77,7 +79,31 @@ pub fn run(data: &[u8]) {
                 check_reply(pkt, m, Transport::Tcp);
             }
         }
+        // A TSIG record: verified (it cannot be, without the secret; a malformed one is
+        // FORMERR, an unknown key BADKEY), answered NOTAUTH or FORMERR, never a panic.
+        Disposition::Signed => match signed::answer(cat, keyring(), pkt, transport, &mut out) {
+            signed::Signed::Respond => check_reply(pkt, &out, transport),
+            signed::Signed::Drop => {}
+            signed::Signed::Transfer { message, .. } => {
+                assert_eq!(transport, Transport::Tcp, "a transfer over UDP: {pkt:?}");
+                for m in &transfer::transfer(cat, &message, true).messages {
+                    check_reply(&message, m, Transport::Tcp);
+                }
+            }
+        },
     }
+}
+
+/// The keys the fuzzed server knows (one; the fuzzer cannot sign with it).
+fn keyring() -> &'static tsig::Keyring {
+    static KEYS: std::sync::OnceLock<tsig::Keyring> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        tsig::Keyring::new([tsig::Key::new(
+            &"xfr.example.com.".parse().expect("a key name"),
+            tsig::Algorithm::HmacSha256,
+            b"fuzz secret",
+        )])
+    })
 }
 
 /// The properties every reply has, whatever the query.

@@ -51,12 +51,24 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     );
     crate::http::check_listen(cfg.server.api, &secrets)
         .map_err(|e| CliError::Usage(e.to_string()))?;
+    // TSIG keys, secrets read now: a missing one stops the start, naming the key.
+    let tsig_keys = cfg.tsig_keys()?;
+    let notify_key = match &cfg.server.notify_key {
+        Some(name) => Some(
+            crate::config::tsig::key_name(name)
+                .ok()
+                .and_then(|n| tsig_keys.by_name(&n).cloned())
+                .ok_or_else(|| CliError::Usage(format!("server.notify_key: no key {name:?}")))?,
+        ),
+        None => None,
+    };
     let opts = ServerOptions {
         udp_workers: cfg
             .server
             .udp_workers
             .unwrap_or_else(|| ServerOptions::default().udp_workers),
         allow_transfer: cfg.allow_transfer()?,
+        tsig: Arc::new(tsig_keys.clone()),
         rrl: cfg.rrl()?,
         tcp_per_client: cfg.server.tcp_per_client,
         tcp_max: cfg.server.tcp_max,
@@ -158,11 +170,13 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     ));
     // Changes committed to the state store by other processes (CLI, webhooks) are picked up
     // and swapped in; secondaries get a NOTIFY on every serial change.
-    let watcher = tokio::spawn(
-        builtin
-            .clone()
-            .watch(cfg.server.notify.clone(), stopped(stop_rx.clone())),
-    );
+    let watcher = tokio::spawn(builtin.clone().watch(
+        switchback_builtin::watch::Notify {
+            targets: cfg.server.notify.clone(),
+            key: notify_key,
+        },
+        stopped(stop_rx.clone()),
+    ));
     // What this process serves, after each swap: a CLI change waits for it.
     let reporter = tokio::spawn(
         builtin

@@ -11,6 +11,7 @@ pub mod rtype;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
+pub mod tsig;
 pub mod zonefile;
 
 pub use name::{Name, NameError};

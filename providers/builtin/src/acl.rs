@@ -1,8 +1,47 @@
-//! Address lists (`allow_transfer`): single addresses or CIDR prefixes.
+//! Access lists (`allow_transfer`, later `allow_update`): single addresses, CIDR prefixes
+//! and TSIG keys (`"key:NAME"`).
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
+
+use switchback_api::Name;
+use switchback_api::tsig::Key;
+
+/// Who may do a thing: a client whose address is in one of `nets`, or whose request is
+/// validly signed with one of `keys` (a signature that does not verify is refused before any
+/// list is consulted). BIND's and Knot's lists mean the same: any entry suffices.
+#[derive(Debug, Clone, Default)]
+pub struct Acl {
+    pub nets: Vec<Cidr>,
+    /// Key names, canonical wire form.
+    pub keys: Vec<Name>,
+}
+
+impl Acl {
+    /// Addresses only.
+    pub fn nets(nets: Vec<Cidr>) -> Acl {
+        Acl {
+            nets,
+            keys: Vec::new(),
+        }
+    }
+
+    /// Whether a request from `ip`, signed by `key` (already verified) or not, may proceed.
+    pub fn allows(&self, ip: IpAddr, key: Option<&Key>) -> bool {
+        self.nets.iter().any(|c| c.contains(ip))
+            || key.is_some_and(|k| self.keys.iter().any(|n| k.is_named(n.wire())))
+    }
+
+    /// Whether `ip` is listed by address (the TCP table keeps a share for them).
+    pub fn lists_address(&self, ip: IpAddr) -> bool {
+        self.nets.iter().any(|c| c.contains(ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nets.is_empty() && self.keys.is_empty()
+    }
+}
 
 /// An address prefix such as `127.0.0.0/8` or `2001:db8::/32` (a bare address is a /32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,5 +116,23 @@ mod tests {
         assert!(one.contains("::1".parse().unwrap()));
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("nonsense".parse::<Cidr>().is_err());
+    }
+
+    #[test]
+    fn keys_or_addresses() {
+        use switchback_api::tsig::Algorithm;
+        let xfr: Name = "xfr.".parse().unwrap();
+        let k = Key::new(&xfr, Algorithm::HmacSha256, b"s");
+        let other = Key::new(&"other.".parse().unwrap(), Algorithm::HmacSha256, b"s");
+        let acl = Acl {
+            nets: vec!["10.0.0.0/8".parse().unwrap()],
+            keys: vec![xfr],
+        };
+        let outside: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(acl.allows("10.1.1.1".parse().unwrap(), None));
+        assert!(!acl.allows(outside, None));
+        assert!(acl.allows(outside, Some(&k)));
+        assert!(!acl.allows(outside, Some(&other)));
+        assert!(!acl.lists_address(outside));
     }
 }

@@ -166,6 +166,9 @@ pub enum Disposition {
     Drop,
     /// A zone transfer request for the caller to handle (TCP only).
     Transfer,
+    /// A TSIG-signed message: the caller verifies it and answers it through
+    /// [`crate::signed::answer`] (rare, so off the precomputed path).
+    Signed,
 }
 
 impl Catalog {
@@ -256,6 +259,9 @@ fn answer_in<'c>(
             return Disposition::Respond;
         }
     };
+    if q.tsig {
+        return Disposition::Signed;
+    }
     if q.opcode() != 0 {
         // Unknown opcodes (and NOTIFY/UPDATE, which a primary does not take): NOTIMP with the
         // question echoed, as Knot answers.
@@ -398,6 +404,7 @@ fn partial_query(pkt: &[u8], question_end: usize) -> Query {
         qclass: 0,
         edns: None,
         question_end,
+        tsig: false,
     }
 }
 

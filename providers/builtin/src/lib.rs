@@ -14,6 +14,7 @@ pub mod rrl;
 pub mod seed;
 pub mod served;
 pub mod server;
+pub mod signed;
 pub mod steer;
 pub mod store;
 pub mod tcp;

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use switchback_api::Name;
+use switchback_api::tsig::{self, Key};
 use tokio::net::UdpSocket;
 use tracing::{debug, warn};
 
@@ -56,9 +57,18 @@ fn answer_to(resp: &[u8], id: u16) -> Option<u8> {
     (fl & flags::QR != 0 && opcode == OPCODE_NOTIFY).then_some((fl & 0xF) as u8)
 }
 
-/// Send `packet` (a NOTIFY for `zone` at `serial`) to `target` until an answer with its id
-/// arrives, [`TRIES`] times [`RETRY`] apart. Returns whether the secondary answered.
-pub async fn send(target: SocketAddr, zone: &Name, serial: u32, packet: Vec<u8>) -> bool {
+/// Send `packet` (a NOTIFY for `zone` at `serial`, signed with `signed`'s key when given, its
+/// MAC alongside) to `target` until an answer with its id arrives, [`TRIES`] times [`RETRY`]
+/// apart. A signed NOTIFY's answer must be signed by the same key over the request's MAC
+/// (RFC 8945 §5.3); one that is not is logged and counts as no answer. Returns whether the
+/// secondary answered.
+pub async fn send(
+    target: SocketAddr,
+    zone: &Name,
+    serial: u32,
+    packet: Vec<u8>,
+    signed: Option<(Key, Vec<u8>)>,
+) -> bool {
     let id = u16::from_be_bytes([packet[0], packet[1]]);
     let bind: SocketAddr = if target.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
@@ -91,6 +101,13 @@ pub async fn send(target: SocketAddr, zone: &Name, serial: u32, packet: Vec<u8>)
                     let Some(rc) = answer_to(&buf[..n], id) else {
                         continue;
                     };
+                    if let Some((key, mac)) = &signed {
+                        let now = crate::signed::now();
+                        if let Err(e) = tsig::Verifier::new(key, mac, now).check(&buf[..n]) {
+                            warn!(%zone, serial, %target, rcode = rc, error = %e, key = %key.name(), "NOTIFY answer not accepted (TSIG)");
+                            continue;
+                        }
+                    }
                     if rc == rcode::NOERROR {
                         debug!(%zone, serial, %target, attempt, "NOTIFY answered");
                     } else {

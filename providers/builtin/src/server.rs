@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 
-use crate::acl::Cidr;
+use crate::acl::Acl;
 use crate::answer::Catalog;
 use crate::rrl::{Rrl, RrlConfig};
 
@@ -20,7 +20,10 @@ use crate::rrl::{Rrl, RrlConfig};
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     pub udp_workers: usize,
-    pub allow_transfer: Vec<Cidr>,
+    /// Who may AXFR/IXFR: addresses, CIDRs and TSIG keys (`"key:NAME"`).
+    pub allow_transfer: Acl,
+    /// The TSIG keys this server verifies signed messages with (`[tsig.NAME]`).
+    pub tsig: Arc<switchback_api::tsig::Keyring>,
     pub rrl: Option<RrlConfig>,
     /// A TCP connection waiting longer than this for (the rest of) a query is closed.
     pub tcp_idle_timeout: Duration,
@@ -38,7 +41,8 @@ impl Default for ServerOptions {
     fn default() -> ServerOptions {
         ServerOptions {
             udp_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            allow_transfer: Vec::new(),
+            allow_transfer: Acl::default(),
+            tsig: Arc::default(),
             rrl: Some(RrlConfig::default()),
             tcp_idle_timeout: Duration::from_secs(10),
             tcp_write_timeout: Duration::from_secs(10),
@@ -139,11 +143,12 @@ pub async fn serve(
     for (i, sock) in listeners.udp.into_iter().enumerate() {
         let (catalog, stop, rrl) = (catalog.clone(), stop.clone(), rrl.clone());
         let metrics = opts.metrics.clone();
+        let keys = opts.tsig.clone();
         threads.push(
             std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
                 .spawn(move || {
-                    crate::udp::worker(sock, &catalog, &stop, rrl.as_deref(), &metrics)
+                    crate::udp::worker(sock, &catalog, &keys, &stop, rrl.as_deref(), &metrics)
                 })?,
         );
     }

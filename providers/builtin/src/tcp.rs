@@ -26,7 +26,8 @@ use tracing::{debug, info, warn};
 
 use crate::answer::{self, Catalog, Disposition, Transport};
 use crate::server::ServerOptions;
-use crate::{transfer, wire};
+use crate::{signed, transfer, wire};
+use switchback_api::tsig;
 
 /// One open connection as the table sees it.
 struct Slot {
@@ -70,7 +71,7 @@ impl TcpSlots {
             max,
             per_client: opts.tcp_per_client.max(1),
             reserved: TcpSlots::reserved(max),
-            transfer_peer: Box::new(move |ip| allow.iter().any(|c| c.contains(ip))),
+            transfer_peer: Box::new(move |ip| allow.lists_address(ip)),
             metrics: opts.metrics.clone(),
         })
     }
@@ -234,12 +235,24 @@ async fn conn(
         let cat = catalog.load_full();
         let metrics = &opts.metrics;
         let t0 = Instant::now();
-        let outcome = answer::answer(&cat, &msg, Transport::Tcp, &mut out);
+        let mut outcome = answer::answer(&cat, &msg, Transport::Tcp, &mut out);
+        let mut signed = None;
+        if outcome == Disposition::Signed {
+            outcome = match signed::answer(&cat, &opts.tsig, &msg, Transport::Tcp, &mut out) {
+                signed::Signed::Respond => Disposition::Respond,
+                signed::Signed::Drop => Disposition::Drop,
+                signed::Signed::Transfer { key, mac, message } => {
+                    signed = Some((key, mac));
+                    msg = message;
+                    Disposition::Transfer
+                }
+            };
+        }
         if outcome != Disposition::Transfer {
             metrics.latency(t0.elapsed(), 1);
         }
         match outcome {
-            Disposition::Drop => {
+            Disposition::Drop | Disposition::Signed => {
                 metrics.unanswered.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
@@ -248,8 +261,17 @@ async fn conn(
                 write_msg(&mut s, &out, opts).await?
             }
             Disposition::Transfer => {
-                let allowed = opts.allow_transfer.iter().any(|c| c.contains(peer));
-                let t = transfer::transfer(&cat, &msg, allowed);
+                let key = signed.as_ref().map(|(k, _)| *k);
+                let allowed = opts.allow_transfer.allows(peer, key);
+                let mut t = transfer::transfer(&cat, &msg, allowed);
+                // Signed request: every message of the answer is signed (RFC 8945 §5.3.1),
+                // refusals included.
+                if let Some((key, mac)) = &signed {
+                    let mut signer = tsig::Signer::new(key, signed::now(), mac);
+                    for m in &mut t.messages {
+                        signer.sign(m);
+                    }
+                }
                 // One response per transfer (its first message's RCODE), in the zone asked
                 // for (answer() gives Transfer only for a zone we serve).
                 if let Some(first) = t.messages.first() {
@@ -267,13 +289,15 @@ async fn conn(
                     .and_then(|q| switchback_api::Name::from_wire(q.qname()))
                     .map(|n| n.to_string())
                     .unwrap_or_default();
+                let key_name = key.map(|k| k.name().to_string());
                 match t.kind {
                     transfer::Kind::Refused => {
-                        info!(%peer, %zone, allowed, "zone transfer refused")
+                        info!(%peer, %zone, allowed, key = ?key_name, "zone transfer refused")
                     }
                     kind => info!(
                         %peer,
                         %zone,
+                        key = ?key_name,
                         serial = t.serial,
                         client_serial = ?t.client_serial,
                         ?kind,

@@ -31,7 +31,7 @@ fn transient(e: &io::Error) -> bool {
 /// Answer one datagram into `out`; `false` when nothing is to be sent.
 #[inline]
 fn handle(
-    cat: &Catalog,
+    (cat, keys): (&Catalog, &switchback_api::tsig::Keyring),
     pkt: &[u8],
     peer: Option<SocketAddr>,
     rrl: Option<&Rrl>,
@@ -40,7 +40,16 @@ fn handle(
     metrics: &DnsMetrics,
 ) -> bool {
     use std::sync::atomic::Ordering::Relaxed;
-    if answer::answer(cat, pkt, Transport::Udp, out) != Disposition::Respond {
+    let answered = match answer::answer(cat, pkt, Transport::Udp, out) {
+        Disposition::Respond => true,
+        // Signed (rare): verified and answered off the precomputed path.
+        Disposition::Signed => matches!(
+            crate::signed::answer(cat, keys, pkt, Transport::Udp, out),
+            crate::signed::Signed::Respond
+        ),
+        Disposition::Drop | Disposition::Transfer => false,
+    };
+    if !answered {
         metrics.unanswered.fetch_add(1, Relaxed);
         return false;
     }
@@ -82,17 +91,18 @@ fn truncate(out: &mut Vec<u8>) {
 pub fn worker(
     sock: std::net::UdpSocket,
     catalog: &ArcSwap<Catalog>,
+    keys: &switchback_api::tsig::Keyring,
     stop: &AtomicBool,
     rrl: Option<&Rrl>,
     metrics: &DnsMetrics,
 ) {
     #[cfg(target_os = "linux")]
     {
-        mmsg::worker(sock, catalog, stop, rrl, metrics)
+        mmsg::worker(sock, catalog, keys, stop, rrl, metrics)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        simple_worker(sock, catalog, stop, rrl, metrics)
+        simple_worker(sock, catalog, keys, stop, rrl, metrics)
     }
 }
 
@@ -101,6 +111,7 @@ pub fn worker(
 fn simple_worker(
     sock: std::net::UdpSocket,
     catalog: &ArcSwap<Catalog>,
+    keys: &switchback_api::tsig::Keyring,
     stop: &AtomicBool,
     rrl: Option<&Rrl>,
     metrics: &DnsMetrics,
@@ -121,7 +132,7 @@ fn simple_worker(
         };
         let t0 = Instant::now();
         let respond = handle(
-            cache.load(),
+            (cache.load(), keys),
             &inbuf[..n],
             Some(peer),
             rrl,
@@ -221,6 +232,7 @@ mod mmsg {
     pub fn worker(
         sock: std::net::UdpSocket,
         catalog: &ArcSwap<Catalog>,
+        keys: &switchback_api::tsig::Keyring,
         stop: &AtomicBool,
         rrl: Option<&Rrl>,
         metrics: &DnsMetrics,
@@ -274,7 +286,15 @@ mod mmsg {
                 }
                 let pkt = &inbufs[i][..(h.msg_len as usize).min(IN_BUF)];
                 let from = if rrl.is_some() { peer(&addrs[i]) } else { None };
-                if !handle(cat, pkt, from, rrl, &mut limited, &mut outs[k], metrics) {
+                if !handle(
+                    (cat, keys),
+                    pkt,
+                    from,
+                    rrl,
+                    &mut limited,
+                    &mut outs[k],
+                    metrics,
+                ) {
                     continue;
                 }
                 iov_out[k] = libc::iovec {

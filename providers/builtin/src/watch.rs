@@ -16,6 +16,21 @@ use crate::provider::Builtin;
 /// How often a watching process looks for commits of other processes.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
+/// Where NOTIFY goes on every serial change, and the TSIG key it is signed with
+/// (`[server] notify`, `notify_key`).
+#[derive(Debug, Clone, Default)]
+pub struct Notify {
+    pub targets: Vec<SocketAddr>,
+    pub key: Option<switchback_api::tsig::Key>,
+}
+
+impl Notify {
+    /// Unsigned NOTIFY to `targets`.
+    pub fn to(targets: Vec<SocketAddr>) -> Notify {
+        Notify { targets, key: None }
+    }
+}
+
 impl Builtin {
     /// Follow the state store and NOTIFY secondaries, until `shutdown` completes. Run it in
     /// `serve` next to the DNS server:
@@ -25,11 +40,7 @@ impl Builtin {
     ///   rebuilt and swapped in (one log line per zone, old -> new serial);
     /// - on every serial change of a served zone (picked up, applied or reloaded here), and
     ///   once for every zone at start, a NOTIFY goes to each address in `notify`.
-    pub async fn watch(
-        self: Arc<Self>,
-        notify: Vec<SocketAddr>,
-        shutdown: impl Future<Output = ()>,
-    ) {
+    pub async fn watch(self: Arc<Self>, notify: Notify, shutdown: impl Future<Output = ()>) {
         let stop = Arc::new(AtomicBool::new(false));
         let poller = if self.store.is_memory() {
             None
@@ -90,7 +101,8 @@ impl Builtin {
         }
     }
 
-    async fn notify_loop(self: Arc<Self>, targets: Vec<SocketAddr>) {
+    async fn notify_loop(self: Arc<Self>, notify: Notify) {
+        let Notify { targets, key } = notify;
         if targets.is_empty() {
             return std::future::pending().await;
         }
@@ -104,11 +116,17 @@ impl Builtin {
                     continue;
                 }
                 sent.insert(origin.clone(), serial);
-                let packet = crate::notify::packet(rand::random(), &z.zone);
                 for &target in &targets {
-                    let (zone, packet) = (origin.clone(), packet.clone());
+                    // A fresh id (and signature) per secondary.
+                    let mut packet = crate::notify::packet(rand::random(), &z.zone);
+                    let mac = key.as_ref().map(|k| {
+                        let mac =
+                            switchback_api::tsig::sign(&mut packet, k, crate::signed::now(), None);
+                        (k.clone(), mac)
+                    });
+                    let zone = origin.clone();
                     tokio::spawn(async move {
-                        crate::notify::send(target, &zone, serial, packet).await;
+                        crate::notify::send(target, &zone, serial, packet, mac).await;
                     });
                 }
             }

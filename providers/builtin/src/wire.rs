@@ -46,8 +46,9 @@ pub mod qtype {
     pub const T_IXFR: u16 = RType::IXFR.0;
     pub const T_AXFR: u16 = RType::AXFR.0;
     pub const T_ANY: u16 = RType::ANY.0;
+    pub const T_TSIG: u16 = RType::TSIG.0;
 }
-use qtype::{T_IXFR, T_OPT};
+use qtype::{T_IXFR, T_OPT, T_TSIG};
 
 /// The EDNS(0) part of a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,9 @@ pub struct Query {
     pub edns: Option<Edns>,
     /// Bytes of the question section in the packet (name + type + class), from offset 12.
     pub question_end: usize,
+    /// The additional section holds a TSIG record (RFC 8945): the query goes to the signed
+    /// path, which verifies it, answers the message without it and signs the answer.
+    pub tsig: bool,
 }
 
 impl Query {
@@ -138,6 +142,7 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
         qclass: 0,
         edns: None,
         question_end: 0,
+        tsig: false,
     };
     // Question name: no compression allowed (nothing precedes it).
     let mut i = HEADER_LEN;
@@ -212,7 +217,8 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
         question_end: Some(q.question_end),
         opt: true,
     };
-    // Additional section: at most one OPT, owner root; anything else (e.g. TSIG) is skipped.
+    // Additional section: at most one OPT, owner root; a TSIG is noted (the signed path checks
+    // where it sits); anything else is skipped.
     for _ in 0..ar {
         let (owner_root, next) = skip_name(pkt, i).ok_or(formerr)?;
         let rtype = be16(pkt, next).ok_or(formerr)?;
@@ -223,6 +229,9 @@ pub fn parse_query(pkt: &[u8]) -> Result<Query, ParseError> {
         let end = next + 10 + rdlen;
         if end > pkt.len() {
             return Err(formerr);
+        }
+        if rtype == T_TSIG {
+            q.tsig = true;
         }
         if rtype == T_OPT {
             if q.edns.is_some() {

@@ -11,7 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use switchback_api::tsig::{Algorithm, Key, Keyring};
 use switchback_api::{Change, Provider};
+use switchback_builtin::ServerOptions;
+use switchback_builtin::acl::Acl;
+use switchback_builtin::watch::Notify;
 use switchback_testsupport::free_port;
 
 struct Knot {
@@ -25,8 +29,18 @@ impl Drop for Knot {
     }
 }
 
-/// A port free for both UDP and TCP on 127.0.0.1 (at the time of asking).
-fn start_knot(knotd: &Path, dir: &Path, primary: SocketAddr, port: u16) -> Knot {
+/// A TSIG key as Knot's config writes it: (name, algorithm, base64 secret).
+type KnotKey<'a> = (&'a str, &'a str, &'a str);
+
+/// Knot as a secondary of `primary`, listening on `port`; with `key`, transfers and NOTIFY
+/// are signed with it (Knot refuses an unsigned NOTIFY and signs its requests).
+fn start_knot(
+    knotd: &Path,
+    dir: &Path,
+    primary: SocketAddr,
+    port: u16,
+    key: Option<KnotKey<'_>>,
+) -> Knot {
     for d in ["run", "db", "zones"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
@@ -35,12 +49,20 @@ fn start_knot(knotd: &Path, dir: &Path, primary: SocketAddr, port: u16) -> Knot 
     } else {
         ""
     };
+    let (keys, key_line) = match key {
+        Some((name, alg, secret)) => (
+            format!("key:\n  - id: {name}\n    algorithm: {alg}\n    secret: {secret}\n"),
+            format!("    key: {name}\n"),
+        ),
+        None => (String::new(), String::new()),
+    };
     let conf = format!(
         "server:\n    listen: 127.0.0.1@{port}\n    rundir: \"{run}\"\n{user}\
          database:\n    storage: \"{db}\"\n\
          log:\n  - target: \"{log}\"\n    any: info\n\
-         remote:\n  - id: switchback\n    address: {primary_ip}@{primary_port}\n\
-         acl:\n  - id: notify_from_switchback\n    address: 127.0.0.1\n    action: notify\n\
+         {keys}\
+         remote:\n  - id: switchback\n    address: {primary_ip}@{primary_port}\n{key_line}\
+         acl:\n  - id: notify_from_switchback\n    address: 127.0.0.1\n{key_line}    action: notify\n\
          template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
          zonefile-load: none\n    journal-content: changes\n\
          zone:\n  - domain: example.test.\n    master: switchback\n    acl: notify_from_switchback\n",
@@ -105,6 +127,25 @@ async fn wait_knot(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knot_follows_by_notify_and_ixfr() {
+    follow(None).await;
+}
+
+/// The same over TSIG: transfers are allowed by key only (no address is listed, so an
+/// unsigned request is refused), NOTIFY is signed with the key (Knot's ACL wants it), and Knot
+/// signs its SOA, AXFR and IXFR requests; every message of our answers is signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_follows_over_tsig() {
+    for (alg, knot_alg) in [
+        (Algorithm::HmacSha256, "hmac-sha256"),
+        (Algorithm::HmacSha512, "hmac-sha512"),
+    ] {
+        follow(Some((alg, knot_alg))).await;
+    }
+}
+
+const SECRET_B64: &str = "c3dpdGNoYmFjay10c2lnLXRlc3Qtc2VjcmV0LTMyYnl0ZXMh";
+
+async fn follow(tsig: Option<(Algorithm, &str)>) {
     let Some(knotd) = program("knotd") else {
         return;
     };
@@ -114,8 +155,44 @@ async fn knot_follows_by_notify_and_ixfr() {
     // Knot's port is chosen before our server starts so that NOTIFY can name it.
     let port = free_port();
     let knot_addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let srv = Serving::start(server.clone(), vec![knot_addr]).await;
-    let knot = start_knot(&knotd, &knot_dir, srv.addr, port);
+    let srv = match tsig {
+        None => Serving::start(server.clone(), vec![knot_addr]).await,
+        Some((alg, _)) => {
+            let name: switchback_api::Name = "xfr.example.".parse().unwrap();
+            let secret = switchback_api::rdata::codec::unbase64(SECRET_B64).unwrap();
+            let key = Key::new(&name, alg, &secret);
+            let opts = ServerOptions {
+                udp_workers: 1,
+                allow_transfer: Acl {
+                    nets: Vec::new(),
+                    keys: vec![name],
+                },
+                tsig: Arc::new(Keyring::new([key.clone()])),
+                ..ServerOptions::default()
+            };
+            let notify = Notify {
+                targets: vec![knot_addr],
+                key: Some(key),
+            };
+            Serving::start_with(server.clone(), opts, notify).await
+        }
+    };
+    if tsig.is_some() {
+        // Without the key: refused (no address is listed).
+        let addr = srv.addr;
+        let (rc, records) = tokio::task::spawn_blocking(move || {
+            tcp_transfer(addr, &query(7, "example.test.", 252))
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            (rc, records.len()),
+            (5, 0),
+            "an unsigned AXFR must be REFUSED"
+        );
+    }
+    let knot_key = tsig.map(|(_, a)| ("xfr.example.", a, SECRET_B64));
+    let knot = start_knot(&knotd, &knot_dir, srv.addr, port, knot_key);
     let log = knot_dir.join("knot.log");
 
     // The first transfer (AXFR).

@@ -49,7 +49,7 @@ async fn start_with(allow: &str, rrl: Option<switchback_builtin::rrl::RrlConfig>
     let addr = listeners.local_addrs()[0];
     let opts = ServerOptions {
         udp_workers: 2,
-        allow_transfer: vec![allow.parse().unwrap()],
+        allow_transfer: switchback_builtin::acl::Acl::nets(vec![allow.parse().unwrap()]),
         rrl,
         ..ServerOptions::default()
     };

@@ -117,7 +117,7 @@ fn opts(per_client: usize, max: usize) -> ServerOptions {
         tcp_max: max,
         tcp_idle_timeout: Duration::from_secs(5),
         tcp_write_timeout: Duration::from_millis(500),
-        allow_transfer: vec!["127.0.0.200/32".parse().unwrap()],
+        allow_transfer: switchback_builtin::acl::Acl::nets(vec!["127.0.0.200/32".parse().unwrap()]),
         ..ServerOptions::default()
     }
 }

@@ -211,14 +211,26 @@ pub struct Serving {
 }
 
 impl Serving {
+    /// Transfers allowed to 127.0.0.0/8; unsigned NOTIFY.
     pub async fn start(b: Arc<Builtin>, notify: Vec<SocketAddr>) -> Serving {
-        let listeners = Listeners::bind(&["127.0.0.1:0".parse().unwrap()], 1).unwrap();
-        let addr = listeners.local_addrs()[0];
         let opts = ServerOptions {
             udp_workers: 1,
-            allow_transfer: vec!["127.0.0.0/8".parse().unwrap()],
+            allow_transfer: switchback_builtin::acl::Acl::nets(vec![
+                "127.0.0.0/8".parse().unwrap(),
+            ]),
             ..ServerOptions::default()
         };
+        Serving::start_with(b, opts, switchback_builtin::watch::Notify::to(notify)).await
+    }
+
+    /// With these options (access lists, TSIG keys) and NOTIFY.
+    pub async fn start_with(
+        b: Arc<Builtin>,
+        opts: ServerOptions,
+        notify: switchback_builtin::watch::Notify,
+    ) -> Serving {
+        let listeners = Listeners::bind(&["127.0.0.1:0".parse().unwrap()], 1).unwrap();
+        let addr = listeners.local_addrs()[0];
         let (tx, rx) = tokio::sync::watch::channel(false);
         let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
