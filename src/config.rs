@@ -361,6 +361,18 @@ impl Config {
         for (name, t) in &self.tsig {
             t.validate(name).map_err(|(k, m)| self.invalid(&k, m))?;
         }
+        for (name, p) in &self.providers {
+            if let ProviderSettings::Rfc2136(c) = p {
+                for (field, k) in [("key", &c.key), ("transfer_key", &c.transfer_key)] {
+                    if let Some(k) = k.as_ref().filter(|k| !self.tsig.contains_key(*k)) {
+                        return Err(self.invalid(
+                            &format!("providers.{name}.{field}"),
+                            format!("no [tsig.{k}] section defines the key {k:?}"),
+                        ));
+                    }
+                }
+            }
+        }
         self.allow_transfer()?;
         if let Some(k) = &self.server.notify_key {
             if !self.tsig.contains_key(k) {

@@ -218,6 +218,24 @@ fn build(cfg: &Config, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
         ProviderSettings::Cloudflare(c) => Ok(Arc::new(
             switchback_cloudflare::Cloudflare::new(name, c).map_err(failed)?,
         )),
+        ProviderSettings::Rfc2136(c) => {
+            let keys = cfg
+                .tsig_keys()
+                .map_err(|e| failed(ProviderError::Other(e.to_string())))?;
+            let key = |k: &Option<String>| -> Result<_, RegistryError> {
+                let Some(k) = k else { return Ok(None) };
+                let n = crate::config::tsig::key_name(k)
+                    .map_err(|(_, m)| failed(ProviderError::Other(m)))?;
+                keys.by_name(&n)
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| failed(ProviderError::Other(format!("no [tsig.{k}] key"))))
+            };
+            let (k, tk) = (key(&c.key)?, key(&c.transfer_key)?);
+            Ok(Arc::new(
+                switchback_rfc2136::Rfc2136::new(name, c, k, tk).map_err(failed)?,
+            ))
+        }
     }
 }
 

@@ -19,10 +19,11 @@ pub enum ProviderSettings {
     Builtin(BuiltinSettings),
     Route53(switchback_route53::Route53Config),
     Cloudflare(switchback_cloudflare::CloudflareConfig),
+    Rfc2136(switchback_rfc2136::Rfc2136Config),
 }
 
 /// Every provider type this build knows (the values of `type`).
-pub const KINDS: &[&str] = &["builtin", "route53", "cloudflare"];
+pub const KINDS: &[&str] = &["builtin", "route53", "cloudflare", "rfc2136"];
 
 /// The name under which the built-in server is always available, configured or not.
 pub const BUILTIN: &str = "builtin";
@@ -33,7 +34,7 @@ impl ProviderSettings {
     pub fn parse(name: &str, table: &toml::Table) -> Result<ProviderSettings, (String, String)> {
         let at = |k: &str| format!("providers.{name}.{k}");
         let kind = match table.get("type") {
-            None => return Err((at("type"), "missing (builtin, route53, cloudflare)".into())),
+            None => return Err((at("type"), format!("missing ({})", KINDS.join(", ")))),
             Some(toml::Value::String(s)) => s.as_str(),
             Some(_) => return Err((at("type"), "expected a string".into())),
         };
@@ -49,6 +50,7 @@ impl ProviderSettings {
         match &settings {
             ProviderSettings::Route53(c) => c.validate(),
             ProviderSettings::Cloudflare(c) => c.validate(),
+            ProviderSettings::Rfc2136(c) => c.validate(),
             ProviderSettings::Builtin(_) => Ok(()),
         }
         .map_err(|m| (format!("providers.{name}"), m))?;
@@ -61,6 +63,7 @@ impl ProviderSettings {
             ProviderSettings::Builtin(_) => switchback_builtin::capabilities(),
             ProviderSettings::Route53(_) => switchback_route53::capabilities(),
             ProviderSettings::Cloudflare(c) => switchback_cloudflare::capabilities(c),
+            ProviderSettings::Rfc2136(c) => switchback_rfc2136::capabilities(c),
         }
     }
 }

@@ -91,6 +91,32 @@ impl<'de> Deserialize<'de> for RType {
     }
 }
 
+/// The record types an authoritative server holds that Switchback reads and writes losslessly
+/// (each has a presentation codec in [`crate::rdata`]): the built-in server's and the RFC 2136
+/// provider's set.
+pub const ZONE_TYPES: &[RType] = &[
+    RType::SOA,
+    RType::NS,
+    RType::A,
+    RType::AAAA,
+    RType::CNAME,
+    RType::MX,
+    RType::TXT,
+    RType::SPF,
+    RType::SRV,
+    RType::CAA,
+    RType::PTR,
+    RType::NAPTR,
+    RType::DS,
+    RType::DNSKEY,
+    RType::SSHFP,
+    RType::TLSA,
+    RType::SVCB,
+    RType::HTTPS,
+    RType::HINFO,
+    RType::URI,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,28 +55,7 @@ pub struct Builtin {
 }
 
 /// The record types the built-in server holds and serves.
-pub const RECORD_TYPES: &[RType] = &[
-    RType::SOA,
-    RType::NS,
-    RType::A,
-    RType::AAAA,
-    RType::CNAME,
-    RType::MX,
-    RType::TXT,
-    RType::SPF,
-    RType::SRV,
-    RType::CAA,
-    RType::PTR,
-    RType::NAPTR,
-    RType::DS,
-    RType::DNSKEY,
-    RType::SSHFP,
-    RType::TLSA,
-    RType::SVCB,
-    RType::HTTPS,
-    RType::HINFO,
-    RType::URI,
-];
+pub const RECORD_TYPES: &[RType] = switchback_api::rtype::ZONE_TYPES;
 
 /// What the built-in provider can carry out (also known before one is opened: config checks).
 pub fn capabilities() -> Capabilities {

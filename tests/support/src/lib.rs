@@ -10,6 +10,7 @@
 //!   on another port when the first is taken, ready when a probe says so, killed on drop.
 //! - [`emulators`]: the Route 53 emulators (ministack, moto) and Prism on Cloudflare's schema,
 //!   each a [`daemon::Daemon`].
+//! - [`primary`]: Knot and BIND as RFC 2136 primaries (TSIG-signed updates and transfers).
 //! - [`http`]: a tiny blocking HTTP/1.1 client for peers' health and reset endpoints.
 //! - `route53` (feature `route53`): a plain SDK client on an emulator, hosted zones, raw change
 //!   batches, for setting up what the provider then reads.
@@ -33,6 +34,7 @@ pub mod emulators;
 pub mod http;
 pub mod peers;
 pub mod ports;
+pub mod primary;
 #[cfg(feature = "route53")]
 pub mod route53;
 

@@ -1,0 +1,153 @@
+//! Knot DNS and BIND 9 as RFC 2136 primaries: each on a free loopback port in its own temp
+//! dir with a zone file (example.test.), dynamic updates and transfers allowed to one TSIG key
+//! only (hmac-sha256, [`KEY_NAME`], [`SECRET_B64`]).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::daemon::Daemon;
+use crate::peers;
+
+/// The key both sides use.
+pub const KEY_NAME: &str = "xfr.example.";
+pub const SECRET_B64: &str = "c3dpdGNoYmFjay10c2lnLXRlc3Qtc2VjcmV0LTMyYnl0ZXMh";
+
+pub const ZONE: &str = "example.test.";
+
+/// The zone file both servers start from.
+pub fn zone_text() -> String {
+    ZONE_TEXT.to_string()
+}
+
+const ZONE_TEXT: &str = concat!(
+    "$ORIGIN example.test.\n$TTL 300\n",
+    "@ SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 60\n",
+    "@ NS ns.example.test.\nns A 192.0.2.53\nwww A 192.0.2.1\n",
+);
+
+/// Which primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    Knot,
+    Bind,
+}
+
+/// A running primary, killed when dropped.
+pub struct Primary {
+    pub server: Server,
+    daemon: Daemon,
+}
+
+impl Primary {
+    pub fn addr(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.daemon.port).into()
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = self.daemon.log();
+        for f in ["knot.log", "named.log"] {
+            s.push_str(&std::fs::read_to_string(self.daemon.dir().join(f)).unwrap_or_default());
+        }
+        s
+    }
+
+    /// Starts `server` for zone [`ZONE`]; `None` when it is missing and skipped.
+    pub fn start(server: Server) -> Option<Primary> {
+        let daemon = match server {
+            Server::Knot => {
+                let knotd = peers::tool("knotd")?;
+                Daemon::start(
+                    "knotd",
+                    Duration::from_secs(15),
+                    |port, dir| {
+                        write_knot(dir, port);
+                        let mut c = Command::new(&knotd);
+                        c.arg("-c").arg(dir.join("knot.conf"));
+                        c
+                    },
+                    answers,
+                )
+            }
+            Server::Bind => {
+                let named = peers::tool("named")?;
+                Daemon::start(
+                    "named",
+                    Duration::from_secs(15),
+                    |port, dir| {
+                        write_bind(dir, port);
+                        let mut c = Command::new(&named);
+                        c.args(["-g", "-c"]).arg(dir.join("named.conf"));
+                        if running_as_root() {
+                            c.args(["-u", "root"]);
+                        }
+                        c
+                    },
+                    answers,
+                )
+            }
+        };
+        Some(Primary { server, daemon })
+    }
+}
+
+/// Whether the server answers an SOA query for the zone over TCP.
+fn answers(port: u16) -> bool {
+    let q = crate::dns::Question::new(ZONE, hickory_proto::rr::RecordType::SOA).tcp();
+    crate::dns::query(([127, 0, 0, 1], port).into(), &q)
+        .is_ok_and(|r| r.rcode() == hickory_proto::op::ResponseCode::NoError)
+}
+
+fn write_knot(dir: &Path, port: u16) {
+    for d in ["run", "db", "zones"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::write(dir.join("zones/example.test.zone"), zone_text()).unwrap();
+    let user = if running_as_root() {
+        "    user: root:root\n"
+    } else {
+        ""
+    };
+    let conf = format!(
+        "server:\n    listen: 127.0.0.1@{port}\n    rundir: \"{run}\"\n{user}\
+         database:\n    storage: \"{db}\"\n\
+         log:\n  - target: \"{log}\"\n    any: info\n\
+         key:\n  - id: {KEY_NAME}\n    algorithm: hmac-sha256\n    secret: {SECRET_B64}\n\
+         acl:\n  - id: ddns\n    key: {KEY_NAME}\n    action: [update, transfer]\n\
+         template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
+         journal-content: changes\n\
+         zone:\n  - domain: {ZONE}\n    file: example.test.zone\n    acl: ddns\n",
+        run = dir.join("run").display(),
+        db = dir.join("db").display(),
+        log = dir.join("knot.log").display(),
+        zones = dir.join("zones").display(),
+    );
+    std::fs::write(dir.join("knot.conf"), conf).unwrap();
+}
+
+fn write_bind(dir: &Path, port: u16) {
+    std::fs::write(dir.join("example.test.zone"), zone_text()).unwrap();
+    let conf = format!(
+        "key \"{KEY_NAME}\" {{ algorithm hmac-sha256; secret \"{SECRET_B64}\"; }};\n\
+         options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  \
+         listen-on-v6 {{ none; }};\n  recursion no;\n  dnssec-validation no;\n  notify no;\n}};\n\
+         controls {{ }};\n\
+         logging {{ channel f {{ file \"{d}/named.log\"; severity info; print-time yes; }}; category default {{ f; }}; category update {{ f; }}; }};\n\
+         zone \"{ZONE}\" {{\n  type primary;\n  file \"{d}/example.test.zone\";\n  \
+         allow-update {{ key \"{KEY_NAME}\"; }};\n  allow-transfer {{ key \"{KEY_NAME}\"; }};\n  \
+         serial-update-method increment;\n}};\n",
+        d = dir.display(),
+    );
+    std::fs::write(dir.join("named.conf"), conf).unwrap();
+}
+
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
