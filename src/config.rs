@@ -76,6 +76,9 @@ pub struct ServerConfig {
     pub allow_transfer: Vec<String>,
     #[serde(default)]
     pub notify: Vec<SocketAddr>,
+    /// Who may send RFC 2136 UPDATEs: addresses, CIDRs and `"key:NAME"` (default: nobody).
+    #[serde(default)]
+    pub allow_update: Vec<String>,
     /// The `[tsig.NAME]` key NOTIFY messages are signed with.
     #[serde(default)]
     pub notify_key: Option<String>,
@@ -297,6 +300,7 @@ impl Default for ServerConfig {
             state: default_state(),
             allow_transfer: Vec::new(),
             notify: Vec::new(),
+            allow_update: Vec::new(),
             notify_key: None,
             udp_workers: None,
             rrl: None,
@@ -374,6 +378,7 @@ impl Config {
             }
         }
         self.allow_transfer()?;
+        self.allow_update()?;
         if let Some(k) = &self.server.notify_key {
             if !self.tsig.contains_key(k) {
                 return Err(self.invalid(
@@ -605,6 +610,11 @@ impl Config {
     /// key.
     pub fn allow_transfer(&self) -> Result<Acl, ConfigError> {
         self.acl("server.allow_transfer", &self.server.allow_transfer)
+    }
+
+    /// `[server] allow_update`: who may send RFC 2136 UPDATEs (as `allow_transfer`).
+    pub fn allow_update(&self) -> Result<Acl, ConfigError> {
+        self.acl("server.allow_update", &self.server.allow_update)
     }
 
     fn acl(&self, at: &str, entries: &[String]) -> Result<Acl, ConfigError> {

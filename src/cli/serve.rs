@@ -62,12 +62,13 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
         ),
         None => None,
     };
-    let opts = ServerOptions {
+    let mut opts = ServerOptions {
         udp_workers: cfg
             .server
             .udp_workers
             .unwrap_or_else(|| ServerOptions::default().udp_workers),
         allow_transfer: cfg.allow_transfer()?,
+        allow_update: cfg.allow_update()?,
         tsig: Arc::new(tsig_keys.clone()),
         rrl: cfg.rrl()?,
         tcp_per_client: cfg.server.tcp_per_client,
@@ -124,6 +125,12 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     let transitions = monitor.subscribe();
     monitor.start();
     let store = Arc::new(crate::store::Store::open(&cfg.server.state)?);
+    // RFC 2136 UPDATE: decided by the planner, applied through the serving provider.
+    opts.updates = Some(Arc::new(crate::planner::dynamic_update::UpdateGate::new(
+        providers.config().clone(),
+        store.clone(),
+        builtin.clone(),
+    )));
     // DNS is what must keep running: an API address already in use is an error in the log,
     // not a reason to stop answering queries.
     let api_listener = tokio::net::TcpListener::bind(cfg.server.api)

@@ -11,6 +11,7 @@ pub mod automation;
 pub mod confirm;
 pub mod cutover;
 pub mod drift;
+pub mod dynamic_update;
 pub mod error;
 pub mod gates;
 pub mod lease;

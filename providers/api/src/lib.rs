@@ -2,6 +2,7 @@
 //! the [`Provider`] trait that every DNS backend implements.
 
 pub mod duration;
+pub mod message;
 pub mod name;
 pub mod plan;
 pub mod provider;

@@ -20,6 +20,7 @@ pub mod store;
 pub mod tcp;
 pub mod transfer;
 pub mod udp;
+pub mod update;
 pub mod watch;
 pub mod wire;
 pub mod zone;

@@ -24,6 +24,10 @@ pub struct ServerOptions {
     pub allow_transfer: Acl,
     /// The TSIG keys this server verifies signed messages with (`[tsig.NAME]`).
     pub tsig: Arc<switchback_api::tsig::Keyring>,
+    /// Who may send RFC 2136 UPDATEs (`[server] allow_update`; default: nobody).
+    pub allow_update: Acl,
+    /// What applies them (the application); `None`: UPDATE is NOTIMP.
+    pub updates: Option<Arc<dyn crate::update::UpdateHandler>>,
     pub rrl: Option<RrlConfig>,
     /// A TCP connection waiting longer than this for (the rest of) a query is closed.
     pub tcp_idle_timeout: Duration,
@@ -43,6 +47,8 @@ impl Default for ServerOptions {
             udp_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             allow_transfer: Acl::default(),
             tsig: Arc::default(),
+            allow_update: Acl::default(),
+            updates: None,
             rrl: Some(RrlConfig::default()),
             tcp_idle_timeout: Duration::from_secs(10),
             tcp_write_timeout: Duration::from_secs(10),
@@ -139,21 +145,26 @@ pub async fn serve(
     // `/metrics` reads the per-zone counters from the catalog served here.
     opts.metrics.attach_catalog(catalog.clone());
     let rrl = opts.rrl.clone().map(|c| Arc::new(Rrl::new(c)));
+    let slots = crate::tcp::TcpSlots::new(&opts);
+    let opts = Arc::new(opts);
     let mut threads = Vec::new();
     for (i, sock) in listeners.udp.into_iter().enumerate() {
         let (catalog, stop, rrl) = (catalog.clone(), stop.clone(), rrl.clone());
         let metrics = opts.metrics.clone();
-        let keys = opts.tsig.clone();
+        // Signed queries and UPDATEs (rare) take the slow path; an UPDATE runs the
+        // application's handler on this runtime.
+        let ctx = crate::udp::SlowPath {
+            opts: opts.clone(),
+            rt: tokio::runtime::Handle::current(),
+        };
         threads.push(
             std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
                 .spawn(move || {
-                    crate::udp::worker(sock, &catalog, &keys, &stop, rrl.as_deref(), &metrics)
+                    crate::udp::worker(sock, &catalog, &ctx, &stop, rrl.as_deref(), &metrics)
                 })?,
         );
     }
-    let slots = crate::tcp::TcpSlots::new(&opts);
-    let opts = Arc::new(opts);
     let mut tcp_tasks = tokio::task::JoinSet::new();
     for l in listeners.tcp {
         let l = TcpListener::from_std(l)?;

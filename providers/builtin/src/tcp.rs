@@ -235,6 +235,14 @@ async fn conn(
         let cat = catalog.load_full();
         let metrics = &opts.metrics;
         let t0 = Instant::now();
+        if crate::update::is_update(&msg) {
+            crate::update::serve(opts, &msg, peer, &mut out).await;
+            if !out.is_empty() {
+                metrics.response(&out);
+                write_msg(&mut s, &out, opts).await?;
+            }
+            continue;
+        }
         let mut outcome = answer::answer(&cat, &msg, Transport::Tcp, &mut out);
         let mut signed = None;
         if outcome == Disposition::Signed {

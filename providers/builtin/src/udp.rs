@@ -29,9 +29,16 @@ fn transient(e: &io::Error) -> bool {
 }
 
 /// Answer one datagram into `out`; `false` when nothing is to be sent.
+/// What a UDP worker needs for the rare messages off the precomputed path: TSIG keys, the
+/// UPDATE handler and a runtime to run it on.
+pub struct SlowPath {
+    pub opts: std::sync::Arc<crate::ServerOptions>,
+    pub rt: tokio::runtime::Handle,
+}
+
 #[inline]
 fn handle(
-    (cat, keys): (&Catalog, &switchback_api::tsig::Keyring),
+    (cat, ctx): (&Catalog, &SlowPath),
     pkt: &[u8],
     peer: Option<SocketAddr>,
     rrl: Option<&Rrl>,
@@ -40,6 +47,13 @@ fn handle(
     metrics: &DnsMetrics,
 ) -> bool {
     use std::sync::atomic::Ordering::Relaxed;
+    if crate::update::is_update(pkt) {
+        let Some(peer) = peer else { return false };
+        ctx.rt
+            .block_on(crate::update::serve(&ctx.opts, pkt, peer.ip(), out));
+        return !out.is_empty();
+    }
+    let keys = &ctx.opts.tsig;
     let answered = match answer::answer(cat, pkt, Transport::Udp, out) {
         Disposition::Respond => true,
         // Signed (rare): verified and answered off the precomputed path.
@@ -91,18 +105,18 @@ fn truncate(out: &mut Vec<u8>) {
 pub fn worker(
     sock: std::net::UdpSocket,
     catalog: &ArcSwap<Catalog>,
-    keys: &switchback_api::tsig::Keyring,
+    ctx: &SlowPath,
     stop: &AtomicBool,
     rrl: Option<&Rrl>,
     metrics: &DnsMetrics,
 ) {
     #[cfg(target_os = "linux")]
     {
-        mmsg::worker(sock, catalog, keys, stop, rrl, metrics)
+        mmsg::worker(sock, catalog, ctx, stop, rrl, metrics)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        simple_worker(sock, catalog, keys, stop, rrl, metrics)
+        simple_worker(sock, catalog, ctx, stop, rrl, metrics)
     }
 }
 
@@ -111,7 +125,7 @@ pub fn worker(
 fn simple_worker(
     sock: std::net::UdpSocket,
     catalog: &ArcSwap<Catalog>,
-    keys: &switchback_api::tsig::Keyring,
+    ctx: &SlowPath,
     stop: &AtomicBool,
     rrl: Option<&Rrl>,
     metrics: &DnsMetrics,
@@ -132,7 +146,7 @@ fn simple_worker(
         };
         let t0 = Instant::now();
         let respond = handle(
-            (cache.load(), keys),
+            (cache.load(), ctx),
             &inbuf[..n],
             Some(peer),
             rrl,
@@ -232,7 +246,7 @@ mod mmsg {
     pub fn worker(
         sock: std::net::UdpSocket,
         catalog: &ArcSwap<Catalog>,
-        keys: &switchback_api::tsig::Keyring,
+        ctx: &SlowPath,
         stop: &AtomicBool,
         rrl: Option<&Rrl>,
         metrics: &DnsMetrics,
@@ -285,9 +299,13 @@ mod mmsg {
                     continue;
                 }
                 let pkt = &inbufs[i][..(h.msg_len as usize).min(IN_BUF)];
-                let from = if rrl.is_some() { peer(&addrs[i]) } else { None };
+                let from = if rrl.is_some() || crate::update::is_update(pkt) {
+                    peer(&addrs[i])
+                } else {
+                    None
+                };
                 if !handle(
-                    (cat, keys),
+                    (cat, ctx),
                     pkt,
                     from,
                     rrl,

@@ -23,17 +23,9 @@ const OPCODE_UPDATE: u16 = 5;
 /// BIND's default `sig-signing-type` (RFC 6895 private use).
 const BIND_SIGNING_STATE: u16 = 65534;
 
-/// One record of a message, its RDATA uncompressed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WireRecord {
-    pub owner: Name,
-    pub rtype: u16,
-    pub class: u16,
-    pub ttl: u32,
-    pub rdata: Vec<u8>,
-}
+pub use switchback_api::message::Record as WireRecord;
 
-/// A message's header fields and answer records.
+/// A message's id, RCODE and answer records (RDATA uncompressed).
 #[derive(Debug, Clone)]
 pub struct Parsed {
     pub id: u16,
@@ -41,150 +33,14 @@ pub struct Parsed {
     pub answers: Vec<WireRecord>,
 }
 
-fn bad(what: &str) -> String {
-    format!("malformed DNS message from the server: {what}")
-}
-
-fn u16_at(m: &[u8], at: usize) -> Result<u16, String> {
-    m.get(at..at + 2)
-        .map(|b| u16::from_be_bytes([b[0], b[1]]))
-        .ok_or_else(|| bad("truncated"))
-}
-
-/// A name at `at` (pointers followed), and the offset after it where it was written.
-fn read_name(m: &[u8], at: usize) -> Result<(Vec<u8>, usize), String> {
-    let mut out = Vec::with_capacity(32);
-    let (mut p, mut after, mut jumps) = (at, None, 0);
-    loop {
-        let len = *m.get(p).ok_or_else(|| bad("truncated name"))? as usize;
-        if len & 0xC0 == 0xC0 {
-            let lo = *m.get(p + 1).ok_or_else(|| bad("truncated pointer"))? as usize;
-            after.get_or_insert(p + 2);
-            jumps += 1;
-            if jumps > 64 {
-                return Err(bad("compression loop"));
-            }
-            p = ((len & 0x3F) << 8) | lo;
-            continue;
-        }
-        if len & 0xC0 != 0 {
-            return Err(bad("bad label type"));
-        }
-        out.push(len as u8);
-        if len == 0 {
-            break;
-        }
-        out.extend_from_slice(
-            m.get(p + 1..p + 1 + len)
-                .ok_or_else(|| bad("truncated label"))?,
-        );
-        if out.len() > 255 {
-            return Err(bad("name longer than 255 octets"));
-        }
-        p += 1 + len;
-    }
-    Ok((out, after.unwrap_or(p + 1)))
-}
-
-/// One field of an RDATA layout, for expanding compressed names.
-#[derive(Clone, Copy)]
-enum Field {
-    Fixed(usize),
-    Name,
-    CharString,
-}
-
-/// Where names sit in the RDATA of the types a server may compress (RFC 1035 types, and those
-/// RFC 3597 §4 says to decompress: SRV, NAPTR).
-fn layout(rtype: u16) -> Option<&'static [Field]> {
-    use Field::*;
-    Some(match RType(rtype) {
-        RType::NS | RType::CNAME | RType::PTR | RType::DNAME => &[Name],
-        RType::SOA => &[Name, Name, Fixed(20)],
-        RType::MX => &[Fixed(2), Name],
-        RType::SRV => &[Fixed(6), Name],
-        RType::NAPTR => &[Fixed(4), CharString, CharString, CharString, Name],
-        _ => return None,
-    })
-}
-
-/// The RDATA at `start..start + len` of `m`, names expanded.
-fn rdata_of(m: &[u8], rtype: u16, start: usize, len: usize) -> Result<Vec<u8>, String> {
-    let end = start + len;
-    let raw = m.get(start..end).ok_or_else(|| bad("truncated RDATA"))?;
-    let Some(fields) = layout(rtype) else {
-        return Ok(raw.to_vec());
-    };
-    let mut out = Vec::with_capacity(len + 16);
-    let mut p = start;
-    for f in fields {
-        match *f {
-            Field::Fixed(n) => {
-                out.extend_from_slice(
-                    m.get(p..p + n)
-                        .filter(|_| p + n <= end)
-                        .ok_or_else(|| bad("truncated RDATA"))?,
-                );
-                p += n;
-            }
-            Field::CharString => {
-                let n = *m
-                    .get(p)
-                    .filter(|_| p < end)
-                    .ok_or_else(|| bad("truncated RDATA"))? as usize;
-                out.extend_from_slice(
-                    m.get(p..p + 1 + n)
-                        .filter(|_| p + 1 + n <= end)
-                        .ok_or_else(|| bad("truncated RDATA"))?,
-                );
-                p += 1 + n;
-            }
-            Field::Name => {
-                let (name, next) = read_name(m, p)?;
-                out.extend(name.iter().map(u8::to_ascii_lowercase));
-                p = next;
-            }
-        }
-    }
-    if p != end {
-        return Err(bad("RDATA longer than its fields"));
-    }
-    Ok(out)
-}
-
-/// Reads a whole message: the header and the answer section (the question is skipped; the
-/// authority and additional sections are not needed by AXFR or UPDATE answers).
+/// Reads an answer from the server (the shared reader, [`switchback_api::message`]).
 pub fn parse(m: &[u8]) -> Result<Parsed, String> {
-    if m.len() < 12 {
-        return Err(bad("shorter than a header"));
-    }
-    let id = u16_at(m, 0)?;
-    let rcode = m[3] & 0x0F;
-    let qd = u16_at(m, 4)?;
-    let an = u16_at(m, 6)?;
-    let mut at = 12;
-    for _ in 0..qd {
-        at = read_name(m, at)?.1 + 4;
-    }
-    let mut answers = Vec::with_capacity(an as usize);
-    for _ in 0..an {
-        let (owner, next) = read_name(m, at)?;
-        let rtype = u16_at(m, next)?;
-        let class = u16_at(m, next + 2)?;
-        let ttl = u32::from(u16_at(m, next + 4)?) << 16 | u32::from(u16_at(m, next + 6)?);
-        let rdlen = u16_at(m, next + 8)? as usize;
-        let rdata = rdata_of(m, rtype, next + 10, rdlen)?;
-        at = next + 10 + rdlen;
-        let owner = Name::from_wire(&owner.to_ascii_lowercase()).ok_or_else(|| bad("bad owner"))?;
-        answers.push(WireRecord {
-            owner,
-            rtype,
-            class,
-            ttl,
-            rdata,
-        });
-    }
-    Ok(Parsed { id, rcode, answers })
+    let msg = switchback_api::message::parse(m).map_err(|e| format!("the server sent a {e}"))?;
+    Ok(Parsed {
+        id: msg.id,
+        rcode: msg.rcode(),
+        answers: msg.answers,
+    })
 }
 
 /// The records of a transfer as a zone: grouped into sets by (name, type), each value in

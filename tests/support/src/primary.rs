@@ -54,6 +54,15 @@ impl Primary {
 
     /// Starts `server` for zone [`ZONE`]; `None` when it is missing and skipped.
     pub fn start(server: Server) -> Option<Primary> {
+        // The zone carries a token unique to this start: the readiness probe asks for it, so
+        // another test's server that took the port in between is never mistaken for ours.
+        static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let token = format!(
+            "{}-{}",
+            std::process::id(),
+            STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let ours = |port: u16| answers(port, &token);
         let daemon = match server {
             Server::Knot => {
                 let knotd = peers::tool("knotd")?;
@@ -61,12 +70,12 @@ impl Primary {
                     "knotd",
                     Duration::from_secs(15),
                     |port, dir| {
-                        write_knot(dir, port);
+                        write_knot(dir, port, &token);
                         let mut c = Command::new(&knotd);
                         c.arg("-c").arg(dir.join("knot.conf"));
                         c
                     },
-                    answers,
+                    ours,
                 )
             }
             Server::Bind => {
@@ -75,7 +84,7 @@ impl Primary {
                     "named",
                     Duration::from_secs(15),
                     |port, dir| {
-                        write_bind(dir, port);
+                        write_bind(dir, port, &token);
                         let mut c = Command::new(&named);
                         c.args(["-g", "-c"]).arg(dir.join("named.conf"));
                         if running_as_root() {
@@ -83,7 +92,7 @@ impl Primary {
                         }
                         c
                     },
-                    answers,
+                    ours,
                 )
             }
         };
@@ -91,18 +100,28 @@ impl Primary {
     }
 }
 
-/// Whether the server answers an SOA query for the zone over TCP.
-fn answers(port: u16) -> bool {
-    let q = crate::dns::Question::new(ZONE, hickory_proto::rr::RecordType::SOA).tcp();
-    crate::dns::query(([127, 0, 0, 1], port).into(), &q)
-        .is_ok_and(|r| r.rcode() == hickory_proto::op::ResponseCode::NoError)
+/// The name of the TXT record holding the start's token.
+pub const INSTANCE: &str = "_instance.example.test.";
+
+/// Whether the server on `port` answers with this start's token (over TCP).
+fn answers(port: u16, token: &str) -> bool {
+    let q = crate::dns::Question::new(INSTANCE, hickory_proto::rr::RecordType::TXT).tcp();
+    crate::dns::query(([127, 0, 0, 1], port).into(), &q).is_ok_and(|r| {
+        r.answer_rdata(hickory_proto::rr::RecordType::TXT)
+            .iter()
+            .any(|t| t.contains(token))
+    })
 }
 
-fn write_knot(dir: &Path, port: u16) {
+fn zone_file(token: &str) -> String {
+    format!("{}{INSTANCE} TXT \"{token}\"\n", zone_text())
+}
+
+fn write_knot(dir: &Path, port: u16, token: &str) {
     for d in ["run", "db", "zones"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
-    std::fs::write(dir.join("zones/example.test.zone"), zone_text()).unwrap();
+    std::fs::write(dir.join("zones/example.test.zone"), zone_file(token)).unwrap();
     let user = if running_as_root() {
         "    user: root:root\n"
     } else {
@@ -125,8 +144,8 @@ fn write_knot(dir: &Path, port: u16) {
     std::fs::write(dir.join("knot.conf"), conf).unwrap();
 }
 
-fn write_bind(dir: &Path, port: u16) {
-    std::fs::write(dir.join("example.test.zone"), zone_text()).unwrap();
+fn write_bind(dir: &Path, port: u16, token: &str) {
+    std::fs::write(dir.join("example.test.zone"), zone_file(token)).unwrap();
     let conf = format!(
         "key \"{KEY_NAME}\" {{ algorithm hmac-sha256; secret \"{SECRET_B64}\"; }};\n\
          options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  \

@@ -1,0 +1,200 @@
+//! Prerequisites and updates per RFC 2136 §3.2 and §3.4, on a model zone.
+
+use super::*;
+
+fn n(s: &str) -> Name {
+    s.parse().unwrap()
+}
+
+fn live() -> Zone {
+    let z = n("example.test.");
+    Zone::new(
+        z.clone(),
+        vec![
+            RecordSet::new(
+                z.clone(),
+                RType::SOA,
+                300,
+                ["ns.example.test. h.example.test. 1 3600 600 86400 60".to_string()],
+            ),
+            RecordSet::new(z.clone(), RType::NS, 300, ["ns.example.test.".to_string()]),
+            RecordSet::new(
+                n("ns.example.test."),
+                RType::A,
+                300,
+                ["192.0.2.53".to_string()],
+            ),
+            RecordSet::new(
+                n("www.example.test."),
+                RType::A,
+                300,
+                ["192.0.2.1".to_string(), "192.0.2.2".to_string()],
+            ),
+            RecordSet::new(
+                n("alias.example.test."),
+                RType::CNAME,
+                300,
+                ["www.example.test.".to_string()],
+            ),
+        ],
+    )
+}
+
+fn rr(owner: &str, t: RType, class: u16, ttl: u32, data: Option<&str>) -> Record {
+    let rdata = data
+        .map(|d| {
+            let tokens = switchback_api::token::tokenize(d).unwrap();
+            rdata::parse(t, &tokens, &n("example.test.")).unwrap()
+        })
+        .unwrap_or_default();
+    Record {
+        owner: n(owner),
+        rtype: t.0,
+        class,
+        ttl,
+        rdata,
+    }
+}
+
+fn upd(pre: Vec<Record>, ups: Vec<Record>) -> Update {
+    Update {
+        id: 1,
+        zone: n("example.test."),
+        prerequisites: pre,
+        updates: ups,
+    }
+}
+
+#[test]
+fn prerequisites_answer_the_rfc_rcodes() {
+    let z = live();
+    let www = "www.example.test.";
+    let cases = [
+        (rr(www, RType::A, CLASS_ANY, 0, None), Ok(())),
+        (
+            rr("nope.example.test.", RType::A, CLASS_ANY, 0, None),
+            Err(NXRRSET),
+        ),
+        (
+            rr("nope.example.test.", RType(255), CLASS_ANY, 0, None),
+            Err(rcode::NXDOMAIN),
+        ),
+        (rr(www, RType(255), CLASS_NONE, 0, None), Err(YXDOMAIN)),
+        (rr(www, RType::A, CLASS_NONE, 0, None), Err(YXRRSET)),
+        (
+            rr(www, RType::A, CLASS_IN, 0, Some("192.0.2.1")),
+            Err(NXRRSET),
+        ),
+        (
+            rr(www, RType::A, CLASS_IN, 300, Some("192.0.2.1")),
+            Err(rcode::FORMERR),
+        ),
+        (
+            rr("www.other.test.", RType::A, CLASS_ANY, 0, None),
+            Err(NOTZONE),
+        ),
+    ];
+    for (p, want) in cases {
+        let got = evaluate(&z, &upd(vec![p.clone()], vec![])).map(|_| ());
+        assert_eq!(got, want, "{p:?}");
+    }
+    // Value-dependent: the whole set, in any order.
+    let both = vec![
+        rr(www, RType::A, CLASS_IN, 0, Some("192.0.2.2")),
+        rr(www, RType::A, CLASS_IN, 0, Some("192.0.2.1")),
+    ];
+    assert_eq!(evaluate(&z, &upd(both, vec![])), Ok(vec![]));
+}
+
+#[test]
+fn updates_become_changes() {
+    let z = live();
+    // Replace www's set, add a TXT, delete one value of nothing (ignored).
+    let u = upd(
+        vec![],
+        vec![
+            rr("www.example.test.", RType::A, CLASS_ANY, 0, None),
+            rr(
+                "www.example.test.",
+                RType::A,
+                CLASS_IN,
+                60,
+                Some("198.51.100.1"),
+            ),
+            rr(
+                "_acme-challenge.example.test.",
+                RType::TXT,
+                CLASS_IN,
+                60,
+                Some("\"token\""),
+            ),
+            rr(
+                "gone.example.test.",
+                RType::A,
+                CLASS_NONE,
+                0,
+                Some("192.0.2.9"),
+            ),
+        ],
+    );
+    let c = evaluate(&z, &u).unwrap();
+    assert_eq!(c.len(), 2, "{c:?}");
+    assert!(matches!(&c[0], Change::Create { after } if after.rtype == RType::TXT));
+    assert!(
+        matches!(&c[1], Change::Update { after, .. } if after.ttl == 60 && after.values.len() == 1)
+    );
+    // Adding beside a CNAME is ignored; the apex NS and SOA are not deleted by ANY.
+    let u = upd(
+        vec![],
+        vec![
+            rr(
+                "alias.example.test.",
+                RType::A,
+                CLASS_IN,
+                60,
+                Some("192.0.2.7"),
+            ),
+            rr("example.test.", RType(255), CLASS_ANY, 0, None),
+            rr(
+                "example.test.",
+                RType::NS,
+                CLASS_NONE,
+                0,
+                Some("ns.example.test."),
+            ),
+        ],
+    );
+    assert_eq!(evaluate(&z, &u), Ok(vec![]));
+    // Deleting one value of two.
+    let u = upd(
+        vec![],
+        vec![rr(
+            "www.example.test.",
+            RType::A,
+            CLASS_NONE,
+            0,
+            Some("192.0.2.2"),
+        )],
+    );
+    let c = evaluate(&z, &u).unwrap();
+    assert!(matches!(&c[..], [Change::Update { after, .. }] if after.values.len() == 1));
+}
+
+#[test]
+fn weighted_sets_are_not_updated_by_rfc_2136() {
+    let mut z = live();
+    let mut blue = RecordSet::new(
+        n("w.example.test."),
+        RType::A,
+        60,
+        ["192.0.2.10".to_string()],
+    );
+    blue.set_identifier = Some("blue".into());
+    blue.weight = Some(50);
+    z.record_sets.push(blue);
+    let u = upd(
+        vec![],
+        vec![rr("w.example.test.", RType::A, CLASS_ANY, 0, None)],
+    );
+    assert_eq!(evaluate(&z, &u), Err(rcode::REFUSED));
+}

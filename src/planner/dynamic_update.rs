@@ -1,0 +1,160 @@
+//! RFC 2136 UPDATE into the built-in server, decided here (the core decides; the server crate
+//! only reads the message and evaluates it): an UPDATE touching a record set of a cutover that
+//! is not idle is REFUSED (with an EDE text); every other one is applied as one plan through
+//! the path every change takes (the run journal, the serial bump, IXFR, NOTIFY, the audit log
+//! naming the key), so snapshots, `diff` and rollback see it like any other change.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use switchback_api::{Name, Provider, ProviderError, RecordSetKey, plan};
+use switchback_builtin::Builtin;
+use switchback_builtin::update::{self, UpdateAnswer, UpdateHandler, UpdateRequest, rcodes};
+use switchback_builtin::wire::rcode;
+use tracing::{info, warn};
+
+use super::RunInfo;
+use super::state::State;
+use crate::config::Config;
+use crate::store::Store;
+
+/// EDE "Prohibited" (RFC 8914 §4.19).
+const EDE_PROHIBITED: u16 = 18;
+/// EDE "Other".
+const EDE_OTHER: u16 = 0;
+
+/// The application's UPDATE handler for `serve`.
+pub struct UpdateGate {
+    pub cfg: Arc<Config>,
+    pub store: Arc<Store>,
+    pub builtin: Arc<Builtin>,
+    /// UPDATEs one at a time: two in flight would race on the same live zone.
+    one: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for UpdateGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateGate")
+            .field("provider", &self.builtin.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl UpdateGate {
+    pub fn new(cfg: Arc<Config>, store: Arc<Store>, builtin: Arc<Builtin>) -> UpdateGate {
+        UpdateGate {
+            cfg,
+            store,
+            builtin,
+            one: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The cutover (and its state) that holds one of `keys` on this provider and zone, when
+    /// it is not idle.
+    fn busy(&self, zone: &Name, keys: &[RecordSetKey]) -> Option<String> {
+        for c in &self.cfg.cutovers {
+            let Ok(Some(cut)) = self.cfg.cutover(&c.name) else {
+                continue;
+            };
+            let touched = cut.records.iter().find(|r| {
+                r.at.provider == self.builtin.name()
+                    && r.at.zone == *zone
+                    && keys.iter().any(|k| k.name == r.name && k.rtype == r.rtype)
+            });
+            let Some(r) = touched else { continue };
+            let state = super::status::status(&self.cfg, &self.store, &cut)
+                .map(|s| s.state)
+                .ok();
+            if !matches!(state, Some(State::Idle | State::Restored)) {
+                let shown = state.map_or("in an unknown state", State::as_str);
+                return Some(format!(
+                    "{}/{} belongs to cutover {}, which is {shown}: change it through the cutover",
+                    r.name, r.rtype, cut.name
+                ));
+            }
+        }
+        None
+    }
+}
+
+#[async_trait]
+impl UpdateHandler for UpdateGate {
+    async fn update(&self, req: UpdateRequest<'_>) -> UpdateAnswer {
+        let _one = self.one.lock().await;
+        let zone = &req.update.zone;
+        let actor = match req.key {
+            Some(k) => format!("update:key:{k}"),
+            None => format!("update:{}", req.peer),
+        };
+        let live = match self.builtin.read_zone(zone).await {
+            Ok(z) => z,
+            // RFC 2136 §3.1.2: not authoritative for the zone.
+            Err(ProviderError::ZoneNotFound(_)) => return UpdateAnswer::rcode(rcodes::NOTAUTH),
+            Err(e) => {
+                warn!(%zone, error = %e, "UPDATE: cannot read the zone");
+                return UpdateAnswer::rcode(rcode::SERVFAIL);
+            }
+        };
+        let changes = match update::evaluate(&live, req.update) {
+            Ok(c) => c,
+            Err(rc) => {
+                info!(%zone, %actor, rcode = rc, "UPDATE not applied (prerequisite or format)");
+                return UpdateAnswer::rcode(rc);
+            }
+        };
+        if changes.is_empty() {
+            return UpdateAnswer::rcode(rcode::NOERROR);
+        }
+        let keys: Vec<RecordSetKey> = changes
+            .iter()
+            .filter_map(|c| c.after().or(c.before()).map(|rs| rs.key()))
+            .collect();
+        if let Some(why) = self.busy(zone, &keys) {
+            info!(%zone, %actor, %why, "UPDATE refused: a cutover is in progress");
+            return UpdateAnswer {
+                rcode: rcode::REFUSED,
+                ede: Some((EDE_PROHIBITED, why)),
+            };
+        }
+        let mut desired = live.clone();
+        if let Err(e) = plan::apply_changes(&mut desired, &changes) {
+            return UpdateAnswer {
+                rcode: rcode::REFUSED,
+                ede: Some((EDE_OTHER, e.reason)),
+            };
+        }
+        let provider: &dyn Provider = self.builtin.as_ref();
+        let opts = super::diff_options(provider, Vec::new());
+        let p = match plan::plan(
+            provider.name(),
+            provider.capabilities(),
+            &live,
+            &desired,
+            &opts,
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                return UpdateAnswer {
+                    rcode: rcode::REFUSED,
+                    ede: Some((EDE_OTHER, e.to_string())),
+                };
+            }
+        };
+        let info = RunInfo {
+            kind: "update",
+            subject: "rfc2136",
+            actor: &actor,
+        };
+        match super::apply(&self.store, provider, &p, &desired, Vec::new(), info).await {
+            Ok(_) => {
+                info!(%zone, %actor, changes = p.changes.len(), "UPDATE applied");
+                UpdateAnswer::rcode(rcode::NOERROR)
+            }
+            Err(e) => {
+                warn!(%zone, %actor, error = %e, "UPDATE failed");
+                UpdateAnswer::rcode(rcode::SERVFAIL)
+            }
+        }
+    }
+}
