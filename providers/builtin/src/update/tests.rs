@@ -198,3 +198,34 @@ fn weighted_sets_are_not_updated_by_rfc_2136() {
     );
     assert_eq!(evaluate(&z, &u), Err(rcode::REFUSED));
 }
+
+#[test]
+fn the_answer_echoes_the_zone_and_carries_an_ede_when_the_client_sent_edns() {
+    // An UPDATE for example.test. with an OPT record.
+    let mut msg = vec![0x12, 0x34, 0x28, 0x00, 0, 1, 0, 0, 0, 0, 0, 1];
+    msg.extend_from_slice(b"\x07example\x04test\x00\x00\x06\x00\x01");
+    msg.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
+    assert!(is_update(&msg));
+    let mut out = Vec::new();
+    let a = UpdateAnswer {
+        rcode: rcode::REFUSED,
+        ede: Some((18, "www.example.test./A belongs to cutover web".into())),
+    };
+    answer(&msg, &a, &mut out);
+    let m = message::parse(&out).unwrap();
+    assert_eq!(
+        (m.id, m.opcode(), m.rcode()),
+        (0x1234, OPCODE_UPDATE, rcode::REFUSED)
+    );
+    assert_eq!(m.questions[0].name, n("example.test."));
+    let opt = &m.additional[0];
+    assert_eq!(opt.rtype, 41);
+    assert_eq!(&opt.rdata[0..2], &15u16.to_be_bytes(), "the EDE option");
+    assert_eq!(&opt.rdata[4..6], &18u16.to_be_bytes(), "Prohibited");
+    assert!(String::from_utf8_lossy(&opt.rdata[6..]).contains("cutover web"));
+    // Without EDNS: no OPT.
+    let mut plain = msg[..msg.len() - 11].to_vec();
+    plain[11] = 0;
+    answer(&plain, &a, &mut out);
+    assert!(message::parse(&out).unwrap().additional.is_empty());
+}
