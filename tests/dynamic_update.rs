@@ -219,3 +219,38 @@ fn a_record_set_of_a_cutover_in_progress_is_refused() {
         ["203.0.113.1"]
     );
 }
+
+/// certbot's RFC 2136 plugin (certbot-dns-rfc2136, from PyPI): its own client class, the one
+/// certbot calls for a DNS-01 challenge, adds and removes the `_acme-challenge` TXT record
+/// (finding the zone with a TSIG-signed SOA query first, `sign_query`).
+#[test]
+fn certbots_rfc2136_plugin_adds_and_removes_the_challenge() {
+    let Some(python) = switchback_testsupport::peers::installed("certbot", "bin/python") else {
+        return;
+    };
+    let Some(e) = env() else { return };
+    let script = format!(
+        "import sys, dns.tsig\n\
+         from certbot_dns_rfc2136._internal.dns_rfc2136 import _RFC2136Client\n\
+         c = _RFC2136Client('127.0.0.1', {port}, 'acme', '{SECRET}', dns.tsig.HMAC_SHA256, True)\n\
+         if sys.argv[1] == 'add':\n    c.add_txt_record('_acme-challenge.www.example.com', 'tok-5f3a', 60)\n\
+         else:\n    c.del_txt_record('_acme-challenge.www.example.com', 'tok-5f3a')\n\
+         print('ok')\n",
+        port = e.sb.port
+    );
+    let run = |what: &str| {
+        let o = Command::new(&python)
+            .args(["-c", &script, what])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "certbot plugin {what}: {}", text(&o));
+    };
+    run("add");
+    assert_eq!(
+        e.txt("_acme-challenge.www.example.com."),
+        ["\"tok-5f3a\""],
+        "the challenge is served"
+    );
+    run("del");
+    assert!(e.txt("_acme-challenge.www.example.com.").is_empty());
+}

@@ -10,6 +10,9 @@
 //!   that loads resolves every cutover, ACL and limit without error.
 //! - [`webhook`]: a recovery hook's signature header and body; a 4xx JSON error or a body
 //!   read, and a signature holds for its own path only.
+//! - [`update`]: an RFC 2136 UPDATE (TSIG-signed or not) into the built-in server's reader
+//!   and evaluator, and a server's answer into the `rfc2136` provider's reader; the changes an
+//!   UPDATE evaluates to apply to the zone they came from.
 //!
 //! `tests/bench/fuzz.sh` runs them under libFuzzer (`cargo fuzz`, stable toolchain, no
 //! sanitizer); `tests/corpus.rs` replays `corpus/TARGET/*` and `regressions/TARGET/*` in
@@ -17,6 +20,7 @@
 
 pub mod config;
 pub mod dns;
+pub mod update;
 pub mod webhook;
 pub mod zonefile;
 
@@ -24,9 +28,10 @@ pub mod zonefile;
 pub type Target = fn(&[u8]);
 
 /// The targets by name, for the corpus replay.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("dns", dns::run),
     ("zonefile", zonefile::run),
     ("config", config::run),
     ("webhook", webhook::run),
+    ("update", update::run),
 ];

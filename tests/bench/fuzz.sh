@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of the four parsers that take outside input (fuzz/src/*.rs says what
+# Coverage-guided fuzzing of the five parsers that take outside input (fuzz/src/*.rs says what
 # each target feeds and which properties it checks): libFuzzer through `cargo fuzz`, on the
 # stable toolchain, no sanitizer (-s none: the parsers hold no unsafe code), debug assertions
 # and overflow checks off as in the release build.
@@ -21,7 +21,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 DNS_RUNS="${DNS_RUNS:-20000000}"
 RUNS="${RUNS:-2000000}"
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(dns zonefile config webhook)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(dns zonefile config webhook update)
 
 if ! command -v cargo-fuzz >/dev/null; then
   export PATH="$PWD/target/tools/bin:$PATH"
