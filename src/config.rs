@@ -79,6 +79,9 @@ pub struct ServerConfig {
     /// Who may send RFC 2136 UPDATEs: addresses, CIDRs and `"key:NAME"` (default: nobody).
     #[serde(default)]
     pub allow_update: Vec<String>,
+    /// `[server.zone."NAME"]`: settings of one served zone that override the server-wide ones.
+    #[serde(default)]
+    pub zone: BTreeMap<String, ZoneSection>,
     /// The `[tsig.NAME]` key NOTIFY messages are signed with.
     #[serde(default)]
     pub notify_key: Option<String>,
@@ -96,6 +99,14 @@ pub struct ServerConfig {
     /// TCP connections in all, at most (default 512).
     #[serde(default = "default_tcp_max")]
     pub tcp_max: usize,
+}
+
+/// `[server.zone."example.com"]`: one zone's own settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSection {
+    /// Who may update this zone, instead of `[server] allow_update`.
+    pub allow_update: Option<Vec<String>>,
 }
 
 /// `[server] rrl = { responses_per_second = 200, slip = 2, exempt = ["127.0.0.0/8", "::1/128"] }`
@@ -301,6 +312,7 @@ impl Default for ServerConfig {
             allow_transfer: Vec::new(),
             notify: Vec::new(),
             allow_update: Vec::new(),
+            zone: BTreeMap::new(),
             notify_key: None,
             udp_workers: None,
             rrl: None,
@@ -379,6 +391,7 @@ impl Config {
         }
         self.allow_transfer()?;
         self.allow_update()?;
+        self.allow_update_zones()?;
         if let Some(k) = &self.server.notify_key {
             if !self.tsig.contains_key(k) {
                 return Err(self.invalid(
@@ -615,6 +628,23 @@ impl Config {
     /// `[server] allow_update`: who may send RFC 2136 UPDATEs (as `allow_transfer`).
     pub fn allow_update(&self) -> Result<Acl, ConfigError> {
         self.acl("server.allow_update", &self.server.allow_update)
+    }
+
+    /// `[server.zone."NAME"] allow_update`: the zones whose updaters differ from the
+    /// server-wide list.
+    pub fn allow_update_zones(
+        &self,
+    ) -> Result<std::collections::HashMap<switchback_api::Name, Acl>, ConfigError> {
+        let mut m = std::collections::HashMap::new();
+        for (zone, z) in &self.server.zone {
+            let at = format!("server.zone.{zone}.allow_update");
+            let name = crate::config::tsig::key_name(zone)
+                .map_err(|(_, e)| self.invalid(&format!("server.zone.{zone}"), e))?;
+            if let Some(list) = &z.allow_update {
+                m.insert(name, self.acl(&at, list)?);
+            }
+        }
+        Ok(m)
     }
 
     fn acl(&self, at: &str, entries: &[String]) -> Result<Acl, ConfigError> {

@@ -134,3 +134,22 @@ fn a_concurrent_nsupdate_during_the_failover_is_not_clobbered() {
         );
     }
 }
+
+/// `snapshot` and `rollback` on each primary: whatever `nsupdate` changed since the snapshot is
+/// put back exactly (values, TTLs, the added record removed).
+#[test]
+fn rollback_restores_the_snapshot_on_knot_and_bind() {
+    for server in [Server::Knot, Server::Bind] {
+        let Some(p) = Primary::start(server) else {
+            continue;
+        };
+        let env = env(&p);
+        let snap = env.snapshot("ns", ZONE);
+        nsupdate_www(&p, "203.0.113.5");
+        assert!(!env.identical_to(&snap));
+        let o = env.run(&["rollback", &snap, "--yes"]);
+        assert!(o.status.success(), "{server:?}: {}", text(&o));
+        assert!(env.identical_to(&snap), "{server:?}: rolled back exactly");
+        assert_eq!(www(&p), ["192.0.2.1"]);
+    }
+}

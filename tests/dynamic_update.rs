@@ -254,3 +254,76 @@ fn certbots_rfc2136_plugin_adds_and_removes_the_challenge() {
     run("del");
     assert!(e.txt("_acme-challenge.www.example.com.").is_empty());
 }
+
+/// A zone with its own updaters (`[server.zone."corp.example"] allow_update`): the
+/// server-wide key may not update it, its own key may, and not the other zone.
+#[test]
+fn a_zone_can_have_its_own_updaters() {
+    if common::require_tool("nsupdate").is_none() {
+        return;
+    }
+    let zones = tempfile::tempdir().unwrap();
+    std::fs::write(zones.path().join("example.com.zone"), ZONE).unwrap();
+    std::fs::write(
+        zones.path().join("corp.example.zone"),
+        "$ORIGIN corp.example.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 10.0.0.53\n",
+    )
+    .unwrap();
+    let mut opts = SwitchbackOptions::new(zones.path());
+    opts.extra_server_toml = "allow_update = [\"key:acme\"]\n".into();
+    opts.extra_toml = "[server.zone.\"corp.example\"]\nallow_update = [\"key:dhcp\"]\n\n\
+         [tsig.acme]\nsecret_env = \"SB_TSIG_ACME\"\n\n[tsig.dhcp]\nsecret_env = \"SB_TSIG_DHCP\"\n"
+        .into();
+    opts.env = vec![
+        ("SB_TSIG_ACME".into(), SECRET.into()),
+        (
+            "SB_TSIG_DHCP".into(),
+            "ZGhjcC1zZXJ2ZXIta2V5LXNlY3JldC0zMi1ieXRlcw==".into(),
+        ),
+    ];
+    let e = Env {
+        sb: Switchback::start_with(opts),
+        _zones: zones,
+    };
+    let dhcp = "hmac-sha256:dhcp:ZGhjcC1zZXJ2ZXIta2V5LXNlY3JldC0zMi1ieXRlcw==";
+    let corp = |e: &Env, key: &str| {
+        let nsupdate = common::require_tool("nsupdate").unwrap();
+        let mut child = Command::new(nsupdate)
+            .args(["-v", "-y", key])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        write!(
+            child.stdin.take().unwrap(),
+            "server 127.0.0.1 {}\nzone corp.example.\nupdate add pc1.corp.example. 60 A 10.0.0.21\nsend\n",
+            e.sb.port
+        )
+        .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (o.status.success(), text(&o))
+    };
+    let (ok, out) = corp(&e, KEY);
+    assert!(
+        !ok && out.contains("REFUSED"),
+        "the server-wide key on corp.example: {out}"
+    );
+    let (ok, out) = corp(&e, dhcp);
+    assert!(ok, "corp.example's own key: {out}");
+    let (ok, out) = e.nsupdate(
+        Some(dhcp),
+        true,
+        &["update add y.example.com. 60 A 192.0.2.8"],
+    );
+    assert!(
+        !ok && out.contains("REFUSED"),
+        "corp.example's key on example.com: {out}"
+    );
+    let (ok, out) = e.nsupdate(
+        Some(KEY),
+        true,
+        &["update add y.example.com. 60 A 192.0.2.8"],
+    );
+    assert!(ok, "{out}");
+}

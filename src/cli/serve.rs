@@ -69,6 +69,7 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
             .unwrap_or_else(|| ServerOptions::default().udp_workers),
         allow_transfer: cfg.allow_transfer()?,
         allow_update: cfg.allow_update()?,
+        allow_update_zones: cfg.allow_update_zones()?,
         tsig: Arc::new(tsig_keys.clone()),
         rrl: cfg.rrl()?,
         tcp_per_client: cfg.server.tcp_per_client,

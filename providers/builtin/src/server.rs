@@ -26,6 +26,8 @@ pub struct ServerOptions {
     pub tsig: Arc<switchback_api::tsig::Keyring>,
     /// Who may send RFC 2136 UPDATEs (`[server] allow_update`; default: nobody).
     pub allow_update: Acl,
+    /// Zones whose updaters differ (`[server.zone."NAME"] allow_update`).
+    pub allow_update_zones: std::collections::HashMap<switchback_api::Name, Acl>,
     /// What applies them (the application); `None`: UPDATE is NOTIMP.
     pub updates: Option<Arc<dyn crate::update::UpdateHandler>>,
     pub rrl: Option<RrlConfig>,
@@ -48,6 +50,7 @@ impl Default for ServerOptions {
             allow_transfer: Acl::default(),
             tsig: Arc::default(),
             allow_update: Acl::default(),
+            allow_update_zones: Default::default(),
             updates: None,
             rrl: Some(RrlConfig::default()),
             tcp_idle_timeout: Duration::from_secs(10),

@@ -374,7 +374,13 @@ pub async fn serve(opts: &crate::ServerOptions, msg: &[u8], peer: IpAddr, out: &
             tsig::sign(out, k, now, Some(m));
         }
     };
-    if !opts.allow_update.allows(peer, key) {
+    let u = parse(&body);
+    let acl = u
+        .as_ref()
+        .ok()
+        .and_then(|u| opts.allow_update_zones.get(&u.zone))
+        .unwrap_or(&opts.allow_update);
+    if !acl.allows(peer, key) {
         tracing::info!(%peer, key = ?key.map(|k| k.name().to_string()), "UPDATE refused: not in allow_update");
         let text = match key {
             Some(_) => "this key may not update (allow_update)",
@@ -391,7 +397,7 @@ pub async fn serve(opts: &crate::ServerOptions, msg: &[u8], peer: IpAddr, out: &
     let Some(handler) = &opts.updates else {
         return reply(UpdateAnswer::rcode(rcode::NOTIMP), out);
     };
-    let u = match parse(&body) {
+    let u = match u {
         Ok(u) => u,
         Err(rc) => return reply(UpdateAnswer::rcode(rc), out),
     };
