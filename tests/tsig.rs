@@ -198,6 +198,36 @@ fn refusals_without_a_key_with_a_wrong_one_or_an_unknown_one() {
         "another algorithm:\n{}",
         tail(&out)
     );
+    // IXFR with a wrong secret: refused the same way.
+    let out = e.kdig(Some(wrong), &["example.com.", "IXFR=1"]);
+    assert!(
+        out.contains("NOTAUTH") || out.contains("BADSIG"),
+        "IXFR, wrong secret:\n{}",
+        tail(&out)
+    );
+    assert_eq!(records(&out), 0);
+    // A client clock an hour behind (libfaketime): BADTIME, answered signed with the
+    // server's time, which kdig verifies and reports.
+    if let Some(faketime) = common::require_tool("faketime") {
+        let key = format!("hmac-sha256:xfr:{SECRET}");
+        let mut args = vec!["-f".to_string(), "-1h".into(), e.kdig.display().to_string()];
+        args.extend(
+            [
+                "@127.0.0.1",
+                "-p",
+                &e.sb.port.to_string(),
+                "+time=3",
+                "+retry=0",
+                "-y",
+                &key,
+                "example.com.",
+                "SOA",
+            ]
+            .map(String::from),
+        );
+        let out = run(&faketime, &args);
+        assert!(out.contains("BADTIME"), "a skewed clock:\n{out}");
+    }
     // The server says why in its log, naming the key, never the secret.
     let log = e.sb.log_text();
     assert!(log.contains("TSIG verification failed"), "{log}");
