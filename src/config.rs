@@ -7,9 +7,9 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use switchback_builtin::acl::Acl;
 use switchback_builtin::rrl::RrlConfig;
 
+pub mod access;
 pub mod providers;
 pub mod tsig;
 
@@ -617,66 +617,6 @@ impl Config {
             ttl: c.ttl,
             records,
         })
-    }
-
-    /// `[server] allow_transfer`: addresses and CIDRs, and `"key:NAME"` for a `[tsig.NAME]`
-    /// key.
-    pub fn allow_transfer(&self) -> Result<Acl, ConfigError> {
-        self.acl("server.allow_transfer", &self.server.allow_transfer)
-    }
-
-    /// `[server] allow_update`: who may send RFC 2136 UPDATEs (as `allow_transfer`).
-    pub fn allow_update(&self) -> Result<Acl, ConfigError> {
-        self.acl("server.allow_update", &self.server.allow_update)
-    }
-
-    /// `[server.zone."NAME"] allow_update`: the zones whose updaters differ from the
-    /// server-wide list.
-    pub fn allow_update_zones(
-        &self,
-    ) -> Result<std::collections::HashMap<switchback_api::Name, Acl>, ConfigError> {
-        let mut m = std::collections::HashMap::new();
-        for (zone, z) in &self.server.zone {
-            let at = format!("server.zone.{zone}.allow_update");
-            let name = crate::config::tsig::key_name(zone)
-                .map_err(|(_, e)| self.invalid(&format!("server.zone.{zone}"), e))?;
-            if let Some(list) = &z.allow_update {
-                m.insert(name, self.acl(&at, list)?);
-            }
-        }
-        Ok(m)
-    }
-
-    fn acl(&self, at: &str, entries: &[String]) -> Result<Acl, ConfigError> {
-        let mut acl = Acl::default();
-        for e in entries {
-            match tsig::key_ref(e) {
-                Some(k) if self.tsig.contains_key(k) => acl
-                    .keys
-                    .push(tsig::key_name(k).map_err(|(_, m)| self.invalid(at, m))?),
-                Some(k) => {
-                    return Err(self.invalid(
-                        at,
-                        format!("{e:?}: no [tsig.{k}] section defines the key {k:?}"),
-                    ));
-                }
-                None => acl
-                    .nets
-                    .push(e.parse().map_err(|m: String| self.invalid(at, m))?),
-            }
-        }
-        Ok(acl)
-    }
-
-    /// Every `[tsig.NAME]` key, secrets read (an unset variable or an unreadable file is an
-    /// error naming the key; the secret itself never appears).
-    pub fn tsig_keys(&self) -> Result<switchback_api::tsig::Keyring, ConfigError> {
-        let base = self
-            .path
-            .as_deref()
-            .and_then(Path::parent)
-            .unwrap_or(Path::new(""));
-        tsig::keyring(&self.tsig, base).map_err(|(k, m)| self.invalid(&k, m))
     }
 
     /// Every health check configured in `[[cutover]]` sections, by cutover name, in file order

@@ -115,7 +115,20 @@ fn truncate_to_header(msg: &[u8], out: &mut Vec<u8>) {
     out[2] |= 0x02; // TC
 }
 
+/// FORMERR for a malformed TSIG: the question echoed (and an OPT when the query had one), as
+/// every other FORMERR of a query that could be read (found by the fuzzer: a TSIG record of
+/// class 0xff04 got a bare header).
 fn formerr(pkt: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    Writer::header_only(out, pkt, rcode::FORMERR);
+    match wire::parse_query(pkt) {
+        Ok(q) => {
+            let mut w = Writer::response(out, pkt, &q, false, rcode::FORMERR);
+            if let Some(e) = q.edns {
+                w.opt(0, e.dnssec_ok);
+            }
+        }
+        Err(_) => {
+            Writer::header_only(out, pkt, rcode::FORMERR);
+        }
+    }
 }
