@@ -327,3 +327,43 @@ fn a_zone_can_have_its_own_updaters() {
     );
     assert!(ok, "{out}");
 }
+
+/// An UPDATE of a cutover's record set while a step holds the cutover's lease (the failover is
+/// slowed at its fault points) is refused once the lease wait runs out, and the failover, not
+/// disturbed, lands.
+#[test]
+fn an_update_during_a_step_waits_for_the_lease_then_is_refused() {
+    let Some(e) = env() else { return };
+    let child = Command::new(common::BIN)
+        .arg("-c")
+        .arg(&e.sb.config)
+        .args(["failover", "web", "--yes"])
+        .env("SB_TSIG_ACME", SECRET)
+        .env("SWITCHBACK_FAULT_DELAY_MS", "1500")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (ok, out) = e.nsupdate(
+        Some(KEY),
+        true,
+        &[
+            "update delete www.example.com. A",
+            "update add www.example.com. 60 A 203.0.113.1",
+        ],
+    );
+    assert!(!ok && out.contains("REFUSED"), "{out}");
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "the failover was disturbed: {}",
+        text(&o)
+    );
+    let q = Question::new("www.example.com.", RecordType::A);
+    assert_eq!(
+        e.sb.query(&q).unwrap().answer_rdata(RecordType::A),
+        ["198.51.100.80"]
+    );
+}

@@ -14,14 +14,17 @@ use switchback_builtin::wire::rcode;
 use tracing::{info, warn};
 
 use super::RunInfo;
-use super::state::State;
-use crate::config::Config;
+use super::lease::{Holder, Lease};
+use super::state::{ActorKind, State};
+use crate::config::{Config, Cutover, CutoverRecord};
 use crate::store::Store;
 
 /// EDE "Prohibited" (RFC 8914 §4.19).
 const EDE_PROHIBITED: u16 = 18;
 /// EDE "Other".
 const EDE_OTHER: u16 = 0;
+/// How long an UPDATE waits for a cutover's lease another actor holds.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The application's UPDATE handler for `serve`.
 pub struct UpdateGate {
@@ -50,20 +53,33 @@ impl UpdateGate {
         }
     }
 
-    /// The cutover (and its state) that holds one of `keys` on this provider and zone, when
-    /// it is not idle.
-    fn busy(&self, zone: &Name, keys: &[RecordSetKey]) -> Option<String> {
+    /// The cutovers with a record set among `keys` on this provider and zone.
+    fn touched(&self, zone: &Name, keys: &[RecordSetKey]) -> Vec<(Cutover, CutoverRecord)> {
+        let mut v = Vec::new();
         for c in &self.cfg.cutovers {
             let Ok(Some(cut)) = self.cfg.cutover(&c.name) else {
                 continue;
             };
-            let touched = cut.records.iter().find(|r| {
-                r.at.provider == self.builtin.name()
-                    && r.at.zone == *zone
-                    && keys.iter().any(|k| k.name == r.name && k.rtype == r.rtype)
-            });
-            let Some(r) = touched else { continue };
-            let state = super::status::status(&self.cfg, &self.store, &cut)
+            let hit = cut
+                .records
+                .iter()
+                .find(|r| {
+                    r.at.provider == self.builtin.name()
+                        && r.at.zone == *zone
+                        && keys.iter().any(|k| k.name == r.name && k.rtype == r.rtype)
+                })
+                .cloned();
+            if let Some(r) = hit {
+                v.push((cut, r));
+            }
+        }
+        v
+    }
+
+    /// Why one of `touched` may not be changed now: its cutover is not idle.
+    fn busy(&self, touched: &[(Cutover, CutoverRecord)]) -> Option<String> {
+        for (cut, r) in touched {
+            let state = super::status::status(&self.cfg, &self.store, cut)
                 .map(|s| s.state)
                 .ok();
             if !matches!(state, Some(State::Idle | State::Restored)) {
@@ -110,12 +126,30 @@ impl UpdateHandler for UpdateGate {
             .iter()
             .filter_map(|c| c.after().or(c.before()).map(|rs| rs.key()))
             .collect();
-        if let Some(why) = self.busy(zone, &keys) {
+        let touched = self.touched(zone, &keys);
+        let refuse = |why: String| {
             info!(%zone, %actor, %why, "UPDATE refused: a cutover is in progress");
-            return UpdateAnswer {
+            UpdateAnswer {
                 rcode: rcode::REFUSED,
                 ede: Some((EDE_PROHIBITED, why)),
-            };
+            }
+        };
+        if let Some(why) = self.busy(&touched) {
+            return refuse(why);
+        }
+        // Hold those cutovers' leases while the update applies (invariant 6): a step that
+        // starts meanwhile waits or is busy, instead of planning against a record set this
+        // update is about to change. Then look again under the leases.
+        let holder = Holder::me(&self.cfg.node(), ActorKind::Update, &actor);
+        let mut leases = Vec::with_capacity(touched.len());
+        for (cut, _) in &touched {
+            match Lease::acquire(&self.store, &cut.name, &holder, Some(LEASE_WAIT)).await {
+                Ok(l) => leases.push(l),
+                Err(e) => return refuse(format!("cutover {} is busy: {e}", cut.name)),
+            }
+        }
+        if let Some(why) = self.busy(&touched) {
+            return refuse(why);
         }
         let mut desired = live.clone();
         if let Err(e) = plan::apply_changes(&mut desired, &changes) {
@@ -148,6 +182,7 @@ impl UpdateHandler for UpdateGate {
         };
         match super::apply(&self.store, provider, &p, &desired, Vec::new(), info).await {
             Ok(_) => {
+                drop(leases);
                 info!(%zone, %actor, changes = p.changes.len(), "UPDATE applied");
                 UpdateAnswer::rcode(rcode::NOERROR)
             }

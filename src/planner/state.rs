@@ -127,6 +127,9 @@ pub enum ActorKind {
     Cli,
     Webhook,
     Automation,
+    /// An RFC 2136 UPDATE into the built-in server, holding the cutovers whose record sets
+    /// it changes while it applies.
+    Update,
 }
 
 impl ActorKind {
@@ -135,6 +138,7 @@ impl ActorKind {
             ActorKind::Cli => "cli",
             ActorKind::Webhook => "webhook",
             ActorKind::Automation => "automation",
+            ActorKind::Update => "update",
         }
     }
 }
