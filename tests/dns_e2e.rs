@@ -7,7 +7,6 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::servers::copy_dir;
@@ -116,16 +115,6 @@ fn parse_dig(text: &str) -> DigAnswer {
     a
 }
 
-fn run_tool(tool: &Path, args: &[String]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", tool.display()));
-    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&out.stderr));
-    s
-}
-
 /// The DNS clients of these tests; `None` when they are missing and skipping is allowed.
 struct Clients {
     dig: std::path::PathBuf,
@@ -152,7 +141,7 @@ impl Clients {
             "+tries=2".into(),
         ];
         v.extend(args.split_whitespace().map(|s| s.to_string()));
-        parse_dig(&run_tool(&self.dig, &v))
+        parse_dig(&common::peers::run(&self.dig, &v))
     }
 
     /// `kdig @127.0.0.1 -p PORT ARGS... +nostats +time=2 +retry=1`.
@@ -166,7 +155,7 @@ impl Clients {
             "+retry=1".into(),
         ];
         v.extend(args.split_whitespace().map(|s| s.to_string()));
-        parse_dig(&run_tool(&self.kdig, &v))
+        parse_dig(&common::peers::run(&self.kdig, &v))
     }
 
     /// The raw text of `dig ... AXFR`.
@@ -185,7 +174,7 @@ impl Clients {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        run_tool(&self.dig, &v)
+        common::peers::run(&self.dig, &v)
     }
 
     fn kdig_axfr(&self, sb: &Switchback, zone: &str) -> String {
@@ -202,7 +191,7 @@ impl Clients {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        run_tool(&self.kdig, &v)
+        common::peers::run(&self.kdig, &v)
     }
 }
 

@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use common::{Switchback, SwitchbackOptions};
 
@@ -60,16 +59,6 @@ fn env() -> Option<Env> {
     })
 }
 
-fn run(tool: &Path, args: &[String]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", tool.display()));
-    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&out.stderr));
-    s
-}
-
 impl Env {
     fn kdig(&self, key: Option<&str>, args: &[&str]) -> String {
         let mut a = vec![
@@ -84,7 +73,7 @@ impl Env {
             a.push(k.into());
         }
         a.extend(args.iter().map(|s| s.to_string()));
-        run(&self.kdig, &a)
+        common::peers::run(&self.kdig, &a)
     }
 
     fn dig(&self, key: Option<&str>, args: &[&str]) -> String {
@@ -100,7 +89,7 @@ impl Env {
             a.push(k.into());
         }
         a.extend(args.iter().map(|s| s.to_string()));
-        run(&self.dig, &a)
+        common::peers::run(&self.dig, &a)
     }
 }
 
@@ -225,7 +214,7 @@ fn refusals_without_a_key_with_a_wrong_one_or_an_unknown_one() {
             ]
             .map(String::from),
         );
-        let out = run(&faketime, &args);
+        let out = common::peers::run(&faketime, &args);
         assert!(out.contains("BADTIME"), "a skewed clock:\n{out}");
     }
     // The server says why in its log, naming the key, never the secret.

@@ -96,7 +96,12 @@ impl TsigSection {
                     .map_err(|e| (at.clone(), format!("cannot read {}: {e}", path.display())))?;
                 (at, bind_secret(&text).unwrap_or(text))
             }
-            (None, None) => unreachable!("validated"),
+            (None, None) => {
+                return Err((
+                    format!("tsig.{name}"),
+                    "needs secret_env or secret_file".into(),
+                ));
+            }
         };
         let secret = codec::unbase64(text.trim())
             .map_err(|_| (at.clone(), "the secret is not valid base64".to_string()))?;

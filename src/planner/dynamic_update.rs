@@ -112,17 +112,36 @@ impl UpdateHandler for UpdateGate {
                 return UpdateAnswer::rcode(rcode::SERVFAIL);
             }
         };
-        let changes = match update::evaluate(&live, req.update) {
-            Ok(c) => c,
+        let desired = match update::evaluate(&live, req.update) {
+            Ok(z) => z,
             Err(rc) => {
                 info!(%zone, %actor, rcode = rc, "UPDATE not applied (prerequisite or format)");
                 return UpdateAnswer::rcode(rc);
             }
         };
-        if changes.is_empty() {
+        // From the live zone to the updated one: the shared diff and capability checks.
+        let provider: &dyn Provider = self.builtin.as_ref();
+        let opts = super::diff_options(provider, Vec::new());
+        let p = match plan::plan(
+            provider.name(),
+            provider.capabilities(),
+            &live,
+            &desired,
+            &opts,
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                return UpdateAnswer {
+                    rcode: rcode::REFUSED,
+                    ede: Some((EDE_OTHER, e.to_string())),
+                };
+            }
+        };
+        if p.is_empty() {
             return UpdateAnswer::rcode(rcode::NOERROR);
         }
-        let keys: Vec<RecordSetKey> = changes
+        let keys: Vec<RecordSetKey> = p
+            .changes
             .iter()
             .filter_map(|c| c.after().or(c.before()).map(|rs| rs.key()))
             .collect();
@@ -151,30 +170,6 @@ impl UpdateHandler for UpdateGate {
         if let Some(why) = self.busy(&touched) {
             return refuse(why);
         }
-        let mut desired = live.clone();
-        if let Err(e) = plan::apply_changes(&mut desired, &changes) {
-            return UpdateAnswer {
-                rcode: rcode::REFUSED,
-                ede: Some((EDE_OTHER, e.reason)),
-            };
-        }
-        let provider: &dyn Provider = self.builtin.as_ref();
-        let opts = super::diff_options(provider, Vec::new());
-        let p = match plan::plan(
-            provider.name(),
-            provider.capabilities(),
-            &live,
-            &desired,
-            &opts,
-        ) {
-            Ok(p) => p,
-            Err(e) => {
-                return UpdateAnswer {
-                    rcode: rcode::REFUSED,
-                    ede: Some((EDE_OTHER, e.to_string())),
-                };
-            }
-        };
         let info = RunInfo {
             kind: "update",
             subject: "rfc2136",

@@ -55,17 +55,6 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 fn send_signal(pid: u32, sig: &str) -> bool {
     Command::new("kill")
         .arg(format!("-{sig}"))
@@ -451,7 +440,7 @@ impl Knot {
         conf.push_str("server:\n");
         conf.push_str(&format!("    listen: 127.0.0.1@{port}\n"));
         conf.push_str(&format!("    rundir: \"{}\"\n", rundir.display()));
-        if is_root() {
+        if peers::running_as_root() {
             conf.push_str("    user: root:root\n");
         }
         conf.push_str("    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n");

@@ -327,40 +327,9 @@ fn skip_name(msg: &[u8], mut at: usize) -> Result<usize, Malformed> {
     }
 }
 
-/// Reads a name at `at` (following compression pointers) into canonical wire form (lower
-/// case); returns it and the offset after the name where it was written.
+/// A name at `at` in canonical wire form (pointers followed, lower case): the shared reader.
 fn read_name(msg: &[u8], at: usize) -> Result<(Vec<u8>, usize), Malformed> {
-    let mut out = Vec::with_capacity(32);
-    let mut p = at;
-    let mut after = None;
-    let mut jumps = 0;
-    loop {
-        let len = *msg.get(p).ok_or(TRUNC)? as usize;
-        if len & 0xC0 == 0xC0 {
-            let lo = *msg.get(p + 1).ok_or(TRUNC)? as usize;
-            after.get_or_insert(p + 2);
-            jumps += 1;
-            if jumps > 64 {
-                return Err(Malformed("a compression loop"));
-            }
-            p = ((len & 0x3F) << 8) | lo;
-            continue;
-        }
-        if len & 0xC0 != 0 {
-            return Err(Malformed("a bad label type"));
-        }
-        out.push(len as u8);
-        if len == 0 {
-            break;
-        }
-        let label = msg.get(p + 1..p + 1 + len).ok_or(TRUNC)?;
-        out.extend(label.iter().map(u8::to_ascii_lowercase));
-        if out.len() > 255 {
-            return Err(Malformed("a name longer than 255 octets"));
-        }
-        p += 1 + len;
-    }
-    Ok((out, after.unwrap_or(p + 1)))
+    crate::message::read_name(msg, at).map_err(|e| Malformed(e.0))
 }
 
 fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
@@ -771,21 +740,7 @@ pub fn mac_of(msg: &[u8]) -> Result<Option<Vec<u8>>, Malformed> {
 }
 
 fn wire_to_text(wire: &[u8]) -> String {
-    let mut out = String::new();
-    let mut p = 0;
-    while let Some(&len) = wire.get(p) {
-        if len == 0 {
-            break;
-        }
-        let label = wire.get(p + 1..p + 1 + len as usize).unwrap_or_default();
-        out.push_str(&String::from_utf8_lossy(label));
-        out.push('.');
-        p += 1 + len as usize;
-    }
-    if out.is_empty() {
-        out.push('.');
-    }
-    out
+    Name::from_wire(wire).map_or_else(|| "(a bad name)".into(), |n| n.to_string())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! RFC 2136 UPDATE into the built-in server: the message read ([`parse`]), its prerequisites
-//! evaluated and its updates turned into changes against the live zone ([`evaluate`]), as
-//! pure functions. Who may update (`allow_update`), what may be updated (not a record set of a
+//! evaluated and its updates applied to a copy of the live zone ([`evaluate`]), as pure
+//! functions. Who may update (`allow_update`), what may be updated (not a record set of a
 //! cutover in progress) and the apply itself (one plan through the same path as every other
 //! change: journal, serial bump, IXFR, NOTIFY, audit log) belong to the application, behind
 //! [`UpdateHandler`].
@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 use switchback_api::message::{self, Record};
-use switchback_api::{Change, Name, RType, RecordSet, RecordValue, Zone, rdata};
+use switchback_api::{Name, RType, RecordSet, RecordValue, Zone, rdata};
 
 use crate::wire::rcode;
 
@@ -99,10 +99,10 @@ fn text(r: &Record) -> Result<String, u8> {
     rdata::format(RType(r.rtype), &r.rdata).map_err(|_| rcode::FORMERR)
 }
 
-/// The changes an UPDATE makes to `live` (RFC 2136 §3.2 prerequisites, §3.4 updates), or the
-/// RCODE it fails with. Weighted record sets (several sets with one name and type) are not
-/// changed by UPDATE: REFUSED. An UPDATE that changes nothing gives no changes.
-pub fn evaluate(live: &Zone, u: &Update) -> Result<Vec<Change>, u8> {
+/// The zone `live` becomes by an UPDATE (RFC 2136 §3.2 prerequisites, §3.4 updates), or the
+/// RCODE it fails with; the caller plans from `live` to it (the shared diff). Weighted record
+/// sets (several sets with one name and type) are not changed by UPDATE: REFUSED.
+pub fn evaluate(live: &Zone, u: &Update) -> Result<Zone, u8> {
     let zone = &live.origin;
     let in_zone = |n: &Name| n.is_subdomain_of(zone);
     // The plain sets of the zone, by (name, type).
@@ -207,8 +207,7 @@ pub fn evaluate(live: &Zone, u: &Update) -> Result<Vec<Change>, u8> {
         }
     }
 
-    // §3.4.2: the updates, in order, on a working copy.
-    let before = sets.clone();
+    // §3.4.2: the updates, in order, on the working copy.
     for r in &u.updates {
         let t = RType(r.rtype);
         let apex = r.owner == *zone;
@@ -273,32 +272,15 @@ pub fn evaluate(live: &Zone, u: &Update) -> Result<Vec<Change>, u8> {
         }
     }
 
-    // The changes: every key whose set differs.
-    let mut keys: Vec<&(Name, RType)> = before.keys().chain(sets.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut changes = Vec::new();
-    for k in keys {
-        match (before.get(k), sets.get(k)) {
-            (Some(b), Some(a)) if !same(b, a) => changes.push(Change::Update {
-                before: b.clone(),
-                after: a.clone(),
-            }),
-            (None, Some(a)) => changes.push(Change::Create { after: a.clone() }),
-            (Some(b), None) => changes.push(Change::Delete { before: b.clone() }),
-            _ => {}
-        }
-    }
-    Ok(changes)
-}
-
-fn same(a: &RecordSet, b: &RecordSet) -> bool {
-    fn vals(s: &RecordSet) -> Vec<&str> {
-        let mut v: Vec<&str> = s.values.iter().map(|x| x.data.as_str()).collect();
-        v.sort();
-        v
-    }
-    a.ttl == b.ttl && vals(a) == vals(b)
+    // The zone after the update: the plain sets as updated, the weighted ones as they were.
+    let mut record_sets: Vec<RecordSet> = sets.into_values().collect();
+    record_sets.extend(
+        live.record_sets
+            .iter()
+            .filter(|rs| rs.set_identifier.is_some())
+            .cloned(),
+    );
+    Ok(Zone::new(zone.clone(), record_sets))
 }
 
 /// The answer to an UPDATE: the header (QR, opcode, the id, `rc`) and the zone section as the

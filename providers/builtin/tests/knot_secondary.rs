@@ -17,6 +17,7 @@ use switchback_builtin::ServerOptions;
 use switchback_builtin::acl::Acl;
 use switchback_builtin::watch::Notify;
 use switchback_testsupport::free_port;
+use switchback_testsupport::peers::running_as_root;
 
 struct Knot {
     child: Child,
@@ -85,18 +86,6 @@ fn start_knot(
         .spawn()
         .unwrap();
     Knot { child }
-}
-
-/// Whether this process runs as root (knotd then needs `user: root:root`).
-fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 /// Wait until Knot answers `name` A with `want`.

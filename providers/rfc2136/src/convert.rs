@@ -130,23 +130,26 @@ pub fn update(id: u16, zone: &Name, changes: &[Change]) -> Result<Vec<u8>, Provi
     let mut adds = Vec::new();
     let (mut np, mut nu) = (0u16, 0u16);
     for c in changes {
-        let (before, after) = (c.before(), c.after());
-        let key = after.or(before).expect("a change has a set");
-        let apex = key.name == *zone;
-        match before {
-            Some(b) => {
+        let (before, after) = match c {
+            Change::Create { after } => (None, Some(after)),
+            Change::Update { before, after } => (Some(before), Some(after)),
+            Change::Delete { before } => (Some(before), None),
+        };
+        match (before, after) {
+            (Some(b), _) => {
                 for w in wire_values(b, zone)? {
                     put_rr(&mut prereq, &b.name, b.rtype, CLASS_IN, 0, &w);
                     np += 1;
                 }
             }
-            None => {
-                let a = after.expect("a create has an after");
+            (None, Some(a)) => {
                 put_rr(&mut prereq, &a.name, a.rtype, CLASS_NONE, 0, &[]);
                 np += 1;
             }
+            (None, None) => {}
         }
         if let Some(b) = before {
+            let apex = b.name == *zone;
             match (apex, b.rtype) {
                 // The new SOA replaces the old one when it is added.
                 (true, RType::SOA) => {}

@@ -73,3 +73,26 @@ fn missing(peer: &str, hint: &str) -> Option<PathBuf> {
          tests that need it"
     );
 }
+
+/// Whether this process runs as root (knotd then needs `user: root:root`, named `-u root`).
+pub fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs a peer tool to completion: its stdout and stderr, one after the other.
+pub fn run(tool: &std::path::Path, args: &[String]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", tool.display()));
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    s
+}

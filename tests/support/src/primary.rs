@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::daemon::Daemon;
-use crate::peers;
+use crate::peers::{self, running_as_root};
 
 /// The key both sides use.
 pub const KEY_NAME: &str = "xfr.example.";
@@ -158,15 +158,4 @@ fn write_bind(dir: &Path, port: u16, token: &str) {
         d = dir.display(),
     );
     std::fs::write(dir.join("named.conf"), conf).unwrap();
-}
-
-fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
 }
