@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use switchback_builtin::rrl::RrlConfig;
+use switchback_sql::Location;
 
 pub mod access;
 pub mod providers;
@@ -69,8 +70,10 @@ pub struct ServerConfig {
     pub api: SocketAddr,
     #[serde(default = "default_zones")]
     pub zones: PathBuf,
-    #[serde(default = "default_state")]
-    pub state: PathBuf,
+    /// The state store: a SQLite file (relative to the config's folder), or a
+    /// `postgres://` URL that several instances share.
+    #[serde(default = "default_state", deserialize_with = "state_location")]
+    pub state: Location,
     /// Who may AXFR/IXFR: addresses, CIDRs and `"key:NAME"` (a `[tsig.NAME]` key).
     #[serde(default)]
     pub allow_transfer: Vec<String>,
@@ -93,6 +96,10 @@ pub struct ServerConfig {
     /// This instance's name in leases and on the status page (default: the host name).
     #[serde(default)]
     pub node: Option<String>,
+    /// How many `serve` instances on a shared store must see a primary down before the
+    /// leader fails it over (default: the leader's view alone).
+    #[serde(default)]
+    pub quorum: Option<usize>,
     /// TCP connections per client address, at most (default 16).
     #[serde(default = "default_tcp_per_client")]
     pub tcp_per_client: usize,
@@ -283,8 +290,15 @@ fn default_api() -> SocketAddr {
 fn default_zones() -> PathBuf {
     PathBuf::from("zones")
 }
-fn default_state() -> PathBuf {
-    PathBuf::from(".switchback/state.db")
+fn default_state() -> Location {
+    Location::Sqlite(PathBuf::from(".switchback/state.db"))
+}
+
+/// `[server] state`: a path or a `postgres://` URL (whose password may come from
+/// `PGPASSWORD` or a password file; never from the config's text into a message).
+fn state_location<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Location, D::Error> {
+    let text = String::deserialize(d)?;
+    Location::parse(&text, |k| std::env::var(k).ok()).map_err(serde::de::Error::custom)
 }
 fn default_slip() -> u32 {
     2
@@ -317,6 +331,7 @@ impl Default for ServerConfig {
             udp_workers: None,
             rrl: None,
             node: None,
+            quorum: None,
             tcp_per_client: default_tcp_per_client(),
             tcp_max: default_tcp_max(),
         }
@@ -347,12 +362,21 @@ impl Config {
             message: one_line(&e.to_string()),
         })?;
         let base = path.parent().unwrap_or(Path::new(""));
-        for p in [&mut cfg.server.zones, &mut cfg.server.state] {
+        if cfg.server.zones.is_relative() {
+            cfg.server.zones = base.join(&cfg.server.zones);
+        }
+        if let Location::Sqlite(p) = &mut cfg.server.state {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
         }
         cfg.path = Some(path.to_path_buf());
+        // On PostgreSQL, this instance's connections carry its node name
+        // (`pg_stat_activity.application_name`): an operator sees who is connected.
+        if let Location::Postgres(t) = &cfg.server.state {
+            let app = format!("switchback {}", cfg.node());
+            cfg.server.state = Location::Postgres(Box::new(t.with_application_name(&app)));
+        }
         for (name, table) in &cfg.raw_providers {
             let typed = ProviderSettings::parse(name, table)
                 .map_err(|(key, message)| cfg.invalid(&key, message))?;
@@ -401,6 +425,9 @@ impl Config {
             }
         }
         self.rrl()?;
+        if self.server.quorum == Some(0) {
+            return Err(self.invalid("server.quorum", "must be at least 1"));
+        }
         if self.server.udp_workers == Some(0) {
             return Err(self.invalid("server.udp_workers", "must be at least 1"));
         }

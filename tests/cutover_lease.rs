@@ -24,7 +24,7 @@ fn env() -> CliEnv {
 }
 
 fn store(env: &CliEnv) -> Store {
-    Store::open(&env.dir.path().join("state/state.db")).unwrap()
+    Store::open(env.dir.path().join("state/state.db")).unwrap()
 }
 
 /// A pseudo-random number in `0..n` (no RNG crate: std's randomly keyed hasher).

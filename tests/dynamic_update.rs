@@ -118,7 +118,7 @@ fn nsupdate_with_the_key_adds_and_removes_an_acme_challenge() {
     let soa = e.sb.query(&q).unwrap().answer_rdata(RecordType::SOA);
     assert!(soa[0].contains(" 5 "), "{soa:?}");
     // The audit log names the key.
-    let store = switchback::store::Store::open(&e.sb.dir.path().join("state.db")).unwrap();
+    let store = switchback::store::Store::open(e.sb.dir.path().join("state.db")).unwrap();
     let log = store.audit_log(10).unwrap();
     assert!(
         log.iter()

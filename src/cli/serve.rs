@@ -169,11 +169,21 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
             stopped(stop_rx.clone()),
         ))
     });
+    // One leader among the instances on the store acts; every one writes its heartbeat and
+    // its view of the health checks.
+    let leadership = Arc::new(crate::planner::leader::Leadership::new(&store, &cfg.node()));
+    tokio::spawn(crate::planner::leader::heartbeat(
+        store.clone(),
+        leadership.clone(),
+        monitor.clone(),
+        stopped(stop_rx.clone()),
+    ));
     let automation = tokio::spawn(crate::planner::automation::run(
         providers.clone(),
         store,
         monitor.clone(),
         transitions,
+        leadership,
         stopped(stop_rx.clone()),
     ));
     // Changes committed to the state store by other processes (CLI, webhooks) are picked up

@@ -1,6 +1,10 @@
 //! Automation in `serve`: health transitions drive automatic failover (`auto_failover`) and,
 //! only when `auto_failback = true`, a stage-by-stage failback; no two automatic actions of a
 //! cutover closer than its `hold_down` (flapping is damped, not followed).
+//!
+//! Only the leader acts ([`super::leader`]); the others watch. A failover also waits for the
+//! quorum of health views when `[server] quorum` is set. An instance that becomes the leader
+//! takes over what is due: every automatic cutover whose primary it sees down.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,6 +22,8 @@ use crate::planner::cutover::{
 use crate::registry::Providers;
 use crate::store::Store;
 
+use super::leader::{Leadership, quorum_down};
+
 /// How often a failed-over cutover with `auto_failback` is looked at (a stage still starts
 /// only after its soak and when the primary is up).
 const FAILBACK_TICK: Duration = Duration::from_secs(1);
@@ -28,9 +34,13 @@ pub async fn run(
     store: Arc<Store>,
     monitor: Arc<HealthMonitor>,
     mut transitions: UnboundedReceiver<Transition>,
+    leadership: Arc<Leadership>,
     shutdown: impl Future<Output = ()>,
 ) {
     let cfg: &Config = providers.config();
+    let me = leadership.node().to_string();
+    let quorum = cfg.server.quorum;
+    let actor = format!("auto:health@{me}");
     let cutovers: Vec<Cutover> = match cfg.all_cutovers() {
         Ok(c) => c
             .into_iter()
@@ -53,6 +63,7 @@ pub async fn run(
     let mut pending: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut tick = tokio::time::interval(FAILBACK_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut was_leader = false;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -62,23 +73,47 @@ pub async fn run(
                 if t.to != HealthState::Down {
                     continue;
                 }
+                if !leadership.is_leader() {
+                    debug!(check = %t.name, "primary down; not the leader, not acting");
+                    continue;
+                }
                 if let Some(c) = cutovers.iter().find(|c| *c.name == *t.name && c.auto_failover) {
                     let state = state_of(cfg, &store, c);
-                    if matches!(state, Some(State::Idle | State::Ready | State::Restored)) {
-                        if step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await == Tried::Later {
-                            pending.insert(c.name.clone());
-                        }
-                    } else {
+                    if !matches!(state, Some(State::Idle | State::Ready | State::Restored)) {
                         debug!(cutover = %c.name, ?state, "primary down; already failed over");
+                    } else if !quorum_down(&store, &me, true, &c.name, quorum) {
+                        info!(cutover = %c.name, ?quorum, "primary down here; waiting for the quorum");
+                        pending.insert(c.name.clone());
+                    } else if step(&providers, &store, &gate, c, &actor, Action::Failover { targets: Default::default() }, &mut last).await == Tried::Later {
+                        pending.insert(c.name.clone());
                     }
                 }
             }
             _ = tick.tick() => {
+                let leader = leadership.is_leader();
+                if !leader {
+                    was_leader = false;
+                    continue;
+                }
+                if !was_leader {
+                    // Newly elected: what the last leader left undone is this one's now.
+                    was_leader = true;
+                    for c in cutovers.iter().filter(|c| c.auto_failover) {
+                        if monitor.state(&c.name) == Some(HealthState::Down) {
+                            info!(cutover = %c.name, node = %me, "elected with the primary down: taking over its failover");
+                            pending.insert(c.name.clone());
+                        }
+                    }
+                }
                 let waiting: Vec<&Cutover> = cutovers.iter().filter(|c| pending.contains(&c.name)).collect();
                 for c in waiting {
                     let due = monitor.state(&c.name) == Some(HealthState::Down)
                         && matches!(state_of(cfg, &store, c), Some(State::Idle | State::Ready | State::Restored));
-                    if !due || step(&providers, &store, &gate, c, Action::Failover { targets: Default::default() }, &mut last).await != Tried::Later {
+                    if !due {
+                        pending.remove(&c.name);
+                    } else if !quorum_down(&store, &me, true, &c.name, quorum) {
+                        debug!(cutover = %c.name, "still waiting for the quorum");
+                    } else if step(&providers, &store, &gate, c, &actor, Action::Failover { targets: Default::default() }, &mut last).await != Tried::Later {
                         pending.remove(&c.name);
                     }
                 }
@@ -87,7 +122,7 @@ pub async fn run(
                         continue;
                     }
                     if matches!(state_of(cfg, &store, c), Some(State::FailedOver | State::FailingBack)) {
-                        step(&providers, &store, &gate, c, Action::Failback { stage: StageSel::Next }, &mut last).await;
+                        step(&providers, &store, &gate, c, &actor, Action::Failback { stage: StageSel::Next }, &mut last).await;
                     }
                 }
             }
@@ -117,6 +152,7 @@ async fn step(
     store: &Arc<Store>,
     gate: &HealthGate,
     c: &Cutover,
+    actor: &str,
     action: Action,
     last: &mut HashMap<String, Instant>,
 ) -> Tried {
@@ -134,7 +170,7 @@ async fn step(
         }
     };
     let opts = StepOptions {
-        actor: "auto:health".into(),
+        actor: actor.to_string(),
         actor_kind: ActorKind::Automation,
         ..StepOptions::default()
     };

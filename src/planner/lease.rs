@@ -130,14 +130,10 @@ impl Lease {
                 Ok(Ok(_)) => break,
                 Ok(Err(cur)) => cur,
                 // Another writer held the database longer than the busy timeout: busy too.
-                Err(StoreError::Sqlite(e))
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
-                {
-                    LeaseRow {
-                        who: "another writer of the state store".into(),
-                        ..me.clone()
-                    }
-                }
+                Err(StoreError::Sql(e)) if e.is_busy() => LeaseRow {
+                    who: "another writer of the state store".into(),
+                    ..me.clone()
+                },
                 Err(e) => return Err(e.into()),
             };
             match deadline {

@@ -14,6 +14,7 @@ pub mod drift;
 pub mod dynamic_update;
 pub mod error;
 pub mod gates;
+pub mod leader;
 pub mod lease;
 pub mod snapshot_set;
 pub mod stages;

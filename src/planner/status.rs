@@ -126,7 +126,7 @@ fn status_with(
             let me = super::lease::Holder::me(&node, super::state::ActorKind::Cli, "status");
             !super::lease::replaceable(l, &me, std::time::SystemTime::now())
         }),
-        leader: node.clone(),
+        leader: super::leader::current_leader(store, &node),
         node,
         last_rto: None,
         runs,

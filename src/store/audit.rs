@@ -1,7 +1,7 @@
 //! The audit log: who changed what and when, with before and after.
-use rusqlite::{TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use switchback_api::Name;
+use switchback_sql::params;
 
 use super::run::RunId;
 use super::{Store, StoreError, now, schema};
@@ -36,9 +36,8 @@ impl Store {
         let after = serde_json::to_string(&e.after)?;
         let (_, at) = now();
         let zone = e.zone.to_string();
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.query_row(
+        self.write(|tx| {
+            tx.query_one(
                 schema::INSERT_AUDIT,
                 params![
                     at,
@@ -50,9 +49,7 @@ impl Store {
                     before,
                     after
                 ],
-                |r| r.get::<_, i64>(0),
             )?;
-            tx.commit()?;
             Ok(())
         })
     }
@@ -63,24 +60,23 @@ impl Store {
             "SELECT {} FROM audit_log ORDER BY id DESC LIMIT ?1",
             schema::AUDIT_COLUMNS
         );
-        self.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params![i64::try_from(limit).unwrap_or(i64::MAX)])?;
+        self.read(|tx| {
+            let rows = tx.query(&sql, params![i64::try_from(limit).unwrap_or(i64::MAX)])?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
+            for r in &rows {
+                let id = r.int(0)?;
                 let what = id.to_string();
                 out.push(AuditRecord {
                     id,
-                    at: r.get(1)?,
+                    at: r.text(1)?,
                     entry: AuditEntry {
-                        actor: r.get(2)?,
-                        action: r.get(3)?,
-                        provider: r.get(4)?,
-                        zone: self.name(&r.get::<_, String>(5)?, "audit entry", &what)?,
-                        run: r.get::<_, Option<i64>>(6)?.map(RunId),
-                        before: self.json(r.get_ref(7)?.as_str()?, "audit entry", &what)?,
-                        after: self.json(r.get_ref(8)?.as_str()?, "audit entry", &what)?,
+                        actor: r.text(2)?,
+                        action: r.text(3)?,
+                        provider: r.text(4)?,
+                        zone: self.name(r.str(5)?, "audit entry", &what)?,
+                        run: r.opt_int(6)?.map(RunId),
+                        before: self.json(r.str(7)?, "audit entry", &what)?,
+                        after: self.json(r.str(8)?, "audit entry", &what)?,
                     },
                 });
             }

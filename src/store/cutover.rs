@@ -2,9 +2,9 @@
 //! on its version, by the holder of the cutover's lease only, in one transaction per step
 //! boundary (the intent before a step's apply, progress per zone, the new state after it).
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use switchback_api::Name;
+use switchback_sql::params;
 
 use super::{Run, Store, StoreError, now, schema};
 
@@ -34,23 +34,6 @@ pub struct CutoverRow {
 /// The run kinds a cutover writes (their subject is the cutover's name).
 pub const CUTOVER_RUN_KINDS: &[&str] = &["failover", "failback", "abort", "resume"];
 
-type RawRow = (
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i64,
-    String,
-);
-
 impl Store {
     /// The stored state of cutover `name`; `None` when it was never started.
     pub fn cutover_state(&self, name: &str) -> Result<Option<CutoverRow>, StoreError> {
@@ -58,76 +41,40 @@ impl Store {
             "SELECT {} FROM cutover_state WHERE name = ?1",
             schema::CUTOVER_COLUMNS
         );
-        let raw: Option<RawRow> = self.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            Ok(stmt
-                .query_row(params![name], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                        r.get(10)?,
-                        r.get(11)?,
-                        r.get(12)?,
-                        r.get(13)?,
-                    ))
-                })
-                .optional()?)
-        })?;
-        let Some((
-            name,
-            state,
-            stage,
-            provider,
-            zone,
-            snapshot_id,
-            targets,
-            written,
-            intent,
-            stage_started_at,
-            created_at,
-            updated_at,
-            version,
-            snapshots,
-        )) = raw
-        else {
+        let Some(r) = self.read(|tx| Ok(tx.query_opt(&sql, params![name])?))? else {
             return Ok(None);
         };
+        let (name, stage, zone) = (r.text(0)?, r.int(2)?, r.text(4)?);
         let what = "cutover";
         Ok(Some(CutoverRow {
             stage: u32::try_from(stage)
                 .map_err(|_| self.corrupt(format!("cutover {name}: bad stage {stage}")))?,
             zone: self.name(&zone, what, &name)?,
-            targets: self.json(&targets, what, &name)?,
-            written: self.json(&written, what, &name)?,
-            intent: intent.map(|i| self.json(&i, what, &name)).transpose()?,
-            snapshots: self.json(&snapshots, what, &name)?,
+            targets: self.json(r.str(6)?, what, &name)?,
+            written: self.json(r.str(7)?, what, &name)?,
+            intent: r
+                .opt_text(8)?
+                .map(|i| self.json(&i, what, &name))
+                .transpose()?,
+            snapshots: self.json(r.str(13)?, what, &name)?,
+            state: r.text(1)?,
+            provider: r.text(3)?,
+            snapshot_id: r.text(5)?,
+            stage_started_at: r.opt_text(9)?,
+            created_at: r.text(10)?,
+            updated_at: r.text(11)?,
+            version: r.int(12)?,
             name,
-            state,
-            provider,
-            snapshot_id,
-            stage_started_at,
-            created_at,
-            updated_at,
-            version,
         }))
     }
 
     /// Every stored cutover state, by name.
     pub fn cutover_states(&self) -> Result<Vec<CutoverRow>, StoreError> {
-        let names: Vec<String> = self.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT name FROM cutover_state ORDER BY name")?;
-            let v = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<Vec<String>, _>>()?;
-            Ok(v)
+        let names: Vec<String> = self.read(|tx| {
+            tx.query("SELECT name FROM cutover_state ORDER BY name", params![])?
+                .iter()
+                .map(|r| Ok(r.text(0)?))
+                .collect()
         })?;
         let mut out = Vec::new();
         for n in names {
@@ -152,23 +99,19 @@ impl Store {
         let snapshots = serde_json::to_string(&row.snapshots)?;
         let intent = row.intent.as_ref().map(serde_json::to_string).transpose()?;
         let (_, at) = now();
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             let held = tx
-                .query_row(schema::LEASE_HELD, params![row.name, lease_token], |_| {
-                    Ok(())
-                })
-                .optional()?
+                .query_opt(schema::LEASE_HELD, params![row.name, lease_token])?
                 .is_some();
             if !held {
                 return Err(StoreError::LeaseLost {
                     cutover: row.name.clone(),
                 });
             }
-            let current: i64 = tx
-                .query_row(schema::CUTOVER_VERSION, params![row.name], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0);
+            let current = match tx.query_opt(schema::CUTOVER_VERSION, params![row.name])? {
+                Some(r) => r.int(0)?,
+                None => 0,
+            };
             if current != row.version {
                 return Err(StoreError::Conflict {
                     cutover: row.name.clone(),
@@ -195,7 +138,6 @@ impl Store {
                     snapshots
                 ],
             )?;
-            tx.commit()?;
             Ok(next)
         })
     }

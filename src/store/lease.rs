@@ -1,8 +1,8 @@
 //! The cutover lease rows (schema migration 4). The store gives compare-and-set; who counts as
 //! alive is the planner's decision (`planner::lease`), passed in as a predicate.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
+use switchback_sql::{Row, Tx, params};
 
 use super::{Store, StoreError, now, schema};
 
@@ -28,7 +28,7 @@ pub struct LeaseRow {
 impl Store {
     /// The lease of cutover `name`, if someone holds (or held and never released) it.
     pub fn lease(&self, name: &str) -> Result<Option<LeaseRow>, StoreError> {
-        self.with_conn(|conn| read_lease(conn, name))
+        self.read(|tx| read_lease(tx, name))
     }
 
     /// Take the lease of `me.name` for `me`, in one write transaction: when nobody holds it,
@@ -40,15 +40,13 @@ impl Store {
         replaceable: impl Fn(&LeaseRow) -> bool,
     ) -> Result<Result<LeaseRow, LeaseRow>, StoreError> {
         let (_, at) = now();
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if let Some(cur) = read_lease(&tx, &me.name)? {
+        self.write(|tx| {
+            if let Some(cur) = read_lease(tx, &me.name)? {
                 if cur.token != me.token && !replaceable(&cur) {
                     return Ok(Err(cur));
                 }
             }
-            upsert_lease(&tx, me, &at)?;
-            tx.commit()?;
+            upsert_lease(tx, me, &at)?;
             let mut held = me.clone();
             held.acquired_at = at.clone();
             held.heartbeat_at = at;
@@ -60,15 +58,13 @@ impl Store {
     /// over after it looked dead).
     pub fn heartbeat_lease(&self, name: &str, token: &str) -> Result<bool, StoreError> {
         let (_, at) = now();
-        self.with_conn(|conn| {
-            Ok(conn.execute(schema::HEARTBEAT_LEASE, params![name, token, at])? == 1)
-        })
+        self.write(|tx| Ok(tx.execute(schema::HEARTBEAT_LEASE, params![name, token, at])? == 1))
     }
 
     /// Give the lease back (a no-op when `token` does not hold it).
     pub fn release_lease(&self, name: &str, token: &str) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
-            conn.execute(schema::RELEASE_LEASE, params![name, token])?;
+        self.write(|tx| {
+            tx.execute(schema::RELEASE_LEASE, params![name, token])?;
             Ok(())
         })
     }
@@ -76,8 +72,8 @@ impl Store {
     /// Write a lease row as it is given, heartbeat included (tests: a holder on another node
     /// whose heartbeat stopped).
     pub fn put_lease_row(&self, row: &LeaseRow) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
-            conn.execute(
+        self.write(|tx| {
+            tx.execute(
                 &format!(
                     "INSERT INTO cutover_lease ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
                      ON CONFLICT (name) DO UPDATE SET token = excluded.token, node = excluded.node, \
@@ -105,12 +101,8 @@ impl Store {
 }
 
 /// Write `me` as the holder, taken and beating at `at`.
-pub(super) fn upsert_lease(
-    conn: &rusqlite::Connection,
-    me: &LeaseRow,
-    at: &str,
-) -> Result<(), StoreError> {
-    conn.execute(
+pub(super) fn upsert_lease(tx: &Tx<'_>, me: &LeaseRow, at: &str) -> Result<(), StoreError> {
+    tx.execute(
         schema::UPSERT_LEASE,
         params![
             me.name,
@@ -127,29 +119,28 @@ pub(super) fn upsert_lease(
     Ok(())
 }
 
-pub(super) fn read_lease(
-    conn: &rusqlite::Connection,
-    name: &str,
-) -> Result<Option<LeaseRow>, StoreError> {
+pub(super) fn read_lease(tx: &Tx<'_>, name: &str) -> Result<Option<LeaseRow>, StoreError> {
     let sql = format!(
         "SELECT {} FROM cutover_lease WHERE name = ?1",
         schema::LEASE_COLUMNS
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt
-        .query_row(params![name], |r| {
-            Ok(LeaseRow {
-                name: r.get(0)?,
-                token: r.get(1)?,
-                node: r.get(2)?,
-                host: r.get(3)?,
-                pid: r.get(4)?,
-                pid_start: r.get(5)?,
-                actor: r.get(6)?,
-                who: r.get(7)?,
-                acquired_at: r.get(8)?,
-                heartbeat_at: r.get(9)?,
-            })
-        })
-        .optional()?)
+    Ok(tx
+        .query_opt(&sql, params![name])?
+        .map(|r| lease_of(&r))
+        .transpose()?)
+}
+
+fn lease_of(r: &Row) -> Result<LeaseRow, switchback_sql::SqlError> {
+    Ok(LeaseRow {
+        name: r.text(0)?,
+        token: r.text(1)?,
+        node: r.text(2)?,
+        host: r.text(3)?,
+        pid: r.int(4)?,
+        pid_start: r.text(5)?,
+        actor: r.text(6)?,
+        who: r.text(7)?,
+        acquired_at: r.text(8)?,
+        heartbeat_at: r.text(9)?,
+    })
 }

@@ -1,5 +1,9 @@
-//! The state store: snapshots, plans, runs and their step journal, and the audit log, in one
-//! embedded SQLite database (`[server] state`, default `.switchback/state.db`).
+//! The state store: snapshots, plans, runs and their step journal, the audit log, cutover state
+//! and leases, and webhook events: in one embedded SQLite database (`[server] state`, default
+//! `.switchback/state.db`), or in a PostgreSQL database that several instances share
+//! (`state = "postgres://..."`). Both go through `switchback_sql` with the same statements and
+//! the same migrations; a write transaction is serialised against every other writer on both
+//! (SQLite's write lock; PostgreSQL's transaction-scoped advisory lock).
 //!
 //! - The file is created (with its parent directories) on first use and shared: the built-in
 //!   provider keeps its live zones in `builtin_*` tables of the same file, and several CLI
@@ -16,6 +20,7 @@
 pub mod audit;
 pub mod cutover;
 pub mod lease;
+pub mod nodes;
 pub mod plan;
 pub mod run;
 pub mod schema;
@@ -29,6 +34,7 @@ pub use snapshot::{Snapshot, SnapshotMeta};
 
 pub use cutover::CutoverRow;
 pub use lease::LeaseRow;
+pub use nodes::NodeRow;
 pub use webhook::{EventClaim, EventStart, LeaseForEvent, WebhookEvent};
 
 #[cfg(test)]
@@ -36,11 +42,11 @@ mod tests;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::OpenFlags;
 use switchback_api::Name;
+use switchback_sql::{Backend, Db, Location, SqlError, Tx, params};
 
 /// How long a statement waits for another process's write lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,13 +61,13 @@ pub enum StoreError {
         "state store {path} is damaged or is not a Switchback state store ({detail}); \
          refusing to touch it (move it aside to start afresh)"
     )]
-    Corrupt { path: PathBuf, detail: String },
+    Corrupt { path: String, detail: String },
     #[error(
         "state store {path} was written by a newer Switchback (schema {found}, this one knows \
          {supported}); refusing to touch it"
     )]
     NewerSchema {
-        path: PathBuf,
+        path: String,
         found: i64,
         supported: i64,
     },
@@ -85,7 +91,7 @@ pub enum StoreError {
         found: i64,
     },
     #[error("state store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sql(#[from] SqlError),
     #[error("state store {path}: {source}")]
     Io {
         path: PathBuf,
@@ -96,92 +102,96 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
 }
 
-impl From<rusqlite::types::FromSqlError> for StoreError {
-    fn from(e: rusqlite::types::FromSqlError) -> StoreError {
-        StoreError::Sqlite(e.into())
-    }
-}
-
-/// The state store. Cheap to share behind an `Arc`: one connection, used under a mutex.
+/// The state store. Cheap to share behind an `Arc`: one connection, one transaction at a time.
 #[derive(Debug)]
 pub struct Store {
-    path: PathBuf,
-    conn: Mutex<Connection>,
+    /// The file, or the server as `postgres://user@host:port/database`: how messages name it.
+    path: String,
+    location: Location,
+    db: Db,
 }
 
 impl Store {
-    /// Open the store at `path`, creating it (and its parent directories) on first use and
-    /// bringing its schema up to date.
+    /// Open the store at `location` (a SQLite file, created with its parent directories on
+    /// first use, or a PostgreSQL database) and bring its schema up to date.
     ///
     /// Refused, with nothing written: a file that is not a SQLite database, a damaged one, a
-    /// SQLite database of somebody else's, and a store written by a newer Switchback.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let path = path.to_path_buf();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(|source| StoreError::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        check_header(&path)?;
-        create_private(&path)?;
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| corrupt_or(&path, e))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        let store = Store {
-            path,
-            conn: Mutex::new(conn),
+    /// database of somebody else's (tables that are not ours), and a store written by a newer
+    /// Switchback.
+    pub fn open(location: impl Into<Location>) -> Result<Store, StoreError> {
+        let location = location.into();
+        let db = match &location {
+            Location::Sqlite(path) => Db::sqlite(open_file(path)?),
+            Location::Postgres(target) => Db::postgres(target)?,
         };
-        store.with_conn(|conn| store.init(conn))?;
+        let store = Store {
+            path: location.display(),
+            location,
+            db,
+        };
+        store.init()?;
         Ok(store)
     }
 
-    /// The file this store lives in.
-    pub fn path(&self) -> &Path {
+    /// The file this store lives in, or the server (no password).
+    pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// Where the store is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// The database connection itself (leadership, listeners, `store migrate`).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The schema version of the open store (always [`schema::SCHEMA_VERSION`] after open).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.with_conn(|conn| self.read_version(conn))
+        self.read(|tx| self.read_version(tx))
     }
 
-    /// Read the whole file and check its structure (`PRAGMA quick_check`): a damaged page is
-    /// otherwise only noticed when something reads it. Linear in the size of the file; for a
-    /// health or "doctor" command, not for every open. Changes nothing.
+    /// Check the store's structure: SQLite's `PRAGMA quick_check` reads the whole file (a
+    /// damaged page is otherwise only noticed when something reads it; linear in the size of
+    /// the file: for a health or "doctor" command, not for every open); PostgreSQL checks its
+    /// own pages, so there the schema version is read. Changes nothing.
     pub fn check(&self) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
-            let mut stmt = conn.prepare("PRAGMA quick_check(10)")?;
-            let problems: Vec<String> = stmt
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<_, _>>()?;
-            if problems.len() == 1 && problems[0] == "ok" {
-                Ok(())
-            } else {
-                Err(self.corrupt(problems.join("; ")))
+        let problems = self
+            .db
+            .with_sqlite(|conn| -> Result<Vec<String>, StoreError> {
+                let mut stmt = conn
+                    .prepare("PRAGMA quick_check(10)")
+                    .map_err(|e| self.sqlite(e))?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(|e| self.sqlite(e))?;
+                rows.collect::<Result<_, _>>().map_err(|e| self.sqlite(e))
+            });
+        match problems {
+            None => self.schema_version().map(drop),
+            Some(p) => {
+                let p = p?;
+                if p.len() == 1 && p[0] == "ok" {
+                    Ok(())
+                } else {
+                    Err(self.corrupt(p.join("; ")))
+                }
             }
-        })
+        }
     }
 
-    fn init(&self, conn: &mut Connection) -> Result<(), StoreError> {
+    fn init(&self) -> Result<(), StoreError> {
         // Look before writing anything: version, and whose database this is. Both in one read
         // transaction, so another process migrating at the same moment is seen before or
         // after its commit, never half-way (its tables without its version).
-        let (version, tables) = {
-            let tx = conn.transaction()?;
-            let version = self.read_version(&tx)?;
-            let tables: Vec<String> = tx
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            tx.commit()?;
-            (version, tables)
-        };
+        let (version, tables) = self.read(|tx| Ok((self.read_version(tx)?, tx.tables()?)))?;
         if version > schema::SCHEMA_VERSION {
             return Err(self.newer(version));
         }
@@ -191,30 +201,18 @@ impl Store {
                 .find(|t| !schema::FOREIGN_PREFIXES.iter().any(|p| t.starts_with(p)))
             {
                 return Err(self.corrupt(format!(
-                    "it is a SQLite database, but holds table {t:?} and no Switchback schema version"
+                    "it is a database, but holds table {t:?} and no Switchback schema version"
                 )));
             }
         }
-
-        // Write-ahead log: readers (the built-in server, `snapshot list`) never block the writer.
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(path = %self.path.display(), mode, "state store is not in WAL mode");
+        if let Some(r) = self
+            .db
+            .with_sqlite(|conn| sqlite_settings(&self.path, conn))
+        {
+            r.map_err(|e| self.sqlite(e))?;
         }
-        // Durability: FULL, not NORMAL. With WAL, NORMAL survives a crash of the process
-        // (`kill -9`) but may lose the last commits on power loss or a kernel crash; the journal
-        // is a write-ahead record of calls to external APIs ("step started" must be on disk
-        // before the step's side effect can happen), so a commit must be on disk when the call
-        // returns. The cost is one fsync of the WAL per commit: a handful per run, one per
-        // snapshot.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Keep the WAL from staying large after a big snapshot has been checkpointed.
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-
         if version < schema::SCHEMA_VERSION {
-            self.migrate(conn)?;
+            self.migrate()?;
         }
         Ok(())
     }
@@ -222,67 +220,77 @@ impl Store {
     /// Apply the missing migrations, each in its own transaction with its version bump. Safe
     /// against another process migrating at the same time (the version is re-read under the
     /// write lock).
-    fn migrate(&self, conn: &mut Connection) -> Result<(), StoreError> {
+    fn migrate(&self) -> Result<(), StoreError> {
         loop {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let current = self.read_version(&tx)?;
-            if current > schema::SCHEMA_VERSION {
-                return Err(self.newer(current));
-            }
-            if current == schema::SCHEMA_VERSION {
+            let done = self.write(|tx| {
+                let current = self.read_version(tx)?;
+                if current > schema::SCHEMA_VERSION {
+                    return Err(self.newer(current));
+                }
+                if current == schema::SCHEMA_VERSION {
+                    return Ok(true);
+                }
+                let next = current + 1;
+                tx.batch(schema::MIGRATIONS[current as usize])?;
+                tx.execute(schema::SET_VERSION, params![next.to_string()])?;
+                tracing::info!(store = %self.path, version = next, "state store schema migrated");
+                Ok(false)
+            })?;
+            if done {
                 return Ok(());
             }
-            let next = current + 1;
-            tx.execute_batch(schema::MIGRATIONS[current as usize])?;
-            tx.execute(schema::SET_VERSION, params![next.to_string()])?;
-            tx.commit()?;
-            tracing::info!(path = %self.path.display(), version = next, "state store schema migrated");
         }
     }
 
-    fn read_version(&self, conn: &Connection) -> Result<i64, StoreError> {
-        let has_meta: bool = conn.query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            params![schema::META_TABLE],
-            |r| r.get::<_, i64>(0).map(|n| n > 0),
-        )?;
-        if !has_meta {
+    fn read_version(&self, tx: &Tx<'_>) -> Result<i64, StoreError> {
+        if !tx.table_exists(schema::META_TABLE)? {
             return Ok(0);
         }
-        let value: Option<String> = conn
-            .query_row(schema::GET_VERSION, [], |r| r.get(0))
-            .optional()?;
+        let value = tx.query_opt(schema::GET_VERSION, params![])?;
         match value {
             None => Ok(0),
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|v| *v >= 0)
-                .ok_or_else(|| self.corrupt(format!("bad schema version {v:?}"))),
+            Some(r) => {
+                let v = r.text(0)?;
+                v.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| *v >= 0)
+                    .ok_or_else(|| self.corrupt(format!("bad schema version {v:?}")))
+            }
         }
     }
 
-    // ---- snapshots ----
     // ---- helpers ----
 
-    /// Run `f` on the connection; SQLite's "damaged" and "not a database" errors become
-    /// [`StoreError::Corrupt`] naming the file.
-    fn with_conn<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.lock();
-        f(&mut conn).map_err(|e| match e {
-            StoreError::Sqlite(e) => corrupt_or(&self.path, e),
-            e => e,
-        })
+    /// Run `f` in one write transaction, serialised against every other writer of the store;
+    /// committed (and durable) when it returns `Ok`. SQLite's "damaged" and "not a database"
+    /// errors become [`StoreError::Corrupt`] naming the file.
+    fn write<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.db.transaction(
+            true,
+            |tx| f(tx).map_err(|e| self.classify(e)),
+            |e| self.classify(e.into()),
+        )
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock dropped any open transaction (rolled back); the
-        // connection itself is still good.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Run `f` in one read transaction (one consistent view).
+    fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.db.transaction(
+            false,
+            |tx| f(tx).map_err(|e| self.classify(e)),
+            |e| self.classify(e.into()),
+        )
+    }
+
+    fn classify(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Sql(SqlError::Sqlite(e)) => corrupt_or(&self.path, e),
+            e => e,
+        }
+    }
+
+    fn sqlite(&self, e: rusqlite::Error) -> StoreError {
+        corrupt_or(&self.path, e)
     }
 
     fn corrupt(&self, detail: String) -> StoreError {
@@ -310,12 +318,56 @@ impl Store {
     }
 }
 
+/// Open (creating it, readable by its owner only, and its parent directories) the SQLite file
+/// at `path`, refusing one that is not a SQLite database before SQLite sees it.
+fn open_file(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|source| StoreError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    check_header(path)?;
+    create_private(path)?;
+    let shown = path.display().to_string();
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| corrupt_or(&shown, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| corrupt_or(&shown, e))?;
+    Ok(conn)
+}
+
+/// The SQLite connection's settings (after the look at its version and tables).
+fn sqlite_settings(path: &str, conn: &mut rusqlite::Connection) -> Result<(), rusqlite::Error> {
+    // Write-ahead log: readers (the built-in server, `snapshot list`) never block the writer.
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path, mode, "state store is not in WAL mode");
+    }
+    // Durability: FULL, not NORMAL. With WAL, NORMAL survives a crash of the process
+    // (`kill -9`) but may lose the last commits on power loss or a kernel crash; the journal
+    // is a write-ahead record of calls to external APIs ("step started" must be on disk
+    // before the step's side effect can happen), so a commit must be on disk when the call
+    // returns. The cost is one fsync of the WAL per commit: a handful per run, one per
+    // snapshot. (On PostgreSQL, `synchronous_commit` is the server's setting.)
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Keep the WAL from staying large after a big snapshot has been checkpointed.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    Ok(())
+}
+
 /// Refuse, before SQLite sees it, a file that is not a SQLite database. An empty file is fine
 /// (SQLite treats it as a new database).
 fn check_header(path: &Path) -> Result<(), StoreError> {
     use std::io::Read;
     let corrupt = |detail: &str| StoreError::Corrupt {
-        path: path.to_path_buf(),
+        path: path.display().to_string(),
         detail: detail.to_string(),
     };
     let mut file = match fs::File::open(path) {
@@ -379,14 +431,14 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-fn corrupt_or(path: &Path, e: rusqlite::Error) -> StoreError {
+fn corrupt_or(path: &str, e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt {
-            path: path.to_path_buf(),
+            path: path.to_string(),
             detail: e.to_string(),
         },
-        _ => StoreError::Sqlite(e),
+        _ => StoreError::Sql(e.into()),
     }
 }
 
@@ -397,19 +449,13 @@ fn now() -> (SystemTime, String) {
 }
 
 /// An id `P-YYYYMMDDTHHMMSS-xxxx` not yet used in `table` (checked under the write lock).
-fn unused_id(
-    conn: &Connection,
-    table: &str,
-    prefix: char,
-    at: SystemTime,
-) -> Result<String, StoreError> {
+fn unused_id(tx: &Tx<'_>, table: &str, prefix: char, at: SystemTime) -> Result<String, StoreError> {
     let stamp: String = humantime::format_rfc3339_seconds(at)
         .to_string()
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == 'T')
         .collect();
     let sql = format!("SELECT 1 FROM {table} WHERE id = ?1");
-    let mut stmt = conn.prepare_cached(&sql)?;
     let mut salt = 0u64;
     loop {
         // Four hex digits are plenty within one second; on a clash, try again, and after a
@@ -420,7 +466,7 @@ fn unused_id(
         } else {
             format!("{prefix}-{stamp}-{:08x}", suffix & 0xffff_ffff)
         };
-        if !stmt.exists(params![id])? {
+        if tx.query_opt(&sql, params![id])?.is_none() {
             return Ok(id);
         }
         salt += 1;

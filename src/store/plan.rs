@@ -1,7 +1,7 @@
 //! Plans as reviewed, with their checksums.
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use switchback_api::Name;
+use switchback_sql::params;
 
 use super::{Store, StoreError, now, schema, unused_id};
 
@@ -25,9 +25,8 @@ impl Store {
         let checksum = plan.checksum();
         let (now, created_at) = now();
         let zone = plan.zone.to_string();
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let id = unused_id(&tx, "plans", 'p', now)?;
+        self.write(|tx| {
+            let id = unused_id(tx, "plans", 'p', now)?;
             tx.execute(
                 schema::INSERT_PLAN,
                 params![
@@ -40,31 +39,30 @@ impl Store {
                     json
                 ],
             )?;
-            tx.commit()?;
             Ok(id)
         })
     }
 
     /// A saved plan; `NotFound` naming the id when there is none.
     pub fn plan(&self, id: &str) -> Result<StoredPlan, StoreError> {
-        self.with_conn(|conn| {
-            let row = conn
-                .query_row(
+        self.read(|tx| {
+            let row = tx
+                .query_opt(
                     "SELECT provider, zone, checksum, changes, created_at, plan_json \
                      FROM plans WHERE id = ?1",
                     params![id],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, i64>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, String>(5)?,
-                        ))
-                    },
-                )
-                .optional()?;
+                )?
+                .map(|r| {
+                    Ok::<_, switchback_sql::SqlError>((
+                        r.text(0)?,
+                        r.text(1)?,
+                        r.text(2)?,
+                        r.int(3)?,
+                        r.text(4)?,
+                        r.text(5)?,
+                    ))
+                })
+                .transpose()?;
             let Some((provider, zone, checksum, changes, created_at, json)) = row else {
                 return Err(StoreError::NotFound {
                     what: "plan",

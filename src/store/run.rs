@@ -1,9 +1,9 @@
 //! Runs and their step journal (DESIGN.md invariant 4: a run survives `kill -9`).
 use std::fmt;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use switchback_api::Name;
+use switchback_sql::{ToValue, Tx, params};
 
 use super::{Store, StoreError, now, schema};
 
@@ -140,14 +140,13 @@ impl Store {
         let detail = serde_json::to_string(detail)?;
         let (_, at) = now();
         let zone = zone.to_string();
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let id: i64 = tx.query_row(
-                schema::INSERT_RUN,
-                params![kind, subject, provider, zone, at, detail],
-                |r| r.get(0),
-            )?;
-            tx.commit()?;
+        self.write(|tx| {
+            let id = tx
+                .query_one(
+                    schema::INSERT_RUN,
+                    params![kind, subject, provider, zone, at, detail],
+                )?
+                .int(0)?;
             Ok(RunId(id))
         })
     }
@@ -163,14 +162,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         let detail = serde_json::to_string(detail)?;
         let (_, at) = now();
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            self.check_running(&tx, run)?;
+        self.write(|tx| {
+            self.check_running(tx, run)?;
             tx.execute(
                 schema::INSERT_JOURNAL,
                 params![run.0, at, step, phase.as_str(), detail],
             )?;
-            tx.commit()?;
             Ok(())
         })
     }
@@ -189,26 +186,21 @@ impl Store {
         }
         let detail = serde_json::to_string(detail)?;
         let (_, at) = now();
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            self.check_running(&tx, run)?;
+        self.write(|tx| {
+            self.check_running(tx, run)?;
             tx.execute(
                 schema::FINISH_RUN,
                 params![run.0, state.as_str(), at, detail],
             )?;
-            tx.commit()?;
             Ok(())
         })
     }
 
-    fn check_running(&self, conn: &Connection, run: RunId) -> Result<(), StoreError> {
-        let state: Option<String> = conn
-            .query_row(
-                "SELECT state FROM runs WHERE id = ?1",
-                params![run.0],
-                |r| r.get(0),
-            )
-            .optional()?;
+    fn check_running(&self, tx: &Tx<'_>, run: RunId) -> Result<(), StoreError> {
+        let state = tx
+            .query_opt("SELECT state FROM runs WHERE id = ?1", params![run.0])?
+            .map(|r| r.text(0))
+            .transpose()?;
         match state.as_deref().map(|s| (s, RunState::parse(s))) {
             None => Err(StoreError::NotFound {
                 what: "run",
@@ -246,29 +238,27 @@ impl Store {
     pub(super) fn query_runs(
         &self,
         tail: &str,
-        args: &[&dyn rusqlite::ToSql],
+        args: &[&dyn ToValue],
     ) -> Result<Vec<Run>, StoreError> {
         let sql = format!("SELECT {} FROM runs {tail}", schema::RUN_COLUMNS);
-        self.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(args)?;
+        self.read(|tx| {
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let id = RunId(r.get(0)?);
+            for r in &tx.query(&sql, args)? {
+                let id = RunId(r.int(0)?);
                 let what = id.to_string();
-                let state: String = r.get(5)?;
-                let result: Option<String> = r.get(9)?;
+                let state = r.text(5)?;
+                let result = r.opt_text(9)?;
                 out.push(Run {
                     id,
-                    kind: r.get(1)?,
-                    subject: r.get(2)?,
-                    provider: r.get(3)?,
-                    zone: self.name(&r.get::<_, String>(4)?, "run", &what)?,
+                    kind: r.text(1)?,
+                    subject: r.text(2)?,
+                    provider: r.text(3)?,
+                    zone: self.name(r.str(4)?, "run", &what)?,
                     state: RunState::parse(&state)
                         .ok_or_else(|| self.corrupt(format!("run {id}: bad state {state:?}")))?,
-                    started_at: r.get(6)?,
-                    finished_at: r.get(7)?,
-                    detail: self.json(&r.get::<_, String>(8)?, "run", &what)?,
+                    started_at: r.text(6)?,
+                    finished_at: r.opt_text(7)?,
+                    detail: self.json(r.str(8)?, "run", &what)?,
                     result: result.map(|j| self.json(&j, "run", &what)).transpose()?,
                 });
             }
@@ -278,14 +268,11 @@ impl Store {
 
     /// A run's journal, in the order it was written; `NotFound` when there is no such run.
     pub fn journal_entries(&self, run: RunId) -> Result<Vec<JournalEntry>, StoreError> {
-        self.with_conn(|conn| {
-            let exists: bool = conn
-                .query_row("SELECT 1 FROM runs WHERE id = ?1", params![run.0], |_| {
-                    Ok(())
-                })
-                .optional()?
-                .is_some();
-            if !exists {
+        self.read(|tx| {
+            if tx
+                .query_opt("SELECT 1 FROM runs WHERE id = ?1", params![run.0])?
+                .is_none()
+            {
                 return Err(StoreError::NotFound {
                     what: "run",
                     id: run.to_string(),
@@ -295,21 +282,19 @@ impl Store {
                 "SELECT {} FROM journal WHERE run_id = ?1 ORDER BY seq",
                 schema::JOURNAL_COLUMNS
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params![run.0])?;
             let mut out = Vec::new();
             let what = run.to_string();
-            while let Some(r) = rows.next()? {
-                let phase: String = r.get(4)?;
+            for r in &tx.query(&sql, params![run.0])? {
+                let phase = r.text(4)?;
                 out.push(JournalEntry {
-                    run: RunId(r.get(0)?),
-                    seq: r.get(1)?,
-                    at: r.get(2)?,
-                    step: r.get(3)?,
+                    run: RunId(r.int(0)?),
+                    seq: r.int(1)?,
+                    at: r.text(2)?,
+                    step: r.text(3)?,
                     phase: Phase::parse(&phase).ok_or_else(|| {
                         self.corrupt(format!("journal of run {run}: bad phase {phase:?}"))
                     })?,
-                    detail: self.json(r.get_ref(5)?.as_str()?, "journal of run", &what)?,
+                    detail: self.json(r.str(5)?, "journal of run", &what)?,
                 });
             }
             Ok(out)

@@ -166,6 +166,20 @@ ALTER TABLE webhook_events ADD COLUMN base_version BIGINT NOT NULL DEFAULT 0;
 -- A cutover's last runs without a scan of all of them (the status page, /metrics).
 CREATE INDEX runs_by_subject ON runs (subject, id);
 "#,
+    // 6: several instances on one store (issue 14).
+    r#"
+-- Each running `serve` on the store, written every second: whether it holds the leader lock,
+-- and its own view of every health check ({"web": "down"}), for the status page and quorum.
+CREATE TABLE switchback_nodes (
+    node         TEXT NOT NULL PRIMARY KEY,   -- [server] node
+    host         TEXT NOT NULL,
+    pid          BIGINT NOT NULL,
+    leader       BIGINT NOT NULL,             -- 1 while it holds the leader lock
+    health_json  TEXT NOT NULL,
+    started_at   TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes and understands.
@@ -232,6 +246,14 @@ pub const HEARTBEAT_LEASE: &str =
     "UPDATE cutover_lease SET heartbeat_at = ?3 WHERE name = ?1 AND token = ?2";
 pub const RELEASE_LEASE: &str = "DELETE FROM cutover_lease WHERE name = ?1 AND token = ?2";
 pub const LEASE_HELD: &str = "SELECT 1 FROM cutover_lease WHERE name = ?1 AND token = ?2";
+
+pub const NODE_COLUMNS: &str = "node, host, pid, leader, health_json, started_at, heartbeat_at";
+pub const UPSERT_NODE: &str = "INSERT INTO switchback_nodes \
+     (node, host, pid, leader, health_json, started_at, heartbeat_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+     ON CONFLICT (node) DO UPDATE SET host = excluded.host, pid = excluded.pid, \
+     leader = excluded.leader, health_json = excluded.health_json, \
+     started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at";
 
 pub const WEBHOOK_EVENT_COLUMNS: &str =
     "event_id, route, cutover, body_digest, status, answer_json, created_at, state, base_version";

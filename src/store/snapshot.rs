@@ -1,7 +1,7 @@
 //! Snapshots: a zone exactly as a provider returned it, kept losslessly.
-use rusqlite::{TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use switchback_api::{Name, Zone};
+use switchback_sql::{Row, params};
 
 use super::{Store, StoreError, now, schema, unused_id};
 
@@ -38,9 +38,8 @@ impl Store {
         let (now, created_at) = now();
         let zone_name = zone.origin.to_string();
         let record_sets = zone.record_sets.len();
-        let id = self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let id = unused_id(&tx, "snapshots", 's', now)?;
+        let id = self.write(|tx| {
+            let id = unused_id(tx, "snapshots", 's', now)?;
             tx.execute(
                 schema::INSERT_SNAPSHOT,
                 params![
@@ -53,7 +52,6 @@ impl Store {
                     json
                 ],
             )?;
-            tx.commit()?;
             Ok(id)
         })?;
         Ok(SnapshotMeta {
@@ -68,21 +66,19 @@ impl Store {
 
     /// A snapshot with its zone; `NotFound` naming the id when there is none.
     pub fn snapshot(&self, id: &str) -> Result<Snapshot, StoreError> {
-        self.with_conn(|conn| {
+        self.read(|tx| {
             let sql = format!(
                 "SELECT {}, zone_json FROM snapshots WHERE id = ?1",
                 schema::SNAPSHOT_META_COLUMNS
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params![id])?;
-            let Some(row) = rows.next()? else {
+            let Some(row) = tx.query_opt(&sql, params![id])? else {
                 return Err(StoreError::NotFound {
                     what: "snapshot",
                     id: id.to_string(),
                 });
             };
-            let meta = self.snapshot_meta(row)?;
-            let zone: Zone = serde_json::from_str(row.get_ref(6)?.as_str()?)
+            let meta = self.snapshot_meta(&row)?;
+            let zone: Zone = serde_json::from_str(row.str(6)?)
                 .map_err(|e| self.corrupt(format!("snapshot {id}: {e}")))?;
             if zone.origin != meta.zone || zone.record_sets.len() != meta.record_sets {
                 return Err(self.corrupt(format!(
@@ -104,38 +100,39 @@ impl Store {
             "SELECT {} FROM snapshots WHERE 1 = 1",
             schema::SNAPSHOT_META_COLUMNS
         );
-        let mut args: Vec<&str> = Vec::new();
+        let mut args: Vec<switchback_sql::Value> = Vec::new();
         if let Some(p) = provider {
-            args.push(p);
+            args.push(switchback_sql::Value::Text(p.to_string()));
             sql.push_str(&format!(" AND provider = ?{}", args.len()));
         }
         if let Some(z) = &zone {
-            args.push(z);
+            args.push(switchback_sql::Value::Text(z.clone()));
             sql.push_str(&format!(" AND zone = ?{}", args.len()));
         }
         sql.push_str(" ORDER BY created_at DESC, id DESC");
-        self.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(self.snapshot_meta(row)?);
-            }
-            Ok(out)
+        self.read(|tx| {
+            let params: Vec<&dyn switchback_sql::ToValue> = args
+                .iter()
+                .map(|a| a as &dyn switchback_sql::ToValue)
+                .collect();
+            tx.query(&sql, &params)?
+                .iter()
+                .map(|row| self.snapshot_meta(row))
+                .collect()
         })
     }
 
-    fn snapshot_meta(&self, row: &rusqlite::Row<'_>) -> Result<SnapshotMeta, StoreError> {
-        let id: String = row.get(0)?;
-        let zone: String = row.get(2)?;
-        let record_sets: i64 = row.get(5)?;
+    fn snapshot_meta(&self, row: &Row) -> Result<SnapshotMeta, StoreError> {
+        let id = row.text(0)?;
+        let zone = row.text(2)?;
+        let record_sets = row.int(5)?;
         Ok(SnapshotMeta {
             zone: self.name(&zone, "snapshot", &id)?,
             record_sets: usize::try_from(record_sets)
                 .map_err(|_| self.corrupt(format!("snapshot {id}: bad record count")))?,
-            provider: row.get(1)?,
-            label: row.get(3)?,
-            created_at: row.get(4)?,
+            provider: row.text(1)?,
+            label: row.opt_text(3)?,
+            created_at: row.text(4)?,
             id,
         })
     }

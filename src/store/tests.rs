@@ -14,6 +14,115 @@ fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// Where a test's store lives: a fresh SQLite file, or a fresh PostgreSQL database. The
+/// tests that are not about files run on both ([`on_both!`]).
+struct At {
+    dir: tempfile::TempDir,
+    location: Location,
+    pg: Option<switchback_testsupport::postgres::TestDatabase>,
+}
+
+impl At {
+    fn sqlite() -> At {
+        let dir = tmp();
+        let location = Location::Sqlite(dir.path().join("state.db"));
+        At {
+            dir,
+            location,
+            pg: None,
+        }
+    }
+
+    fn postgres() -> Option<At> {
+        let pg = switchback_testsupport::postgres::TestDatabase::create()?;
+        Some(At {
+            dir: tmp(),
+            location: pg.location(),
+            pg: Some(pg),
+        })
+    }
+
+    fn open(&self) -> Store {
+        Store::open(&self.location).unwrap()
+    }
+
+    /// Run `sql` on the store's database behind Switchback's back.
+    fn raw(&self, sql: &str) {
+        let db = match &self.location {
+            Location::Sqlite(p) => Db::sqlite(rusqlite::Connection::open(p).unwrap()),
+            Location::Postgres(t) => Db::postgres(t).unwrap(),
+        };
+        db.write(|tx| tx.batch(sql)).unwrap();
+    }
+
+    /// A query's rows behind Switchback's back.
+    fn rows(&self, sql: &str) -> Vec<Vec<switchback_sql::Value>> {
+        let db = match &self.location {
+            Location::Sqlite(p) => Db::sqlite(rusqlite::Connection::open(p).unwrap()),
+            Location::Postgres(t) => Db::postgres(t).unwrap(),
+        };
+        db.read(|tx| tx.query(sql, params![]))
+            .unwrap()
+            .iter()
+            .map(|r| r.values().to_vec())
+            .collect()
+    }
+
+    /// Everything in the store, to compare before and after a refusal: the file's bytes, or
+    /// every table's name and rows.
+    fn contents(&self) -> Vec<u8> {
+        match &self.location {
+            Location::Sqlite(p) => fs::read(p).unwrap(),
+            Location::Postgres(_) => {
+                let mut out = Vec::new();
+                let tables = self.rows(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = current_schema() ORDER BY 1",
+                );
+                for t in tables {
+                    let switchback_sql::Value::Text(t) = &t[0] else {
+                        panic!("a table name")
+                    };
+                    out.extend(
+                        format!("{t}: {:?}\n", self.rows(&format!("SELECT * FROM {t}"))).bytes(),
+                    );
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Each named test (a `fn(&At)`) as two tests: `on_sqlite::NAME` and `on_postgres::NAME`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test] fn $name() { super::$name(&super::At::sqlite()) })*
+        }
+        mod on_postgres {
+            $(#[test] fn $name() {
+                if let Some(at) = super::At::postgres() { super::$name(&at) }
+            })*
+        }
+    };
+}
+
+on_both!(
+    opening_twice_is_idempotent_and_concurrent_opens_share,
+    concurrent_first_opens_migrate_once,
+    builtin_tables_created_first_are_left_alone,
+    snapshot_round_trip_is_lossless,
+    list_snapshots_filters_and_orders_newest_first,
+    missing_things_are_not_found_by_id,
+    plans_are_saved_with_their_checksum,
+    runs_journal_and_audit,
+    newer_schema_is_refused_untouched,
+    someone_elses_database_is_refused_untouched,
+    snapshot_of_a_large_zone,
+    journal_survives_kill_9,
+    leases_are_compare_and_set,
+);
+
 fn fields(v: serde_json::Value) -> Fields {
     match v {
         serde_json::Value::Object(m) => m.into_iter().collect(),
@@ -133,14 +242,14 @@ fn fresh_store_is_created_with_parents_in_wal_mode() {
     let path = dir.path().join("a/b/state.db");
     let store = Store::open(&path).unwrap();
     assert!(path.is_file());
-    assert_eq!(store.path(), path);
+    assert_eq!(store.path(), path.display().to_string());
     assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION);
     assert!(store.list_snapshots(None, None).unwrap().is_empty());
     assert!(store.runs(10).unwrap().is_empty());
     assert!(store.unfinished_runs().unwrap().is_empty());
     assert!(store.audit_log(10).unwrap().is_empty());
     drop(store);
-    let raw = Connection::open(&path).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
     let mode: String = raw
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -153,34 +262,27 @@ fn fresh_store_is_created_with_parents_in_wal_mode() {
     }
 }
 
-#[test]
-fn opening_twice_is_idempotent_and_concurrent_opens_share() {
-    let dir = tmp();
-    let path = dir.path().join("state.db");
-    let first = Store::open(&path).unwrap();
+fn opening_twice_is_idempotent_and_concurrent_opens_share(at: &At) {
+    let first = at.open();
     let meta = first.create_snapshot("site", &rich_zone(), None).unwrap();
     // A second handle while the first is open, and again after both are gone.
-    let second = Store::open(&path).unwrap();
+    let second = at.open();
     assert_eq!(second.schema_version().unwrap(), schema::SCHEMA_VERSION);
     assert_eq!(second.snapshot(&meta.id).unwrap().meta, meta);
     drop((first, second));
-    let third = Store::open(&path).unwrap();
+    let third = at.open();
     assert_eq!(third.schema_version().unwrap(), schema::SCHEMA_VERSION);
     assert_eq!(third.list_snapshots(None, None).unwrap(), vec![meta]);
-    let raw = Connection::open(&path).unwrap();
-    let versions: i64 = raw
-        .query_row("SELECT COUNT(*) FROM switchback_meta", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(versions, 1);
+    assert_eq!(
+        at.rows("SELECT COUNT(*) FROM switchback_meta"),
+        [[switchback_sql::Value::Int(1)]]
+    );
 }
 
-#[test]
-fn concurrent_first_opens_migrate_once() {
-    let dir = tmp();
-    let path = dir.path().join("state.db");
+fn concurrent_first_opens_migrate_once(at: &At) {
     let handles: Vec<_> = (0..4)
         .map(|_| {
-            let p = path.clone();
+            let p = at.location.clone();
             std::thread::spawn(move || Store::open(&p).map(|s| s.schema_version().unwrap()))
         })
         .collect();
@@ -189,32 +291,22 @@ fn concurrent_first_opens_migrate_once() {
     }
 }
 
-#[test]
-fn builtin_tables_created_first_are_left_alone() {
-    let dir = tmp();
-    let path = dir.path().join("state.db");
-    {
-        let raw = Connection::open(&path).unwrap();
-        raw.execute_batch(
-            "CREATE TABLE builtin_zones (name TEXT PRIMARY KEY, body TEXT NOT NULL);
-             INSERT INTO builtin_zones VALUES ('example.', 'x');",
-        )
-        .unwrap();
-    }
-    let store = Store::open(&path).unwrap();
+fn builtin_tables_created_first_are_left_alone(at: &At) {
+    at.raw(
+        "CREATE TABLE builtin_zones (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+         INSERT INTO builtin_zones VALUES ('example.', 'x');",
+    );
+    let store = at.open();
     assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION);
     drop(store);
-    let raw = Connection::open(&path).unwrap();
-    let body: String = raw
-        .query_row("SELECT body FROM builtin_zones", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(body, "x");
+    assert_eq!(
+        at.rows("SELECT body FROM builtin_zones"),
+        [[switchback_sql::Value::Text("x".into())]]
+    );
 }
 
-#[test]
-fn snapshot_round_trip_is_lossless() {
-    let dir = tmp();
-    let store = Store::open(&dir.path().join("state.db")).unwrap();
+fn snapshot_round_trip_is_lossless(at: &At) {
+    let store = at.open();
     let zone = rich_zone();
     let meta = store
         .create_snapshot("aws", &zone, Some("before failover"))
@@ -243,7 +335,7 @@ fn snapshot_round_trip_is_lossless() {
     assert_eq!(j["zone"], "example.com.");
 
     drop(store);
-    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let store = at.open();
     let back = store.snapshot(&meta.id).unwrap();
     assert_eq!(back.meta, meta);
     assert_eq!(back.zone, zone);
@@ -262,10 +354,8 @@ fn snapshot_round_trip_is_lossless() {
     assert_eq!(www.fields["ratio"], json!(0.5));
 }
 
-#[test]
-fn list_snapshots_filters_and_orders_newest_first() {
-    let dir = tmp();
-    let store = Store::open(&dir.path().join("state.db")).unwrap();
+fn list_snapshots_filters_and_orders_newest_first(at: &At) {
+    let store = at.open();
     let a = Zone::new(n("a.example."), vec![]);
     let b = Zone::new(n("b.example."), vec![]);
     let mut made = Vec::new();
@@ -303,10 +393,8 @@ fn list_snapshots_filters_and_orders_newest_first() {
     assert_eq!(unique.len(), all.len());
 }
 
-#[test]
-fn missing_things_are_not_found_by_id() {
-    let dir = tmp();
-    let store = Store::open(&dir.path().join("state.db")).unwrap();
+fn missing_things_are_not_found_by_id(at: &At) {
+    let store = at.open();
     let e = store.snapshot("s-20000101T000000-dead").unwrap_err();
     assert!(
         matches!(
@@ -339,10 +427,8 @@ fn missing_things_are_not_found_by_id() {
     ));
 }
 
-#[test]
-fn plans_are_saved_with_their_checksum() {
-    let dir = tmp();
-    let store = Store::open(&dir.path().join("state.db")).unwrap();
+fn plans_are_saved_with_their_checksum(at: &At) {
+    let store = at.open();
     let origin = n("example.com.");
     let existing = Zone::new(origin.clone(), vec![]);
     let desired = Zone::new(
@@ -375,10 +461,8 @@ fn plans_are_saved_with_their_checksum() {
     assert_eq!(back.plan, serde_json::to_value(&plan).unwrap());
 }
 
-#[test]
-fn runs_journal_and_audit() {
-    let dir = tmp();
-    let store = Store::open(&dir.path().join("state.db")).unwrap();
+fn runs_journal_and_audit(at: &At) {
+    let store = at.open();
     let zone = n("example.com.");
     let r1 = store
         .start_run("rollback", "s-1", "site", &zone, &json!({"only": ["www"]}))
@@ -511,7 +595,7 @@ fn runs_journal_and_audit() {
         run: Some(RunId(999)),
         ..e1
     };
-    assert!(matches!(store.audit(&bad), Err(StoreError::Sqlite(_))));
+    assert!(matches!(store.audit(&bad), Err(StoreError::Sql(_))));
 }
 
 fn assert_untouched(path: &Path, before: &[u8]) {
@@ -523,27 +607,17 @@ fn assert_untouched(path: &Path, before: &[u8]) {
     );
 }
 
-#[test]
-fn newer_schema_is_refused_untouched() {
-    let dir = tmp();
-    let path = dir.path().join("state.db");
-    drop(Store::open(&path).unwrap());
-    {
-        let raw = Connection::open(&path).unwrap();
-        raw.execute(
-            "UPDATE switchback_meta SET value = '99' WHERE key = 'schema_version'",
-            [],
-        )
-        .unwrap();
-    }
-    let before = fs::read(&path).unwrap();
-    let e = Store::open(&path).unwrap_err();
+fn newer_schema_is_refused_untouched(at: &At) {
+    drop(at.open());
+    at.raw("UPDATE switchback_meta SET value = '99' WHERE key = 'schema_version'");
+    let before = at.contents();
+    let e = Store::open(&at.location).unwrap_err();
     assert!(
         matches!(e, StoreError::NewerSchema { found: 99, supported, .. } if supported == schema::SCHEMA_VERSION),
         "{e:?}"
     );
     let msg = e.to_string();
-    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains(&at.location.display()), "{msg}");
     assert!(
         msg.contains(&format!(
             "was written by a newer Switchback (schema 99, this one knows {}); refusing to touch it",
@@ -551,7 +625,7 @@ fn newer_schema_is_refused_untouched() {
         )),
         "{msg}"
     );
-    assert_untouched(&path, &before);
+    assert!(at.contents() == before, "the store was modified");
 }
 
 #[test]
@@ -635,27 +709,18 @@ fn store_is_shareable_between_threads() {
     is_send_sync::<Store>();
 }
 
-#[test]
-fn someone_elses_database_is_refused_untouched() {
-    let dir = tmp();
-    let path = dir.path().join("other.db");
-    {
-        let raw = Connection::open(&path).unwrap();
-        raw.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);")
-            .unwrap();
-    }
-    let before = fs::read(&path).unwrap();
-    let e = Store::open(&path).unwrap_err();
+fn someone_elses_database_is_refused_untouched(at: &At) {
+    at.raw("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);");
+    let before = at.contents();
+    let e = Store::open(&at.location).unwrap_err();
     assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
     assert!(e.to_string().contains("\"users\""), "{e}");
-    assert_untouched(&path, &before);
+    assert!(at.contents() == before, "the store was modified");
 }
 
-#[test]
-fn snapshot_of_a_large_zone() {
+fn snapshot_of_a_large_zone(at: &At) {
     // The suite runs a modest size; tests/bench/state.sh measures 100,000 record sets.
-    let dir = tmp();
-    let store = Store::open(&dir.path().join("state.db")).unwrap();
+    let store = at.open();
     let zone = big_zone(5_000);
     let meta = store.create_snapshot("site", &zone, None).unwrap();
     assert_eq!(meta.record_sets, 5_000);
@@ -670,7 +735,8 @@ fn crash_child() {
     let Ok(path) = std::env::var(CRASH_ENV) else {
         return;
     };
-    let store = Store::open(Path::new(&path)).unwrap();
+    let location = Location::parse(&path, |k| std::env::var(k).ok()).unwrap();
+    let store = Store::open(location).unwrap();
     let zone = rich_zone();
     let run = store
         .start_run("rollback", "crash-test", "site", &zone.origin, &json!({}))
@@ -695,10 +761,12 @@ fn crash_child() {
     }
 }
 
-#[test]
-fn journal_survives_kill_9() {
-    let dir = tmp();
-    let path = dir.path().join("state.db");
+fn journal_survives_kill_9(at: &At) {
+    let (path, password) = match &at.pg {
+        Some(pg) => (pg.url.clone(), pg.password.clone()),
+        None => (at.location.display(), String::new()),
+    };
+    let _ = &at.dir;
     let exe = std::env::current_exe().unwrap();
     let zone = rich_zone();
     let mut seen_snapshots: Vec<String> = Vec::new();
@@ -713,6 +781,7 @@ fn journal_survives_kill_9() {
                 "--test-threads=1",
             ])
             .env(CRASH_ENV, &path)
+            .env("PGPASSWORD", &password)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -749,7 +818,7 @@ fn journal_survives_kill_9() {
         seen_runs.push((run, journalled));
 
         // Reopen: everything whose call returned is there, every row whole.
-        let store = Store::open(&path).unwrap();
+        let store = at.open();
         for &(run, journalled) in &seen_runs {
             let entries = store.journal_entries(run).unwrap();
             assert!(
@@ -785,11 +854,56 @@ fn journal_survives_kill_9() {
         for meta in store.list_snapshots(None, None).unwrap() {
             assert_eq!(store.snapshot(&meta.id).unwrap().zone, zone);
         }
-        let raw = store.lock();
-        let ok: String = raw
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(ok, "ok");
+        store.check().unwrap();
     }
     assert!(seen_runs.iter().map(|r| r.1).sum::<u64>() > 300);
+}
+
+/// Four handles (four connections, as four processes or nodes would have) race for one lease,
+/// round after round: each round exactly one wins, and only the winner's token beats.
+fn leases_are_compare_and_set(at: &At) {
+    use std::sync::{Arc, Barrier};
+    let stores: Vec<Arc<Store>> = (0..4).map(|_| Arc::new(at.open())).collect();
+    for round in 0..25 {
+        let name = format!("web{round}");
+        let barrier = Arc::new(Barrier::new(stores.len()));
+        let racers: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let (s, b, name) = (s.clone(), barrier.clone(), name.clone());
+                std::thread::spawn(move || {
+                    let me = LeaseRow {
+                        name,
+                        token: format!("t{i}"),
+                        node: format!("n{i}"),
+                        host: "h".into(),
+                        pid: i as i64,
+                        pid_start: String::new(),
+                        actor: "cli".into(),
+                        who: format!("w{i}"),
+                        acquired_at: String::new(),
+                        heartbeat_at: String::new(),
+                    };
+                    b.wait();
+                    s.take_lease(&me, |_| false).unwrap().is_ok()
+                })
+            })
+            .collect();
+        let winners = racers
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|won| *won)
+            .count();
+        assert_eq!(winners, 1, "round {round}");
+        let holder = stores[0].lease(&name).unwrap().unwrap();
+        for (i, s) in stores.iter().enumerate() {
+            let token = format!("t{i}");
+            assert_eq!(
+                s.heartbeat_lease(&name, &token).unwrap(),
+                holder.token == token,
+                "round {round}, handle {i}"
+            );
+        }
+    }
 }

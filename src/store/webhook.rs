@@ -3,8 +3,8 @@
 //! starts; its first answer and its outcome are filled in after. Event ids are global across
 //! hooks and cutovers.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
+use switchback_sql::{Tx, params};
 
 use super::lease::{read_lease, upsert_lease};
 use super::{LeaseRow, Store, StoreError, now, schema};
@@ -60,33 +60,31 @@ pub enum LeaseForEvent {
     Known(WebhookEvent),
 }
 
-fn read_event(conn: &Connection, event_id: &str) -> Result<Option<WebhookEvent>, StoreError> {
+fn read_event(tx: &Tx<'_>, event_id: &str) -> Result<Option<WebhookEvent>, StoreError> {
     let sql = format!(
         "SELECT {} FROM webhook_events WHERE event_id = ?1",
         schema::WEBHOOK_EVENT_COLUMNS
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt
-        .query_row(params![event_id], |r| {
-            Ok(WebhookEvent {
-                event_id: r.get(0)?,
-                route: r.get(1)?,
-                cutover: r.get(2)?,
-                body_digest: r.get(3)?,
-                status: u16::try_from(r.get::<_, i64>(4)?).unwrap_or(500),
-                answer: r.get(5)?,
-                created_at: r.get(6)?,
-                state: r.get(7)?,
-                base_version: r.get(8)?,
-            })
-        })
-        .optional()?)
+    let Some(r) = tx.query_opt(&sql, params![event_id])? else {
+        return Ok(None);
+    };
+    Ok(Some(WebhookEvent {
+        event_id: r.text(0)?,
+        route: r.text(1)?,
+        cutover: r.text(2)?,
+        body_digest: r.text(3)?,
+        status: u16::try_from(r.int(4)?).unwrap_or(500),
+        answer: r.text(5)?,
+        created_at: r.text(6)?,
+        state: r.text(7)?,
+        base_version: r.int(8)?,
+    }))
 }
 
 impl Store {
     /// The stored event `event_id`, if any.
     pub fn webhook_event(&self, event_id: &str) -> Result<Option<WebhookEvent>, StoreError> {
-        self.with_conn(|conn| read_event(conn, event_id))
+        self.read(|tx| read_event(tx, event_id))
     }
 
     /// In one write transaction: look the event up, and unless it is known, take the
@@ -99,15 +97,14 @@ impl Store {
         ev: &EventStart<'_>,
     ) -> Result<LeaseForEvent, StoreError> {
         let (_, at) = now();
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let existing = read_event(&tx, ev.event_id)?;
+        self.write(|tx| {
+            let existing = read_event(tx, ev.event_id)?;
             if let Some(x) = &existing {
                 if x.body_digest != ev.body_digest || x.state == "done" {
                     return Ok(LeaseForEvent::Known(x.clone()));
                 }
             }
-            if let Some(cur) = read_lease(&tx, &me.name)? {
+            if let Some(cur) = read_lease(tx, &me.name)? {
                 if cur.token != me.token && !replaceable(&cur) {
                     return Ok(match existing {
                         // In progress, and answered (202): that answer again.
@@ -118,10 +115,10 @@ impl Store {
                     });
                 }
             }
-            let version: i64 = tx
-                .query_row(schema::CUTOVER_VERSION, params![ev.cutover], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0);
+            let version = match tx.query_opt(schema::CUTOVER_VERSION, params![ev.cutover])? {
+                Some(r) => r.int(0)?,
+                None => 0,
+            };
             let claim = match &existing {
                 None => {
                     tx.execute(
@@ -145,8 +142,7 @@ impl Store {
                     EventClaim::Retry
                 }
             };
-            upsert_lease(&tx, me, &at)?;
-            tx.commit()?;
+            upsert_lease(tx, me, &at)?;
             let mut held = me.clone();
             held.acquired_at = at.clone();
             held.heartbeat_at = at;
@@ -161,8 +157,8 @@ impl Store {
         status: u16,
         answer: &str,
     ) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
-            conn.execute(
+        self.write(|tx| {
+            tx.execute(
                 schema::ANSWER_WEBHOOK_EVENT,
                 params![event_id, i64::from(status), answer],
             )?;
@@ -180,8 +176,8 @@ impl Store {
         answer: &str,
     ) -> Result<(), StoreError> {
         let state = if done { "done" } else { "failed" };
-        self.with_conn(|conn| {
-            conn.execute(
+        self.write(|tx| {
+            tx.execute(
                 schema::FINISH_WEBHOOK_EVENT,
                 params![event_id, state, i64::from(status), answer],
             )?;

@@ -158,6 +158,8 @@ pub struct SwitchbackOptions {
     pub ready_zones: Option<Vec<String>>,
     /// Extra environment variables of the `serve` process (a provider's token variable).
     pub env: Vec<(String, String)>,
+    /// `[server] state` (default: `state.db` in the server's temp dir).
+    pub state: Option<String>,
 }
 
 impl SwitchbackOptions {
@@ -170,6 +172,7 @@ impl SwitchbackOptions {
             extra_toml: String::new(),
             ready_zones: None,
             env: Vec::new(),
+            state: None,
         }
     }
 }
@@ -238,7 +241,10 @@ impl Switchback {
              {extra}\n",
             dns = toml_str(&addr.to_string()),
             zones = toml_str(&zones.to_string_lossy()),
-            state = toml_str(&dir.path().join("state.db").to_string_lossy()),
+            state =
+                toml_str(&opts.state.clone().unwrap_or_else(|| {
+                    dir.path().join("state.db").to_string_lossy().into_owned()
+                })),
             workers = opts.udp_workers,
             extra_server = opts.extra_server_toml,
             extra = opts.extra_toml,
@@ -290,6 +296,12 @@ impl Switchback {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGHUP (reload the zone folder).

@@ -157,28 +157,28 @@ impl Builtin {
     pub fn open(
         name: impl Into<String>,
         zone_dir: impl Into<PathBuf>,
-        state_path: impl AsRef<Path>,
+        state: impl Into<switchback_sql::Location>,
     ) -> Result<Builtin, LoadError> {
-        Builtin::open_with_report(name, zone_dir, state_path, false).map(|(b, _)| b)
+        Builtin::open_with_report(name, zone_dir, state, false).map(|(b, _)| b)
     }
 
     /// [`Builtin::open`] for the process that serves DNS: every zone's answers precomputed.
     pub fn open_serving(
         name: impl Into<String>,
         zone_dir: impl Into<PathBuf>,
-        state_path: impl AsRef<Path>,
+        state: impl Into<switchback_sql::Location>,
     ) -> Result<Builtin, LoadError> {
-        Builtin::open_with_report(name, zone_dir, state_path, true).map(|(b, _)| b)
+        Builtin::open_with_report(name, zone_dir, state, true).map(|(b, _)| b)
     }
 
     /// [`Builtin::open`] or [`Builtin::open_serving`], also returning what the first load did.
     pub fn open_with_report(
         name: impl Into<String>,
         zone_dir: impl Into<PathBuf>,
-        state_path: impl AsRef<Path>,
+        state: impl Into<switchback_sql::Location>,
         serving: bool,
     ) -> Result<(Builtin, LoadReport), LoadError> {
-        let store = ZoneStore::open(state_path.as_ref())?;
+        let store = ZoneStore::open(state)?;
         let b = Builtin::with_store(name.into(), zone_dir.into(), store, serving);
         // Reconcile the zone folder with the store, then build what the store holds (also
         // when the folder is unreadable now): one pass, so a zone file's parsed model is gone

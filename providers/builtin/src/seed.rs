@@ -96,7 +96,9 @@ impl Builtin {
             Err(e) => report.failed.push((self.zone_dir.clone(), e)),
         }
         if let Err(e) = self.sync_catalog(&fresh, false) {
-            report.failed.push((self.store.path().to_path_buf(), e));
+            report
+                .failed
+                .push((std::path::PathBuf::from(self.store.path()), e));
         }
         let cat = self.catalog.load();
         report.loaded = cat

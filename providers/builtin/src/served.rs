@@ -77,7 +77,7 @@ impl Builtin {
             () = shutdown => {}
             () = report => {}
         }
-        if let Err(e) = self.store.write(|tx| tx.clear_served(pid)) {
+        if let Err(e) = self.store.write(|tx| tx.clear_served(&node, pid)) {
             debug!(error = %e, "served serials not cleared");
         }
     }

@@ -11,6 +11,7 @@
 //! - [`emulators`]: the Route 53 emulators (ministack, moto) and Prism on Cloudflare's schema,
 //!   each a [`daemon::Daemon`].
 //! - [`primary`]: Knot and BIND as RFC 2136 primaries (TSIG-signed updates and transfers).
+//! - [`postgres`]: a fresh PostgreSQL database per test on the server `tests/run` starts.
 //! - [`http`]: a tiny blocking HTTP/1.1 client for peers' health and reset endpoints.
 //! - `route53` (feature `route53`): a plain SDK client on an emulator, hosted zones, raw change
 //!   batches, for setting up what the provider then reads.
@@ -34,6 +35,7 @@ pub mod emulators;
 pub mod http;
 pub mod peers;
 pub mod ports;
+pub mod postgres;
 pub mod primary;
 #[cfg(feature = "route53")]
 pub mod route53;
