@@ -100,6 +100,9 @@ pub struct ServerConfig {
     /// leader fails it over (default: the leader's view alone).
     #[serde(default)]
     pub quorum: Option<usize>,
+    /// The RFC 9432 catalog zone the built-in server serves, listing every other zone.
+    #[serde(default)]
+    pub catalog: Option<String>,
     /// TCP connections per client address, at most (default 16).
     #[serde(default = "default_tcp_per_client")]
     pub tcp_per_client: usize,
@@ -332,6 +335,7 @@ impl Default for ServerConfig {
             rrl: None,
             node: None,
             quorum: None,
+            catalog: None,
             tcp_per_client: default_tcp_per_client(),
             tcp_max: default_tcp_max(),
         }
@@ -425,6 +429,7 @@ impl Config {
             }
         }
         self.rrl()?;
+        self.catalog_zone()?;
         if self.server.quorum == Some(0) {
             return Err(self.invalid("server.quorum", "must be at least 1"));
         }
@@ -457,6 +462,18 @@ impl Config {
     }
 
     /// This instance's name: `[server] node`, else the host name.
+    /// `[server] catalog` as a zone name.
+    pub fn catalog_zone(&self) -> Result<Option<switchback_api::Name>, ConfigError> {
+        self.server
+            .catalog
+            .as_deref()
+            .map(|c| {
+                c.parse()
+                    .map_err(|e| self.invalid("server.catalog", format!("not a zone name: {e}")))
+            })
+            .transpose()
+    }
+
     pub fn node(&self) -> String {
         self.server
             .node

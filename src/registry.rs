@@ -242,13 +242,13 @@ fn build(cfg: &Config, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
 /// The built-in provider on the configured zone folder and state store, for `serve`
 /// (`serving`: answers precomputed) or for a process that never answers queries.
 pub fn open_builtin(cfg: &Config, name: &str, serving: bool) -> Result<Builtin, RegistryError> {
-    let open = if serving {
-        Builtin::open_serving
-    } else {
-        Builtin::open
-    };
-    open(name, &cfg.server.zones, &cfg.server.state).map_err(|source| RegistryError::Builtin {
+    let failed = |source| RegistryError::Builtin {
         name: name.to_string(),
         source,
-    })
+    };
+    // Checked when the config was read.
+    let catalog = cfg.catalog_zone().ok().flatten();
+    Builtin::open_full(name, &cfg.server.zones, &cfg.server.state, serving, catalog)
+        .map(|(b, _)| b)
+        .map_err(failed)
 }

@@ -5,6 +5,7 @@
 
 pub mod acl;
 pub mod answer;
+pub mod catalog_zone;
 pub mod hash;
 pub mod history;
 pub mod metrics;

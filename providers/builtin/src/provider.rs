@@ -52,6 +52,8 @@ pub struct Builtin {
     /// Precompute the answers of every zone it builds: true in the process that serves DNS,
     /// false in a CLI process that only reads and changes zones (it never answers a query).
     pub(crate) serving: bool,
+    /// `[server] catalog`: the RFC 9432 catalog zone of every other zone (catalog_zone.rs).
+    pub(crate) catalog_zone: Option<Name>,
 }
 
 /// The record types the built-in server holds and serves.
@@ -178,8 +180,20 @@ impl Builtin {
         state: impl Into<switchback_sql::Location>,
         serving: bool,
     ) -> Result<(Builtin, LoadReport), LoadError> {
+        Builtin::open_full(name, zone_dir, state, serving, None)
+    }
+
+    /// [`Builtin::open_with_report`], serving the catalog zone `catalog` (RFC 9432) too.
+    pub fn open_full(
+        name: impl Into<String>,
+        zone_dir: impl Into<PathBuf>,
+        state: impl Into<switchback_sql::Location>,
+        serving: bool,
+        catalog: Option<Name>,
+    ) -> Result<(Builtin, LoadReport), LoadError> {
         let store = ZoneStore::open(state)?;
-        let b = Builtin::with_store(name.into(), zone_dir.into(), store, serving);
+        let mut b = Builtin::with_store(name.into(), zone_dir.into(), store, serving);
+        b.catalog_zone = catalog;
         // Reconcile the zone folder with the store, then build what the store holds (also
         // when the folder is unreadable now): one pass, so a zone file's parsed model is gone
         // before the served zones are built.
@@ -204,6 +218,7 @@ impl Builtin {
             serving,
             health: Arc::new(HealthTable::default()),
             counters: Mutex::default(),
+            catalog_zone: None,
         }
     }
 

@@ -89,7 +89,14 @@ impl Builtin {
                         Err(e) => report.failed.push((path, e)),
                     }
                 }
+                // The catalog zone has no file: it is made from the others.
+                if let Some(c) = &self.catalog_zone {
+                    seen.insert(c.clone());
+                }
                 if let Err(e) = self.forget_missing(&seen) {
+                    report.failed.push((self.zone_dir.clone(), e));
+                }
+                if let Err(e) = self.sync_catalog_zone() {
                     report.failed.push((self.zone_dir.clone(), e));
                 }
             }
