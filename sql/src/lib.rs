@@ -308,6 +308,21 @@ impl Tx<'_> {
             .collect()
     }
 
+    /// Table `name`'s columns, in their order.
+    pub fn columns(&self, table: &str) -> Result<Vec<String>, SqlError> {
+        let sql = match self.inner {
+            TxInner::Sqlite(_) => "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+            TxInner::Postgres(_) => {
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = ?1 ORDER BY ordinal_position"
+            }
+        };
+        self.query(sql, params![table])?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
+    }
+
     /// Tell listeners on `channel` (delivered when the transaction commits; a no-op on SQLite).
     pub fn notify(&self, channel: &str) -> Result<(), SqlError> {
         match &self.inner {

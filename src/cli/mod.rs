@@ -13,6 +13,7 @@ mod output;
 mod serve;
 mod snapshot;
 mod step;
+mod store;
 mod zone;
 
 /// Exit codes (DESIGN.md "Command line").
@@ -88,6 +89,9 @@ pub enum Command {
     },
     /// Restore a cutover's snapshot (from any state after the failover began).
     Abort(step::AbortArgs),
+    /// The state store: migrate it into PostgreSQL.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 /// Errors of the command line layer.
@@ -240,6 +244,7 @@ pub fn run(args: Args) -> Result<u8, CliError> {
         Command::Failback(a) => step::failback(p, &a, args.json),
         Command::Resume { name, wait } => step::resume(p, &name, wait.wait, args.json),
         Command::Abort(a) => step::abort(p, &a, args.json),
+        Command::Store(cmd) => store::run(p, cmd, args.json),
     }
 }
 

@@ -20,6 +20,7 @@
 pub mod audit;
 pub mod cutover;
 pub mod lease;
+pub mod migrate;
 pub mod nodes;
 pub mod plan;
 pub mod run;
