@@ -17,18 +17,31 @@ use serde_json::Value;
 use switchback::store::Store;
 use switchback_testsupport::postgres::TestDatabase;
 
+const TOKEN: &str = "cluster-test-token";
+
 const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\n";
 
 /// One instance: node `node` on the test database, its own DNS and API ports.
 fn instance(zones: &std::path::Path, pg: &TestDatabase, node: &str, extra: &str) -> Switchback {
+    instance_api(zones, pg, node, extra, free_port())
+}
+
+fn instance_api(
+    zones: &std::path::Path,
+    pg: &TestDatabase,
+    node: &str,
+    extra: &str,
+    api: u16,
+) -> Switchback {
     let mut opts = SwitchbackOptions::new(zones);
     opts.state = Some(pg.url.clone());
-    opts.env = vec![("PGPASSWORD".into(), pg.password.clone())];
-    opts.extra_server_toml = format!(
-        "node = \"{node}\"\napi = \"127.0.0.1:{}\"\nallow_update = [\"127.0.0.0/8\"]\n",
-        free_port()
-    );
-    opts.extra_toml = extra.to_string();
+    opts.env = vec![
+        ("PGPASSWORD".into(), pg.password.clone()),
+        ("SB_API_TOKEN".into(), TOKEN.into()),
+    ];
+    opts.extra_server_toml =
+        format!("node = \"{node}\"\napi = \"127.0.0.1:{api}\"\nallow_update = [\"127.0.0.0/8\"]\n");
+    opts.extra_toml = format!("{extra}\n[api]\ntoken_env = \"SB_API_TOKEN\"\n");
     Switchback::start_with(opts)
 }
 
@@ -254,13 +267,30 @@ fn an_instance_cut_off_from_the_database_stops_leading_and_keeps_serving() {
     let _primary = Endpoint::start(listener);
     let zones = zones_dir();
     let names = ["a", "b", "c"];
+    let apis: Vec<u16> = names.iter().map(|_| free_port()).collect();
     let nodes: Vec<Switchback> = names
         .iter()
-        .map(|n| instance(zones.path(), &pg, n, &web_cutover(port)))
+        .zip(&apis)
+        .map(|(n, api)| instance_api(zones.path(), &pg, n, &web_cutover(port), *api))
         .collect();
     let leader = leader_of(&nodes, &pg);
     let li = names.iter().position(|n| *n == leader).unwrap();
     let other = (li + 1) % 3;
+    // Every instance shows the same leader and the others' views: /v1/nodes and /metrics.
+    for port in &apis {
+        let (code, body) =
+            switchback_testsupport::http::request_with(*port, "GET", "/v1/nodes", Some(TOKEN))
+                .unwrap();
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["leader"], leader.as_str(), "{v}");
+        assert_eq!(v["nodes"].as_array().unwrap().len(), 3, "{v}");
+        let (_, metrics) = switchback_testsupport::http::request(*port, "GET", "/metrics").unwrap();
+        assert!(
+            metrics.contains(&format!("switchback_leader{{node=\"{leader}\"}} 1")),
+            "{metrics}"
+        );
+    }
     // Cut: every connection of the leader's is ended, again and again, for 4 s.
     let cut = Instant::now();
     let mut ended = 0;

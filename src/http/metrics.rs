@@ -121,6 +121,30 @@ pub fn render(s: &ApiState) -> String {
     }
     out.push_str("# HELP switchback_cutover_stage The failback stage each cutover is at.\n# TYPE switchback_cutover_stage gauge\n");
     out.push_str(&stages);
+    // The instances on the store: who leads, and what each one sees.
+    let me = s.cfg.node();
+    let leader = crate::planner::leader::current_leader(&s.store, &me);
+    out.push_str("# HELP switchback_leader 1 for the node whose automation acts (the leader of the instances on this store).\n# TYPE switchback_leader gauge\n");
+    let _ = writeln!(out, "switchback_leader{{node=\"{}\"}} 1", label(&leader));
+    out.push_str("# HELP switchback_is_leader 1 when this instance is the leader.\n# TYPE switchback_is_leader gauge\n");
+    let _ = writeln!(
+        out,
+        "switchback_is_leader{{node=\"{}\"}} {}",
+        label(&me),
+        u8::from(leader == me)
+    );
+    out.push_str("# HELP switchback_node_health_down 1 when the node sees the check down (each live instance's own view).\n# TYPE switchback_node_health_down gauge\n");
+    for n in crate::planner::leader::live_nodes(&s.store) {
+        for (check, state) in &n.health {
+            let _ = writeln!(
+                out,
+                "switchback_node_health_down{{node=\"{}\",check=\"{}\"}} {}",
+                label(&n.node),
+                label(check),
+                u8::from(state == "down")
+            );
+        }
+    }
     // Provider API calls.
     render_providers(&s.providers.stats(), &mut out);
     // The API.

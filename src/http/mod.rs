@@ -241,6 +241,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/cutovers/{name}", get(status::cutover))
         .route("/v1/snapshots", get(status::snapshots))
         .route("/v1/health", get(status::health))
+        .route("/v1/nodes", get(status::nodes))
         .route_layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .merge(v1)

@@ -262,3 +262,19 @@ pub async fn snapshots(
 pub async fn health(State(s): State<Arc<ApiState>>) -> Json<Value> {
     Json(json!({"checks": health_views(&s)}))
 }
+
+/// `GET /v1/nodes`: the `serve` instances on this store, who leads, and each one's own view of
+/// every health check (a row older than the expiry is an instance that is gone: not listed).
+pub async fn nodes(State(s): State<Arc<ApiState>>) -> Json<Value> {
+    let store = s.store.clone();
+    let me = s.cfg.node();
+    let (leader, nodes) = tokio::task::spawn_blocking(move || {
+        (
+            crate::planner::leader::current_leader(&store, &me),
+            crate::planner::leader::live_nodes(&store),
+        )
+    })
+    .await
+    .unwrap_or_else(|_| ("none".into(), Vec::new()));
+    Json(json!({"leader": leader, "node": s.cfg.node(), "nodes": nodes}))
+}

@@ -7,11 +7,22 @@ use std::time::Duration;
 /// `METHOD path` on 127.0.0.1:`port` with an empty body: `(status, body)`, or `None` when
 /// nothing answered.
 pub fn request(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    request_with(port, method, path, None)
+}
+
+/// [`request`] with `Authorization: Bearer TOKEN`.
+pub fn request_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+) -> Option<(u16, String)> {
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut buf = Vec::new();
