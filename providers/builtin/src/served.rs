@@ -16,6 +16,10 @@ use crate::store::ServedRow;
 
 /// How often a waiting change looks again.
 const POLL: Duration = Duration::from_millis(10);
+/// On a shared store, how often a serving instance says it is still there, and how old its
+/// word may be: an instance on another machine has no process here to look at.
+const TOUCH_EVERY: Duration = Duration::from_secs(5);
+const REMOTE_ALIVE_SECS: i64 = 15;
 
 /// Whether process `pid` runs (a zombie does not).
 fn alive(pid: u32) -> bool {
@@ -68,8 +72,16 @@ impl Builtin {
                         Err(e) => warn!(error = %e, "served-serial task failed"),
                     }
                 }
-                if rx.changed().await.is_err() {
-                    return;
+                tokio::select! {
+                    r = rx.changed() => if r.is_err() { return },
+                    () = tokio::time::sleep(TOUCH_EVERY), if self.store.is_shared() => {
+                        let b = self.clone();
+                        let node = node.clone();
+                        let _ = tokio::task::spawn_blocking(move || {
+                            b.store.write(|tx| tx.touch_served(&node, pid))
+                        })
+                        .await;
+                    }
                 }
             }
         };
@@ -97,7 +109,11 @@ pub async fn wait(b: &Builtin, zone: &Name, timeout: Duration) -> Served {
             .read(|tx| tx.served(zone))
             .unwrap_or_default()
             .into_iter()
-            .filter(|r| alive(r.pid))
+            .filter(|r| {
+                alive(r.pid)
+                    || (b.store.is_shared()
+                        && crate::store::unix_now() - r.updated_at <= REMOTE_ALIVE_SECS)
+            })
             .collect();
         let Some(best) = rows
             .iter()

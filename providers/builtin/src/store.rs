@@ -746,6 +746,8 @@ pub struct ServedRow {
     pub node: String,
     pub pid: u32,
     pub serial: u32,
+    /// Unix seconds of its last report or refresh.
+    pub updated_at: i64,
 }
 
 impl Tx<'_> {
@@ -768,6 +770,17 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Process `pid` of `node` still serves what it reported (a shared store's liveness).
+    pub fn touch_served(&self, node: &str, pid: u32) -> Result<(), ZoneStoreError> {
+        self.tx
+            .execute(
+                "UPDATE builtin_served SET updated_at = ?3 WHERE node = ?1 AND pid = ?2",
+                params![node, pid, now()],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
     /// Forget what process `pid` of `node` serves (it stops; or it is gone).
     pub fn clear_served(&self, node: &str, pid: u32) -> Result<(), ZoneStoreError> {
         self.tx
@@ -784,7 +797,7 @@ impl Tx<'_> {
         let rows = self
             .tx
             .query(
-                "SELECT node, pid, serial FROM builtin_served WHERE zone = ?1 ORDER BY node",
+                "SELECT node, pid, serial, updated_at FROM builtin_served WHERE zone = ?1 ORDER BY node",
                 params![zone.to_string()],
             )
             .map_err(|e| self.sql(e))?;
@@ -795,6 +808,7 @@ impl Tx<'_> {
                     node: r.text(0).ok()?,
                     pid: u32::try_from(r.int(1).ok()?).ok()?,
                     serial: u32::try_from(r.int(2).ok()?).ok()?,
+                    updated_at: r.int(3).ok()?,
                 })
             })
             .collect())
