@@ -5,7 +5,8 @@
 #   tests/peers/postgres.sh start   initdb a fresh cluster into target/peers/postgres/data, start
 #                                   it on a free loopback port, and write target/peers/postgres/env
 #                                   (SWITCHBACK_TEST_POSTGRES=postgres://switchback@127.0.0.1:PORT/postgres
-#                                   and SWITCHBACK_TEST_PGPASSWORD) for tests/run to source
+#                                   SWITCHBACK_TEST_PGPASSWORD, and SWITCHBACK_TEST_PG_CA, the CA
+#                                   of its TLS certificate for 127.0.0.1) for tests/run to source
 #   tests/peers/postgres.sh stop    stop it by the PID in its postmaster.pid
 #
 # initdb and postgres refuse to run as root: as root they run as the `postgres` user (Debian's
@@ -65,15 +66,27 @@ start() {
   as_owner "$bin/initdb" -D "$DATA" -U switchback --pwfile="$DIR/pwfile" --auth=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; exit 1; }
   rm -f "$DIR/pwfile"
+  # TLS: a CA of our own and a server certificate for 127.0.0.1 (the tests verify it).
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=switchback test CA" \
+    -keyout "$DIR/ca.key" -out "$DIR/ca.pem" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$DATA/server.key" -out "$DIR/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$DIR/ext"
+  openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" -CAcreateserial \
+    -days 2 -extfile "$DIR/ext" -out "$DATA/server.crt" >/dev/null 2>&1
+  chmod 600 "$DATA/server.key"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$DATA/server.key" "$DATA/server.crt"; fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   as_owner "$bin/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$DIR \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+        -c ssl=on" \
     start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
   umask 077
   {
     printf 'export SWITCHBACK_TEST_POSTGRES=%q\n' "postgres://switchback@127.0.0.1:$port/postgres"
     printf 'export SWITCHBACK_TEST_PGPASSWORD=%q\n' "$password"
+    printf 'export SWITCHBACK_TEST_PG_CA=%q\n' "$DIR/ca.pem"
   } >"$ENVFILE"
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $DATA)"
 }
