@@ -14,6 +14,7 @@ use common::{Question, Switchback, SwitchbackOptions};
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
 use switchback_testsupport::cloudflare_fake as cf_fake;
+use switchback_testsupport::wait::wait_for;
 
 const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\napi A 192.0.2.90\n";
 
@@ -28,15 +29,6 @@ fn status(config: &std::path::Path) -> Value {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    t.elapsed()
 }
 
 #[test]

@@ -29,18 +29,9 @@ fn start_knot(
     port: u16,
     primary: SocketAddr,
 ) -> Knot {
-    for d in ["run", "db", "zones"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    let user = if common::peers::running_as_root() {
-        "    user: root:root\n"
-    } else {
-        ""
-    };
+    let head = switchback_testsupport::wait::knot_config_head(dir, port);
     let conf = format!(
-        "server:\n    listen: 127.0.0.1@{port}\n    rundir: \"{run}\"\n{user}\
-         database:\n    storage: \"{db}\"\n\
-         log:\n  - target: \"{log}\"\n    any: info\n\
+        "{head}\
          remote:\n  - id: switchback\n    address: {ip}@{pport}\n\
          acl:\n  - id: notify_from_switchback\n    address: 127.0.0.1\n    action: notify\n\
          template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
@@ -49,9 +40,6 @@ fn start_knot(
          acl: notify_from_switchback\n\
          zone:\n  - domain: catalog.switchback.\n    master: switchback\n    \
          acl: notify_from_switchback\n    catalog-role: interpret\n    catalog-template: member\n",
-        run = dir.join("run").display(),
-        db = dir.join("db").display(),
-        log = dir.join("knot.log").display(),
         zones = dir.join("zones").display(),
         ip = primary.ip(),
         pport = primary.port(),

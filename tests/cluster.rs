@@ -16,6 +16,7 @@ use hickory_proto::rr::RecordType;
 use serde_json::Value;
 use switchback::store::Store;
 use switchback_testsupport::postgres::TestDatabase;
+use switchback_testsupport::wait::wait_for;
 
 const TOKEN: &str = "cluster-test-token";
 
@@ -69,18 +70,6 @@ fn status(sb: &Switchback, pg: &TestDatabase) -> Value {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    t.elapsed()
 }
 
 /// An unsigned RFC 2136 UPDATE (the instances allow 127.0.0.0/8) with nsupdate.

@@ -17,7 +17,6 @@ use switchback_builtin::ServerOptions;
 use switchback_builtin::acl::Acl;
 use switchback_builtin::watch::Notify;
 use switchback_testsupport::free_port;
-use switchback_testsupport::peers::running_as_root;
 
 struct Knot {
     child: Child,
@@ -42,14 +41,7 @@ fn start_knot(
     port: u16,
     key: Option<KnotKey<'_>>,
 ) -> Knot {
-    for d in ["run", "db", "zones"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    let user = if running_as_root() {
-        "    user: root:root\n"
-    } else {
-        ""
-    };
+    let head = switchback_testsupport::wait::knot_config_head(dir, port);
     let (keys, key_line) = match key {
         Some((name, alg, secret)) => (
             format!("key:\n  - id: {name}\n    algorithm: {alg}\n    secret: {secret}\n"),
@@ -58,18 +50,13 @@ fn start_knot(
         None => (String::new(), String::new()),
     };
     let conf = format!(
-        "server:\n    listen: 127.0.0.1@{port}\n    rundir: \"{run}\"\n{user}\
-         database:\n    storage: \"{db}\"\n\
-         log:\n  - target: \"{log}\"\n    any: info\n\
+        "{head}\
          {keys}\
          remote:\n  - id: switchback\n    address: {primary_ip}@{primary_port}\n{key_line}\
          acl:\n  - id: notify_from_switchback\n    address: 127.0.0.1\n{key_line}    action: notify\n\
          template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
          zonefile-load: none\n    journal-content: changes\n\
          zone:\n  - domain: example.test.\n    master: switchback\n    acl: notify_from_switchback\n",
-        run = dir.join("run").display(),
-        db = dir.join("db").display(),
-        log = dir.join("knot.log").display(),
         zones = dir.join("zones").display(),
         primary_ip = primary.ip(),
         primary_port = primary.port(),

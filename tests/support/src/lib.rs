@@ -12,6 +12,7 @@
 //!   each a [`daemon::Daemon`].
 //! - [`primary`]: Knot and BIND as RFC 2136 primaries (TSIG-signed updates and transfers).
 //! - [`postgres`]: a fresh PostgreSQL database per test on the server `tests/run` starts.
+//! - [`wait`]: waiting with a limit, and the top of a knotd config.
 //! - [`http`]: a tiny blocking HTTP/1.1 client for peers' health and reset endpoints.
 //! - `route53` (feature `route53`): a plain SDK client on an emulator, hosted zones, raw change
 //!   batches, for setting up what the provider then reads.
@@ -39,6 +40,7 @@ pub mod postgres;
 pub mod primary;
 #[cfg(feature = "route53")]
 pub mod route53;
+pub mod wait;
 
 use std::path::PathBuf;
 

@@ -118,27 +118,15 @@ fn zone_file(token: &str) -> String {
 }
 
 fn write_knot(dir: &Path, port: u16, token: &str) {
-    for d in ["run", "db", "zones"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
+    let head = crate::wait::knot_config_head(dir, port);
     std::fs::write(dir.join("zones/example.test.zone"), zone_file(token)).unwrap();
-    let user = if running_as_root() {
-        "    user: root:root\n"
-    } else {
-        ""
-    };
     let conf = format!(
-        "server:\n    listen: 127.0.0.1@{port}\n    rundir: \"{run}\"\n{user}\
-         database:\n    storage: \"{db}\"\n\
-         log:\n  - target: \"{log}\"\n    any: info\n\
+        "{head}\
          key:\n  - id: {KEY_NAME}\n    algorithm: hmac-sha256\n    secret: {SECRET_B64}\n\
          acl:\n  - id: ddns\n    key: {KEY_NAME}\n    action: [update, transfer]\n\
          template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
          journal-content: changes\n\
          zone:\n  - domain: {ZONE}\n    file: example.test.zone\n    acl: ddns\n",
-        run = dir.join("run").display(),
-        db = dir.join("db").display(),
-        log = dir.join("knot.log").display(),
         zones = dir.join("zones").display(),
     );
     std::fs::write(dir.join("knot.conf"), conf).unwrap();
