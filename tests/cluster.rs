@@ -370,3 +370,72 @@ fn a_failover_waits_for_the_quorum_of_health_views() {
         .count();
     assert_eq!(failovers, 1);
 }
+
+/// The leader dies half-way through an automatic failover (a fault point aborts it after the
+/// intent is stored, as kill -9 would): the next leader finishes that step (`resume`), and no
+/// second failover starts.
+#[test]
+fn an_automatic_failover_cut_short_by_the_leaders_death_is_finished_by_the_next() {
+    let Some(pg) = TestDatabase::create() else {
+        return;
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let primary = Endpoint::start(listener);
+    let zones = zones_dir();
+    let names = ["a", "b", "c"];
+    let mut nodes: Vec<Switchback> = names
+        .iter()
+        .map(|n| {
+            let mut opts = SwitchbackOptions::new(zones.path());
+            opts.state = Some(pg.url.clone());
+            opts.env = vec![
+                ("PGPASSWORD".into(), pg.password.clone()),
+                ("SWITCHBACK_FAULT".into(), "failover:after-intent".into()),
+            ];
+            opts.extra_server_toml =
+                format!("node = \"{n}\"\napi = \"127.0.0.1:{}\"\n", free_port());
+            opts.extra_toml = web_cutover(port);
+            Switchback::start_with(opts)
+        })
+        .collect();
+    let leader = leader_of(&nodes, &pg);
+    let li = names.iter().position(|n| *n == leader).unwrap();
+    drop(primary);
+    wait_for(
+        "the leader to die half-way",
+        Duration::from_secs(10),
+        || !nodes[li].is_running(),
+    );
+    let other = (li + 1) % 3;
+    let took = wait_for(
+        "the next leader to finish it",
+        Duration::from_secs(20),
+        || status(&nodes[other], &pg)["state"] == "failed-over",
+    );
+    eprintln!("the interrupted failover was finished {took:?} after the leader died");
+    assert_eq!(a(&nodes[other], "www.example.com."), ["198.51.100.80"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let store = Store::open(pg.location()).unwrap();
+    let runs = store.cutover_runs("web").unwrap();
+    let kinds: Vec<&str> = runs.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "failover").count(),
+        1,
+        "one failover, never a second: {kinds:?}"
+    );
+    // The one run was finished by the resume, which its journal records.
+    let run = &runs[0];
+    assert_eq!(run.state, switchback::store::RunState::Done, "{run:#?}");
+    let journal = store.journal_entries(run.id).unwrap();
+    assert!(
+        journal.iter().any(|e| e
+            .detail
+            .to_string()
+            .contains("resuming the failover step interrupted")),
+        "{journal:#?}"
+    );
+    let st = status(&nodes[other], &pg);
+    assert_eq!(st["snapshots"].as_array().unwrap().len(), 1, "{st}");
+    assert!(st["intent"].is_null(), "{st}");
+}

@@ -105,6 +105,15 @@ pub async fn run(
                         }
                     }
                 }
+                // An automatic step whose actor died half-way (a leader killed, or cut off
+                // past its lease's expiry) is finished by the leader now; a person's
+                // interrupted step is left to `resume` or `abort`.
+                for c in &cutovers {
+                    if interrupted_automatic(&store, c, &me, &actor) {
+                        info!(cutover = %c.name, node = %me, "resuming an interrupted automatic step");
+                        step(&providers, &store, &gate, c, &actor, Action::Resume, &mut last).await;
+                    }
+                }
                 let waiting: Vec<&Cutover> = cutovers.iter().filter(|c| pending.contains(&c.name)).collect();
                 for c in waiting {
                     let due = monitor.state(&c.name) == Some(HealthState::Down)
@@ -128,6 +137,22 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Whether cutover `c` has a step in progress whose holder was automation and is gone.
+fn interrupted_automatic(store: &Store, c: &Cutover, me: &str, actor: &str) -> bool {
+    let Ok(Some(row)) = store.cutover_state(&c.name) else {
+        return false;
+    };
+    if row.intent.is_none() {
+        return false;
+    }
+    let Ok(Some(lease)) = store.lease(&c.name) else {
+        return false;
+    };
+    let holder = super::lease::Holder::me(me, ActorKind::Automation, actor);
+    lease.actor == ActorKind::Automation.as_str()
+        && super::lease::replaceable(&lease, &holder, std::time::SystemTime::now())
 }
 
 fn state_of(cfg: &Config, store: &Store, c: &Cutover) -> Option<State> {
