@@ -19,6 +19,9 @@ pub struct StatusView {
     pub generated_at: String,
     pub cutovers: Vec<CutoverView>,
     pub health: Vec<HealthView>,
+    /// The `serve` instances on the store (a shared PostgreSQL), each with its own view of
+    /// the health checks; empty when this instance is alone.
+    pub nodes: Vec<crate::store::NodeRow>,
 }
 
 impl StatusView {
@@ -223,6 +226,10 @@ pub fn view(s: &ApiState) -> Result<StatusView, ApiError> {
         generated_at: super::now_text(),
         cutovers: cutovers.iter().map(|c| cutover_view(s, c)).collect(),
         health: health_views(s),
+        nodes: match crate::planner::leader::live_nodes(&s.store) {
+            n if n.len() > 1 => n,
+            _ => Vec::new(),
+        },
     })
 }
 

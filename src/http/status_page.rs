@@ -22,6 +22,7 @@ pub fn render(view: &StatusView) -> String {
     banner(&mut body, view);
     cutovers(&mut body, view);
     health(&mut body, view);
+    nodes(&mut body, view);
     runs(&mut body, view);
     let title = match attention(view).len() {
         0 => "Switchback status".to_string(),
@@ -361,6 +362,30 @@ struct RunLine<'a> {
     error: Option<String>,
 }
 
+/// The instances on a shared store: which one leads, and what each one sees.
+fn nodes(out: &mut String, view: &StatusView) {
+    if view.nodes.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Instances</h2>\n<table>\n<tr><th>Node</th><th>Role</th><th>Health checks as it sees them</th><th>Last heartbeat</th></tr>\n");
+    for n in &view.nodes {
+        let checks: Vec<String> = n
+            .health
+            .iter()
+            .map(|(c, s)| format!("{} {}", esc(c), badge(s)))
+            .collect();
+        out.push_str(&format!(
+            "<tr><td class=\"name\">{}<span class=\"sub\">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(&n.node),
+            esc(&n.host),
+            if n.leader { "<b>leader</b>" } else { "<span class=\"muted\">follower</span>" },
+            checks.join(" "),
+            time_tag(&n.heartbeat_at),
+        ));
+    }
+    out.push_str("</table>\n");
+}
+
 fn runs(out: &mut String, view: &StatusView) {
     out.push_str("<h2>Last runs</h2>\n");
     let mut lines: Vec<RunLine> = Vec::new();
@@ -530,6 +555,19 @@ mod tests {
                 check("api", "up", (0..80).map(|i| probe(i % 60, true)).collect()),
                 check("mail", "unknown", Vec::new()),
             ],
+            nodes: ["site-a", "site-b"]
+                .iter()
+                .enumerate()
+                .map(|(i, n)| crate::store::NodeRow {
+                    node: n.to_string(),
+                    host: format!("host-{i}"),
+                    pid: 100 + i as i64,
+                    leader: i == 0,
+                    health: [("web".to_string(), ["down", "up"][i].to_string())].into(),
+                    started_at: "2026-11-25T18:00:00.000000Z".into(),
+                    heartbeat_at: "2026-11-25T18:44:59.500000Z".into(),
+                })
+                .collect(),
         }
     }
 
@@ -578,6 +616,30 @@ mod tests {
         let failback = html.find("primary not healthy").unwrap();
         let failover = html.find("run 7").unwrap();
         assert!(hook < failback && failback < failover);
+    }
+
+    #[test]
+    fn instances_show_the_leader_and_each_ones_view() {
+        let html = render(&every_state());
+        let at = html
+            .find("<h2>Instances</h2>")
+            .expect("an instances section");
+        let section = &html[at..];
+        assert!(section.contains("site-a<span class=\"sub\">host-0</span></td><td><b>leader</b>"));
+        assert!(section.contains(
+            "site-b<span class=\"sub\">host-1</span></td><td><span class=\"muted\">follower</span>"
+        ));
+        assert!(
+            section.contains("web <span class=\"badge s-down\">"),
+            "{section}"
+        );
+        assert!(
+            !render(&StatusView {
+                nodes: Vec::new(),
+                ..every_state()
+            })
+            .contains("Instances")
+        );
     }
 
     #[test]
@@ -646,6 +708,7 @@ mod tests {
             generated_at: "2026-11-25T18:45:00.123Z".into(),
             cutovers: vec![cutover("web", "idle", 0)],
             health: vec![check("web", "up", vec![probe(1, true)])],
+            nodes: Vec::new(),
         };
         let html = render(&v);
         assert!(html.contains("All clear"));
@@ -655,6 +718,7 @@ mod tests {
             generated_at: String::new(),
             cutovers: Vec::new(),
             health: Vec::new(),
+            nodes: Vec::new(),
         });
         assert!(html.contains("No cutover is configured."));
         assert!(html.contains("No health check is running."));
