@@ -11,8 +11,11 @@ use switchback_builtin::rrl::RrlConfig;
 use switchback_sql::Location;
 
 pub mod access;
+mod defaults;
 pub mod providers;
 pub mod tsig;
+
+use defaults::*;
 
 use providers::ProviderSettings;
 
@@ -269,76 +272,6 @@ impl Cutover {
     /// The records in zone `z`.
     pub fn records_in<'c>(&'c self, z: &'c ZoneKey) -> impl Iterator<Item = &'c CutoverRecord> {
         self.records.iter().filter(move |r| r.at == *z)
-    }
-}
-
-fn default_stages() -> Vec<u32> {
-    vec![10, 50, 100]
-}
-fn default_soak() -> String {
-    "5m".into()
-}
-fn default_hold_down() -> String {
-    "10m".into()
-}
-fn default_cutover_ttl() -> u32 {
-    60
-}
-fn default_dns() -> Vec<SocketAddr> {
-    vec![SocketAddr::from(([127, 0, 0, 1], 5353))]
-}
-fn default_api() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8053))
-}
-fn default_zones() -> PathBuf {
-    PathBuf::from("zones")
-}
-fn default_state() -> Location {
-    Location::Sqlite(PathBuf::from(".switchback/state.db"))
-}
-
-/// `[server] state`: a path or a `postgres://` URL (whose password may come from
-/// `PGPASSWORD` or a password file; never from the config's text into a message).
-fn state_location<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Location, D::Error> {
-    let text = String::deserialize(d)?;
-    Location::parse(&text, |k| std::env::var(k).ok()).map_err(serde::de::Error::custom)
-}
-fn default_slip() -> u32 {
-    2
-}
-fn default_enabled() -> bool {
-    true
-}
-fn default_rrl_rate() -> u32 {
-    200
-}
-fn default_tcp_per_client() -> usize {
-    16
-}
-fn default_tcp_max() -> usize {
-    512
-}
-
-impl Default for ServerConfig {
-    fn default() -> ServerConfig {
-        ServerConfig {
-            dns: default_dns(),
-            api: default_api(),
-            zones: default_zones(),
-            state: default_state(),
-            allow_transfer: Vec::new(),
-            notify: Vec::new(),
-            allow_update: Vec::new(),
-            zone: BTreeMap::new(),
-            notify_key: None,
-            udp_workers: None,
-            rrl: None,
-            node: None,
-            quorum: None,
-            catalog: None,
-            tcp_per_client: default_tcp_per_client(),
-            tcp_max: default_tcp_max(),
-        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod notify;
 pub mod provider;
 pub mod rrl;
+mod schema;
 pub mod seed;
 pub mod served;
 pub mod server;

@@ -236,32 +236,6 @@ fn big_zone(sets: usize) -> Zone {
     Zone::new(o, v)
 }
 
-#[test]
-fn fresh_store_is_created_with_parents_in_wal_mode() {
-    let dir = tmp();
-    let path = dir.path().join("a/b/state.db");
-    let store = Store::open(&path).unwrap();
-    assert!(path.is_file());
-    assert_eq!(store.path(), path.display().to_string());
-    assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION);
-    assert!(store.list_snapshots(None, None).unwrap().is_empty());
-    assert!(store.runs(10).unwrap().is_empty());
-    assert!(store.unfinished_runs().unwrap().is_empty());
-    assert!(store.audit_log(10).unwrap().is_empty());
-    drop(store);
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    let mode: String = raw
-        .pragma_query_value(None, "journal_mode", |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "state file is private: {mode:o}");
-    }
-}
-
 fn opening_twice_is_idempotent_and_concurrent_opens_share(at: &At) {
     let first = at.open();
     let meta = first.create_snapshot("site", &rich_zone(), None).unwrap();
@@ -598,15 +572,6 @@ fn runs_journal_and_audit(at: &At) {
     assert!(matches!(store.audit(&bad), Err(StoreError::Sql(_))));
 }
 
-fn assert_untouched(path: &Path, before: &[u8]) {
-    assert_eq!(
-        fs::read(path).unwrap(),
-        before,
-        "{} was modified",
-        path.display()
-    );
-}
-
 fn newer_schema_is_refused_untouched(at: &At) {
     drop(at.open());
     at.raw("UPDATE switchback_meta SET value = '99' WHERE key = 'schema_version'");
@@ -626,81 +591,6 @@ fn newer_schema_is_refused_untouched(at: &At) {
         "{msg}"
     );
     assert!(at.contents() == before, "the store was modified");
-}
-
-#[test]
-fn garbage_file_is_refused_untouched() {
-    let dir = tmp();
-    let path = dir.path().join("state.db");
-    let garbage: Vec<u8> = (0..10_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
-    fs::write(&path, &garbage).unwrap();
-    let e = Store::open(&path).unwrap_err();
-    assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
-    let msg = e.to_string();
-    assert!(msg.contains(&path.display().to_string()), "{msg}");
-    assert!(msg.contains("refusing to touch it"), "{msg}");
-    assert_untouched(&path, &garbage);
-    assert!(!dir.path().join("state.db-wal").exists());
-
-    // A short text file.
-    fs::write(&path, b"hello\n").unwrap();
-    assert!(matches!(
-        Store::open(&path),
-        Err(StoreError::Corrupt { .. })
-    ));
-    assert_untouched(&path, b"hello\n");
-}
-
-#[test]
-fn damaged_database_is_refused_untouched() {
-    let dir = tmp();
-    let path = dir.path().join("state.db");
-    {
-        let s = Store::open(&path).unwrap();
-        s.create_snapshot("site", &rich_zone(), None).unwrap();
-    }
-    // Keep the SQLite header, ruin everything after it (the schema lives on page 1).
-    let mut bytes = fs::read(&path).unwrap();
-    for (i, b) in bytes.iter_mut().enumerate().skip(100) {
-        *b = (i * 7 + 3) as u8;
-    }
-    fs::write(&path, &bytes).unwrap();
-    let e = Store::open(&path).unwrap_err();
-    eprintln!("{e}");
-    assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
-    assert!(e.to_string().contains(&path.display().to_string()));
-    assert_untouched(&path, &bytes);
-}
-
-#[test]
-fn damage_inside_a_snapshot_is_reported_as_corrupt() {
-    let dir = tmp();
-    let path = dir.path().join("state.db");
-    let id = {
-        let s = Store::open(&path).unwrap();
-        s.check().unwrap();
-        s.create_snapshot("site", &big_zone(3_000), None)
-            .unwrap()
-            .id
-    };
-    // Ruin the middle of the file: the overflow pages holding the snapshot's JSON.
-    let mut bytes = fs::read(&path).unwrap();
-    let len = bytes.len();
-    for (i, b) in bytes[len / 3..len / 2].iter_mut().enumerate() {
-        *b = (i * 13 + 5) as u8;
-    }
-    fs::write(&path, &bytes).unwrap();
-    match Store::open(&path) {
-        Err(e) => assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}"),
-        Ok(s) => {
-            let e = s.snapshot(&id).unwrap_err();
-            assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
-            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
-            assert!(matches!(s.check(), Err(StoreError::Corrupt { .. })));
-        }
-    }
 }
 
 #[test]
@@ -725,138 +615,6 @@ fn snapshot_of_a_large_zone(at: &At) {
     let meta = store.create_snapshot("site", &zone, None).unwrap();
     assert_eq!(meta.record_sets, 5_000);
     assert_eq!(store.snapshot(&meta.id).unwrap().zone, zone);
-}
-
-const CRASH_ENV: &str = "SWITCHBACK_STORE_CRASH_CHILD";
-
-/// Not a test on its own: the body of the child process of `journal_survives_kill_9`.
-#[test]
-fn crash_child() {
-    let Ok(path) = std::env::var(CRASH_ENV) else {
-        return;
-    };
-    let location = Location::parse(&path, |k| std::env::var(k).ok()).unwrap();
-    let store = Store::open(location).unwrap();
-    let zone = rich_zone();
-    let run = store
-        .start_run("rollback", "crash-test", "site", &zone.origin, &json!({}))
-        .unwrap();
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "RUN {run}").unwrap();
-    out.flush().unwrap();
-    for i in 0..1_000_000u64 {
-        let detail = json!({"i": i, "pad": "x".repeat((i as usize * 37) % 3000)});
-        store
-            .journal(run, &format!("step-{i}"), Phase::Started, &detail)
-            .unwrap();
-        writeln!(out, "J {i}").unwrap();
-        out.flush().unwrap();
-        if i % 20 == 7 {
-            let meta = store
-                .create_snapshot("site", &zone, Some(&format!("crash {i}")))
-                .unwrap();
-            writeln!(out, "S {}", meta.id).unwrap();
-            out.flush().unwrap();
-        }
-    }
-}
-
-fn journal_survives_kill_9(at: &At) {
-    let (path, password) = match &at.pg {
-        Some(pg) => (pg.url.clone(), pg.password.clone()),
-        None => (at.location.display(), String::new()),
-    };
-    let _ = &at.dir;
-    let exe = std::env::current_exe().unwrap();
-    let zone = rich_zone();
-    let mut seen_snapshots: Vec<String> = Vec::new();
-    let mut seen_runs: Vec<(RunId, u64)> = Vec::new();
-    // Kill at different points: early, mid-way, later.
-    for kill_after in [3usize, 120, 317] {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "store::tests::crash_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CRASH_ENV, &path)
-            .env("PGPASSWORD", &password)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut run = None;
-        let mut journalled = 0u64;
-        let mut lines = 0;
-        for line in stdout.lines() {
-            let line = line.unwrap();
-            // libtest's "test ... " may precede the first line on the same line.
-            if let Some((_, id)) = line.split_once("RUN ") {
-                run = Some(id.parse::<RunId>().unwrap());
-            } else if let Some(i) = line.strip_prefix("J ") {
-                assert_eq!(i.parse::<u64>().unwrap(), journalled);
-                journalled += 1;
-                lines += 1;
-            } else if let Some(id) = line.strip_prefix("S ") {
-                seen_snapshots.push(id.to_string());
-                lines += 1;
-            }
-            if lines >= kill_after {
-                // SIGKILL while the child keeps writing.
-                child.kill().unwrap();
-                break;
-            }
-        }
-        child.wait().unwrap();
-        let run = run.expect("the child started a run");
-        eprintln!(
-            "killed child after {journalled} journal entries, {} snapshots acknowledged",
-            seen_snapshots.len()
-        );
-        seen_runs.push((run, journalled));
-
-        // Reopen: everything whose call returned is there, every row whole.
-        let store = at.open();
-        for &(run, journalled) in &seen_runs {
-            let entries = store.journal_entries(run).unwrap();
-            assert!(
-                entries.len() as u64 >= journalled,
-                "run {run}: {} entries, {journalled} acknowledged",
-                entries.len()
-            );
-            for (i, e) in entries.iter().enumerate() {
-                let i = i as u64;
-                assert_eq!(e.seq as u64, i + 1);
-                assert_eq!(e.step, format!("step-{i}"));
-                assert_eq!(e.phase, Phase::Started);
-                assert_eq!(
-                    e.detail,
-                    json!({"i": i, "pad": "x".repeat((i as usize * 37) % 3000)})
-                );
-            }
-        }
-        let unfinished: Vec<RunId> = store
-            .unfinished_runs()
-            .unwrap()
-            .iter()
-            .map(|r| r.id)
-            .collect();
-        assert_eq!(
-            unfinished,
-            seen_runs.iter().map(|r| r.0).collect::<Vec<_>>()
-        );
-        for id in &seen_snapshots {
-            assert_eq!(store.snapshot(id).unwrap().zone, zone);
-        }
-        // Every snapshot row that made it (acknowledged or not) reads back whole.
-        for meta in store.list_snapshots(None, None).unwrap() {
-            assert_eq!(store.snapshot(&meta.id).unwrap().zone, zone);
-        }
-        store.check().unwrap();
-    }
-    assert!(seen_runs.iter().map(|r| r.1).sum::<u64>() > 300);
 }
 
 /// Four handles (four connections, as four processes or nodes would have) race for one lease,
@@ -907,3 +665,7 @@ fn leases_are_compare_and_set(at: &At) {
         }
     }
 }
+
+mod kill;
+use kill::journal_survives_kill_9;
+mod sqlite_file;
