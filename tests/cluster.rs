@@ -439,3 +439,32 @@ fn an_automatic_failover_cut_short_by_the_leaders_death_is_finished_by_the_next(
     assert_eq!(st["snapshots"].as_array().unwrap().len(), 1, "{st}");
     assert!(st["intent"].is_null(), "{st}");
 }
+
+/// Each instance reconciles its own zone folder: one that starts with an empty folder drops
+/// nothing the others serve; a file removed where it was seen removes its zone everywhere.
+#[test]
+fn zone_folders_of_several_instances_do_not_fight() {
+    let Some(pg) = TestDatabase::create() else {
+        return;
+    };
+    let zones = zones_dir();
+    let a_node = instance(zones.path(), &pg, "a", "");
+    let empty = tempfile::tempdir().unwrap();
+    let mut opts = SwitchbackOptions::new(empty.path());
+    opts.state = Some(pg.url.clone());
+    opts.env = vec![("PGPASSWORD".into(), pg.password.clone())];
+    opts.extra_server_toml = format!("node = \"b\"\napi = \"127.0.0.1:{}\"\n", free_port());
+    opts.ready_zones = Some(vec!["example.com.".into()]);
+    let b_node = Switchback::start_with(opts);
+    b_node.hup();
+    std::thread::sleep(Duration::from_millis(500));
+    for n in [&a_node, &b_node] {
+        assert_eq!(a(n, "www.example.com."), ["192.0.2.80"]);
+    }
+    // Removed where it was seen: gone from both.
+    std::fs::remove_file(zones.path().join("example.com.zone")).unwrap();
+    a_node.hup();
+    wait_for("the zone to leave both", Duration::from_secs(5), || {
+        a(&a_node, "www.example.com.").is_empty() && a(&b_node, "www.example.com.").is_empty()
+    });
+}

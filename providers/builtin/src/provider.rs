@@ -54,6 +54,9 @@ pub struct Builtin {
     pub(crate) serving: bool,
     /// `[server] catalog`: the RFC 9432 catalog zone of every other zone (catalog_zone.rs).
     pub(crate) catalog_zone: Option<Name>,
+    /// The zone files this process saw at its last reload (seed.rs: on a shared store, only a
+    /// file seen and then removed here removes its zone).
+    pub(crate) files_seen: Mutex<HashSet<Name>>,
 }
 
 /// The record types the built-in server holds and serves.
@@ -219,6 +222,7 @@ impl Builtin {
             health: Arc::new(HealthTable::default()),
             counters: Mutex::default(),
             catalog_zone: None,
+            files_seen: Mutex::default(),
         }
     }
 

@@ -208,10 +208,22 @@ impl Builtin {
 
     /// Zones in the store whose file is gone: a clean one is dropped, a dirty one keeps its
     /// runtime changes (and serving).
+    ///
+    /// On a store that several instances share, each with its own zone folder, a file counts
+    /// as gone only when this process saw it at its last reload and not now: an instance that
+    /// starts with an empty (or another) folder never drops the zones the others serve.
     fn forget_missing(&self, seen: &HashSet<Name>) -> Result<(), LoadError> {
+        let before = {
+            let mut last = self.files_seen.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *last, seen.clone())
+        };
+        let shared = self.store.is_shared();
         self.store.write(|tx| {
             for meta in tx.zones()? {
                 if seen.contains(&meta.zone) {
+                    continue;
+                }
+                if shared && !before.contains(&meta.zone) {
                     continue;
                 }
                 if meta.dirty {
