@@ -16,7 +16,11 @@ fn soa(serial: u32) -> String {
 
 /// A server whose zone went through serials 1 -> 2 -> 3 -> 4.
 async fn three_changes() -> (Dirs, Arc<switchback_builtin::Builtin>, Serving) {
-    let d = Dirs::new();
+    three_changes_in(Dirs::new()).await
+}
+
+/// The same on the store of `d`.
+async fn three_changes_in(d: Dirs) -> (Dirs, Arc<switchback_builtin::Builtin>, Serving) {
     let b = Arc::new(d.open());
     move_www(&b, "192.0.2.2").await;
     b.apply(
@@ -41,7 +45,19 @@ async fn three_changes() -> (Dirs, Arc<switchback_builtin::Builtin>, Serving) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ixfr_over_tcp() {
-    let (_d, _b, srv) = three_changes().await;
+    ixfr_over_tcp_on(Dirs::new()).await;
+}
+
+/// The history is the store's: the same deltas from a PostgreSQL store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ixfr_over_tcp_on_postgres() {
+    if let Some(d) = Dirs::postgres() {
+        ixfr_over_tcp_on(d).await;
+    }
+}
+
+async fn ixfr_over_tcp_on(d: Dirs) {
+    let (_d, _b, srv) = three_changes_in(d).await;
     let addr = srv.addr;
     tokio::task::spawn_blocking(move || {
         // Up to date (or newer): the current SOA alone.
@@ -119,7 +135,18 @@ async fn ixfr_over_udp_answers_the_soa() {
 /// The history survives a restart: IXFR is still incremental.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ixfr_after_a_restart() {
-    let (d, b, srv) = three_changes().await;
+    ixfr_after_a_restart_on(Dirs::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ixfr_after_a_restart_on_postgres() {
+    if let Some(d) = Dirs::postgres() {
+        ixfr_after_a_restart_on(d).await;
+    }
+}
+
+async fn ixfr_after_a_restart_on(d: Dirs) {
+    let (d, b, srv) = three_changes_in(d).await;
     srv.stop().await;
     drop(b);
     let b = Arc::new(d.open());

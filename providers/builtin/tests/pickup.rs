@@ -78,7 +78,18 @@ impl Secondary {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_from_another_process_is_served_by_the_poll() {
-    let d = Dirs::new();
+    pickup(Dirs::new()).await;
+}
+
+/// On PostgreSQL the change comes by NOTIFY (LISTEN), with the same history and NOTIFYs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_from_another_process_is_picked_up_on_postgres() {
+    if let Some(d) = Dirs::postgres() {
+        pickup(d).await;
+    }
+}
+
+async fn pickup(d: Dirs) {
     let server = Arc::new(d.open());
     let secondary = Secondary::start(0);
     let srv = Serving::start(server.clone(), vec![secondary.addr]).await;

@@ -16,11 +16,15 @@ pub fn name(s: &str) -> Name {
     s.parse().unwrap()
 }
 
-/// A zone folder with example.test. and a state file path next to it.
+/// A zone folder with example.test. and a state file path next to it (or, with
+/// [`Dirs::postgres`], a fresh PostgreSQL database as the store).
 pub struct Dirs {
     pub tmp: tempfile::TempDir,
     pub zones: PathBuf,
+    /// The SQLite file (the store unless `location` says otherwise).
     pub state: PathBuf,
+    pub location: switchback_sql::Location,
+    pub pg: Option<switchback_testsupport::postgres::TestDatabase>,
 }
 
 impl Dirs {
@@ -30,7 +34,22 @@ impl Dirs {
         std::fs::create_dir(&zones).unwrap();
         std::fs::write(zones.join("example.test.zone"), ZONE).unwrap();
         let state = tmp.path().join("state").join("state.db");
-        Dirs { tmp, zones, state }
+        Dirs {
+            location: switchback_sql::Location::Sqlite(state.clone()),
+            tmp,
+            zones,
+            state,
+            pg: None,
+        }
+    }
+
+    /// The same, the store on a fresh PostgreSQL database; `None` when PostgreSQL is skipped.
+    pub fn postgres() -> Option<Dirs> {
+        let pg = switchback_testsupport::postgres::TestDatabase::create()?;
+        let mut d = Dirs::new();
+        d.location = pg.location();
+        d.pg = Some(pg);
+        Some(d)
     }
 
     pub fn file(&self) -> PathBuf {
@@ -39,12 +58,12 @@ impl Dirs {
 
     /// As `serve` opens it (answers precomputed).
     pub fn open(&self) -> Builtin {
-        Builtin::open_serving("builtin", &self.zones, &self.state).unwrap()
+        Builtin::open_serving("builtin", &self.zones, &self.location).unwrap()
     }
 
     /// As a CLI process opens it.
     pub fn open_cli(&self) -> Builtin {
-        Builtin::open("builtin", &self.zones, &self.state).unwrap()
+        Builtin::open("builtin", &self.zones, &self.location).unwrap()
     }
 }
 
