@@ -22,6 +22,26 @@ const TOKEN: &str = "cluster-test-token";
 
 const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\n";
 
+/// How instance `node` starts: the test database as its store (password in PGPASSWORD), its
+/// own DNS port and API on `api` (token [`TOKEN`]), unsigned UPDATEs from loopback.
+fn node_options(
+    zones: &std::path::Path,
+    pg: &TestDatabase,
+    node: &str,
+    api: u16,
+) -> SwitchbackOptions {
+    let mut opts = SwitchbackOptions::new(zones);
+    opts.state = Some(pg.url.clone());
+    opts.env = vec![
+        ("PGPASSWORD".into(), pg.password.clone()),
+        ("SB_API_TOKEN".into(), TOKEN.into()),
+    ];
+    opts.extra_server_toml =
+        format!("node = \"{node}\"\napi = \"127.0.0.1:{api}\"\nallow_update = [\"127.0.0.0/8\"]\n");
+    opts.extra_toml = "[api]\ntoken_env = \"SB_API_TOKEN\"\n".into();
+    opts
+}
+
 /// One instance: node `node` on the test database, its own DNS and API ports.
 fn instance(zones: &std::path::Path, pg: &TestDatabase, node: &str, extra: &str) -> Switchback {
     instance_api(zones, pg, node, extra, free_port())
@@ -34,15 +54,8 @@ fn instance_api(
     extra: &str,
     api: u16,
 ) -> Switchback {
-    let mut opts = SwitchbackOptions::new(zones);
-    opts.state = Some(pg.url.clone());
-    opts.env = vec![
-        ("PGPASSWORD".into(), pg.password.clone()),
-        ("SB_API_TOKEN".into(), TOKEN.into()),
-    ];
-    opts.extra_server_toml =
-        format!("node = \"{node}\"\napi = \"127.0.0.1:{api}\"\nallow_update = [\"127.0.0.0/8\"]\n");
-    opts.extra_toml = format!("{extra}\n[api]\ntoken_env = \"SB_API_TOKEN\"\n");
+    let mut opts = node_options(zones, pg, node, api);
+    opts.extra_toml = format!("{extra}\n{}", opts.extra_toml);
     Switchback::start_with(opts)
 }
 
@@ -325,14 +338,9 @@ fn a_failover_waits_for_the_quorum_of_health_views() {
     let nodes: Vec<Switchback> = [("a", dead), ("b", up), ("c", up)]
         .iter()
         .map(|(n, port)| {
-            let mut opts = SwitchbackOptions::new(zones.path());
-            opts.state = Some(pg.url.clone());
-            opts.env = vec![("PGPASSWORD".into(), pg.password.clone())];
-            opts.extra_server_toml = format!(
-                "node = \"{n}\"\napi = \"127.0.0.1:{}\"\nquorum = 2\n",
-                free_port()
-            );
-            opts.extra_toml = web_cutover(*port);
+            let mut opts = node_options(zones.path(), &pg, n, free_port());
+            opts.extra_server_toml.push_str("quorum = 2\n");
+            opts.extra_toml = format!("{}\n{}", web_cutover(*port), opts.extra_toml);
             Switchback::start_with(opts)
         })
         .collect();
@@ -387,15 +395,10 @@ fn an_automatic_failover_cut_short_by_the_leaders_death_is_finished_by_the_next(
     let mut nodes: Vec<Switchback> = names
         .iter()
         .map(|n| {
-            let mut opts = SwitchbackOptions::new(zones.path());
-            opts.state = Some(pg.url.clone());
-            opts.env = vec![
-                ("PGPASSWORD".into(), pg.password.clone()),
-                ("SWITCHBACK_FAULT".into(), "failover:after-intent".into()),
-            ];
-            opts.extra_server_toml =
-                format!("node = \"{n}\"\napi = \"127.0.0.1:{}\"\n", free_port());
-            opts.extra_toml = web_cutover(port);
+            let mut opts = node_options(zones.path(), &pg, n, free_port());
+            opts.env
+                .push(("SWITCHBACK_FAULT".into(), "failover:after-intent".into()));
+            opts.extra_toml = format!("{}\n{}", web_cutover(port), opts.extra_toml);
             Switchback::start_with(opts)
         })
         .collect();
@@ -450,10 +453,7 @@ fn zone_folders_of_several_instances_do_not_fight() {
     let zones = zones_dir();
     let a_node = instance(zones.path(), &pg, "a", "");
     let empty = tempfile::tempdir().unwrap();
-    let mut opts = SwitchbackOptions::new(empty.path());
-    opts.state = Some(pg.url.clone());
-    opts.env = vec![("PGPASSWORD".into(), pg.password.clone())];
-    opts.extra_server_toml = format!("node = \"b\"\napi = \"127.0.0.1:{}\"\n", free_port());
+    let mut opts = node_options(empty.path(), &pg, "b", free_port());
     opts.ready_zones = Some(vec!["example.com.".into()]);
     let b_node = Switchback::start_with(opts);
     b_node.hup();

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use tracing::{debug, info, warn};
 
-use crate::health::{HealthMonitor, HealthState};
+use crate::health::HealthMonitor;
 use crate::store::{NodeRow, Store};
 
 /// The advisory lock the leader holds (per database).
@@ -169,9 +169,4 @@ pub async fn heartbeat(
     }
     let node = leadership.node().to_string();
     let _ = tokio::task::spawn_blocking(move || store.remove_node(&node, pid)).await;
-}
-
-/// Whether a health state counts as down for the quorum.
-pub fn is_down(state: Option<HealthState>) -> bool {
-    state == Some(HealthState::Down)
 }

@@ -212,6 +212,27 @@ pub fn parse(m: &[u8]) -> Result<Message, Malformed> {
     })
 }
 
+/// The mnemonic of RCODE `rc` (RFC 6895 §2.3; RFC 2136 adds YXDOMAIN..NOTZONE), for the
+/// codes a DNS message carries in its header or its OPT record; `None` for the others.
+pub fn rcode_name(rc: u16) -> Option<&'static str> {
+    Some(match rc {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        16 => "BADVERS",
+        23 => "BADCOOKIE",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,22 +206,9 @@ pub fn axfr_query(id: u16, zone: &Name) -> Vec<u8> {
     m
 }
 
-/// The RCODE mnemonic (RFC 2136 §2.2 adds YXDOMAIN..NOTZONE).
+/// The RCODE mnemonic of a header's 4-bit RCODE (`RCODE?` for an unassigned one).
 pub fn rcode_name(rc: u8) -> &'static str {
-    match rc {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        6 => "YXDOMAIN",
-        7 => "YXRRSET",
-        8 => "NXRRSET",
-        9 => "NOTAUTH",
-        10 => "NOTZONE",
-        _ => "RCODE?",
-    }
+    switchback_api::message::rcode_name(rc.into()).unwrap_or("RCODE?")
 }
 
 #[cfg(test)]

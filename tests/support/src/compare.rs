@@ -231,23 +231,7 @@ pub fn record_to_string(r: &Record) -> String {
 /// The RCODE mnemonic (RFC 6895 §2.3), RCODEn for the rest.
 pub fn rcode_name(rc: ResponseCode) -> String {
     let n = u16::from(rc);
-    match n {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        6 => "YXDOMAIN",
-        7 => "YXRRSET",
-        8 => "NXRRSET",
-        9 => "NOTAUTH",
-        10 => "NOTZONE",
-        16 => "BADVERS",
-        23 => "BADCOOKIE",
-        _ => return format!("RCODE{n}"),
-    }
-    .to_string()
+    switchback_api::message::rcode_name(n).map_or_else(|| format!("RCODE{n}"), str::to_string)
 }
 
 /// RFC 3597 style for unknown types, the mnemonic otherwise.
