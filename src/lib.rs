@@ -10,6 +10,7 @@ pub mod fault;
 pub mod health;
 pub mod host;
 pub mod http;
+pub mod notify;
 pub mod planner;
 pub mod registry;
 pub mod store;

@@ -155,6 +155,16 @@ fn example_config_documents_every_key() {
         "health",
         "hold_down",
         "ttl",
+        "rto_target",
+        "verify_ns",
+        "drill_soak",
+        "drill_every",
+        "recovery_health",
+        // [[notify]]
+        "url",
+        "events",
+        "secret_env",
+        "format",
         // [[cutover.record]]
         "recovery",
         // health = {...}

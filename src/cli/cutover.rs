@@ -16,7 +16,12 @@ pub enum CutoverCommand {
     /// A cutover's state, stage, snapshot, health and the journal of its runs.
     Status { name: String },
     /// What the next step (failover, failback stage, resume) would do; changes nothing.
-    Plan { name: String },
+    Plan {
+        name: String,
+        /// The whole cutover as a Markdown runbook (commands, changes, checks, gates, undo).
+        #[arg(long)]
+        runbook: bool,
+    },
 }
 
 pub fn run(providers: &Arc<Providers>, cmd: CutoverCommand, json: bool) -> Result<u8, CliError> {
@@ -129,7 +134,15 @@ pub fn run(providers: &Arc<Providers>, cmd: CutoverCommand, json: bool) -> Resul
             }
             Ok(exit::OK)
         }
-        CutoverCommand::Plan { name } => {
+        CutoverCommand::Plan {
+            name,
+            runbook: true,
+        } => {
+            let ctx = Ctx::open(providers, &store, &name, HealthGate::probe())?;
+            print!("{}", runtime()?.block_on(runbook(&ctx))?);
+            Ok(exit::OK)
+        }
+        CutoverCommand::Plan { name, .. } => {
             let ctx = Ctx::open(providers, &store, &name, HealthGate::probe())?;
             let action = cutover::next_action(&store, &ctx.cutover)?;
             let opts = StepOptions {
@@ -145,4 +158,76 @@ pub fn run(providers: &Arc<Providers>, cmd: CutoverCommand, json: bool) -> Resul
             Ok(exit::OK)
         }
     }
+}
+
+/// The runbook of the context's cutover, planned from the live zones now.
+async fn runbook(ctx: &Ctx) -> Result<String, CliError> {
+    use crate::planner::runbook::{RunbookInput, render};
+    let cfg = ctx.providers.config();
+    let c = &ctx.cutover;
+    let opts = StepOptions {
+        actor: crate::host::actor(),
+        ..StepOptions::default()
+    };
+    let action = cutover::Action::Failover {
+        targets: Default::default(),
+    };
+    let (failover, note) = match cutover::prepare(ctx, &action, &opts).await {
+        Ok(p) => (Some(p), None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "the failover cannot be planned now ({e}); its changes are not shown"
+            )),
+        ),
+    };
+    let mut servers = Vec::new();
+    for z in c.zones() {
+        let list: Vec<std::net::SocketAddr> = if !c.verify_ns.is_empty() {
+            c.verify_ns.clone()
+        } else if matches!(
+            cfg.provider_settings(&z.provider).as_deref(),
+            Some(crate::config::providers::ProviderSettings::Builtin(_))
+        ) {
+            cfg.server.dns.clone()
+        } else {
+            Vec::new()
+        };
+        for a in list {
+            let ip = if a.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                a.ip().to_string()
+            };
+            servers.push((z.zone.to_string(), ip, a.port()));
+        }
+    }
+    let last_drill = ctx
+        .store
+        .drills(Some(&c.name), 1)?
+        .into_iter()
+        .next()
+        .map(|d| {
+            (
+                d.id,
+                d.result,
+                d.report
+                    .get("rto_seconds")
+                    .and_then(serde_json::Value::as_f64),
+                d.started_at,
+            )
+        });
+    let config_arg = cfg.path.as_ref().and_then(|p| p.file_name()).map_or_else(
+        || "switchback.toml".to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    Ok(render(&RunbookInput {
+        cfg,
+        cutover: c,
+        config_arg: &config_arg,
+        failover: failover.as_ref(),
+        note,
+        servers,
+        last_drill,
+    }))
 }

@@ -8,6 +8,7 @@ use crate::config::{Config, ConfigError};
 
 mod change;
 mod cutover;
+mod drill;
 mod health;
 mod output;
 mod serve;
@@ -89,6 +90,11 @@ pub enum Command {
     },
     /// Restore a cutover's snapshot (from any state after the failover began).
     Abort(step::AbortArgs),
+    /// Rehearse a cutover end to end on shadow records (`_drill.` + each name) and report
+    /// each phase's time, the RTO and findings; `drill list [NAME]` lists stored reports.
+    Drill(drill::DrillArgs),
+    /// Is the cutover ready to fail over: recovery health, providers, a dry run, TTLs, drills.
+    Check { name: String },
     /// The state store: migrate it into PostgreSQL.
     #[command(subcommand)]
     Store(store::StoreCommand),
@@ -244,6 +250,8 @@ pub fn run(args: Args) -> Result<u8, CliError> {
         Command::Failback(a) => step::failback(p, &a, args.json),
         Command::Resume { name, wait } => step::resume(p, &name, wait.wait, args.json),
         Command::Abort(a) => step::abort(p, &a, args.json),
+        Command::Drill(a) => drill::run(p, &a, args.json),
+        Command::Check { name } => drill::check(p, &name, args.json),
         Command::Store(cmd) => store::run(p, cmd, args.json),
     }
 }

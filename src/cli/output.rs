@@ -198,3 +198,28 @@ pub fn parse_zone(zone: &str) -> Result<switchback_api::Name, super::CliError> {
     zone.parse()
         .map_err(|e| super::CliError::Usage(format!("zone {zone:?}: {e}")))
 }
+
+/// A step's measured RTO in one line: seconds from the trigger to each phase, and the worst
+/// case against `rto_target`.
+pub fn rto_line(r: &crate::planner::rto::Rto) -> String {
+    let s = &r.seconds;
+    let checked = r
+        .servers
+        .iter()
+        .filter(|x| !crate::planner::rto::is_unchecked(x))
+        .count();
+    let visible = match s.visible {
+        Some(v) => format!("visible {v:.3}s at {checked} server(s)"),
+        None if checked > 0 => "NOT visible at every server".to_string(),
+        None => "visibility not checked (no authoritative server answered)".to_string(),
+    };
+    let target = match (r.rto_target_seconds, r.met) {
+        (Some(t), Some(true)) => format!(" (rto_target {t}s: met)"),
+        (Some(t), _) => format!(" (rto_target {t}s: MISSED)"),
+        _ => String::new(),
+    };
+    format!(
+        "RTO from the {}: planned {:.3}s, applied {:.3}s, verified {:.3}s, {visible}; worst case for a client {:.3}s (old TTL {}s){target}",
+        r.trigger.kind, s.plan, s.applied, s.verified, s.worst_case, r.old_ttl
+    )
+}

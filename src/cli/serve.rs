@@ -178,6 +178,29 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
         monitor.clone(),
         stopped(stop_rx.clone()),
     ));
+    // Notifications out (the leader delivers; health transitions become events), and
+    // drills on their schedule.
+    let shared_cfg = providers.config().clone();
+    tokio::spawn(crate::notify::deliver::run(
+        shared_cfg.clone(),
+        store.clone(),
+        leadership.clone(),
+        stopped(stop_rx.clone()),
+    ));
+    tokio::spawn(crate::notify::deliver::health_events(
+        shared_cfg,
+        store.clone(),
+        leadership.clone(),
+        monitor.subscribe(),
+        stopped(stop_rx.clone()),
+    ));
+    tokio::spawn(crate::planner::drill::schedule(
+        providers.clone(),
+        store.clone(),
+        monitor.clone(),
+        leadership.clone(),
+        stopped(stop_rx.clone()),
+    ));
     let automation = tokio::spawn(crate::planner::automation::run(
         providers.clone(),
         store,

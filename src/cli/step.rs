@@ -179,6 +179,8 @@ struct StepOutput<'a> {
     /// Per zone applied on a provider that serves DNS itself: whether the change is served.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     served: &'a [ServedZone],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rto: Option<&'a crate::planner::rto::Rto>,
     refused: Option<&'a str>,
 }
 
@@ -192,13 +194,14 @@ struct ServedZone {
 }
 
 fn print_json(p: Option<&Prepared>, outcome: Option<&Outcome>, refused: Option<&str>) {
-    print_json_served(p, outcome, &[], refused);
+    print_json_served(p, outcome, &[], None, refused);
 }
 
 fn print_json_served(
     p: Option<&Prepared>,
     outcome: Option<&Outcome>,
     served: &[ServedZone],
+    rto: Option<&crate::planner::rto::Rto>,
     refused: Option<&str>,
 ) {
     let out = StepOutput {
@@ -207,6 +210,7 @@ fn print_json_served(
         applied: outcome.is_some(),
         outcome,
         served,
+        rto,
         refused,
     };
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -287,6 +291,7 @@ fn step(
         actor: crate::host::actor(),
         actor_kind: ActorKind::Cli,
         wait: f.wait,
+        trigger: Some(crate::planner::rto::Trigger::now("command")),
     };
     let rt = runtime()?;
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
@@ -360,6 +365,9 @@ fn step(
     let (p, outcome) = match r {
         Ok(x) => x,
         Err(e) => {
+            if !f.dry_run {
+                cutover::refused(&ctx, &opts, &e);
+            }
             if json {
                 refused_json(&e);
             }
@@ -369,6 +377,8 @@ fn step(
     let Some(outcome) = outcome else {
         return Ok(exit::OK);
     };
+    // The RTO first: its watchers must be asking every server while the change propagates.
+    let rto = rt.block_on(crate::planner::rto::observe(&ctx, &outcome));
     // A change to a provider that serves DNS itself is done when it is served.
     let mut served = Vec::new();
     for z in &outcome.zones {
@@ -387,7 +397,7 @@ fn step(
         }
     }
     if json {
-        print_json_served(Some(&p), Some(&outcome), &served, None);
+        print_json_served(Some(&p), Some(&outcome), &served, rto.as_ref(), None);
     } else {
         println!(
             "{} {name}: applied {} change(s) in {} zone(s), last run {}; verified; now {} (stage {}); snapshot {}",
@@ -408,6 +418,9 @@ fn step(
             if let Some(line) = output::served_line(&s.zone, &s.served) {
                 println!("{line}");
             }
+        }
+        if let Some(r) = &rto {
+            println!("{}", output::rto_line(r));
         }
     }
     Ok(exit::OK)

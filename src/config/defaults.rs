@@ -22,6 +22,9 @@ pub(super) fn default_hold_down() -> String {
 pub(super) fn default_cutover_ttl() -> u32 {
     60
 }
+pub(super) fn default_drill_soak() -> String {
+    "0s".into()
+}
 pub(super) fn default_dns() -> Vec<SocketAddr> {
     vec![SocketAddr::from(([127, 0, 0, 1], 5353))]
 }

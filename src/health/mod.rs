@@ -7,6 +7,7 @@
 //! host = "...", tls_verify = true }` ([`HealthSpec`]).
 
 mod monitor;
+pub mod norec;
 mod probe;
 mod spec;
 mod state;

@@ -99,6 +99,8 @@ pub fn render(s: &ApiState) -> String {
     // Cutovers.
     out.push_str("# HELP switchback_cutover_state 1 for the state each cutover is in.\n# TYPE switchback_cutover_state gauge\n");
     let mut stages = String::new();
+    let mut rto = String::new();
+    let mut drills = String::new();
     for c in s.cfg.all_cutovers().unwrap_or_default() {
         let now = cutover::summary(&s.cfg, &s.store, &c, 0).ok();
         let cur = now.as_ref().map(|st| st.state.as_str());
@@ -117,10 +119,69 @@ pub fn render(s: &ApiState) -> String {
                 label(&c.name),
                 st.stage
             );
+            if let Some(secs) = st.last_rto.as_ref().and_then(|r| r.get("seconds")) {
+                for phase in ["plan", "applied", "verified", "visible", "worst_case"] {
+                    if let Some(v) = secs.get(phase).and_then(serde_json::Value::as_f64) {
+                        let _ = writeln!(
+                            rto,
+                            "switchback_cutover_rto_seconds{{cutover=\"{}\",phase=\"{phase}\"}} {v}",
+                            label(&c.name)
+                        );
+                    }
+                }
+            }
+            if let Some(t) = st.rto_target_seconds {
+                let _ = writeln!(
+                    rto,
+                    "switchback_cutover_rto_target_seconds{{cutover=\"{}\"}} {t}",
+                    label(&c.name)
+                );
+            }
+            if let Some(d) = &st.last_drill {
+                let passed = d.get("result").and_then(serde_json::Value::as_str) == Some("passed");
+                let _ = writeln!(
+                    drills,
+                    "switchback_drill_passed{{cutover=\"{}\"}} {}",
+                    label(&c.name),
+                    u8::from(passed)
+                );
+            }
         }
     }
     out.push_str("# HELP switchback_cutover_stage The failback stage each cutover is at.\n# TYPE switchback_cutover_stage gauge\n");
     out.push_str(&stages);
+    out.push_str("# HELP switchback_cutover_rto_seconds The last step's measured RTO: seconds from its trigger to each phase (worst_case: visible + the old TTL).\n# TYPE switchback_cutover_rto_seconds gauge\n");
+    out.push_str(&rto);
+    out.push_str("# HELP switchback_drill_passed 1 when the cutover's last drill passed.\n# TYPE switchback_drill_passed gauge\n");
+    out.push_str(&drills);
+    out.push_str("# HELP switchback_notify_pending Events not yet delivered, per [[notify]] target.\n# TYPE switchback_notify_pending gauge\n");
+    let stats = s.store.notify_stats(None).unwrap_or_default();
+    for n in &stats {
+        let _ = writeln!(
+            out,
+            "switchback_notify_pending{{target=\"{}\"}} {}",
+            label(&n.target),
+            n.pending
+        );
+    }
+    out.push_str("# HELP switchback_notify_delivered_total Events delivered, per target.\n# TYPE switchback_notify_delivered_total counter\n");
+    for n in &stats {
+        let _ = writeln!(
+            out,
+            "switchback_notify_delivered_total{{target=\"{}\"}} {}",
+            label(&n.target),
+            n.delivered
+        );
+    }
+    out.push_str("# HELP switchback_notify_failed_attempts_total Delivery attempts that failed, per target.\n# TYPE switchback_notify_failed_attempts_total counter\n");
+    for n in &stats {
+        let _ = writeln!(
+            out,
+            "switchback_notify_failed_attempts_total{{target=\"{}\"}} {}",
+            label(&n.target),
+            n.failed_attempts
+        );
+    }
     // The instances on the store: who leads, and what each one sees.
     let me = s.cfg.node();
     let leader = crate::planner::leader::current_leader(&s.store, &me);

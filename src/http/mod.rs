@@ -20,6 +20,7 @@ pub mod error;
 pub mod metrics;
 pub mod status;
 pub mod status_page;
+mod status_rto;
 pub mod webhook;
 
 use std::collections::VecDeque;

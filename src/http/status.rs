@@ -35,6 +35,7 @@ impl StatusView {
             c.snapshots.clear();
             c.held_by = c.held_by.as_ref().map(|_| "another actor".to_string());
             c.hook_runs.clear();
+            c.notify_error = c.notify_error.as_ref().map(|_| HIDDEN.into());
             if c.error.is_some() {
                 c.error = Some(HIDDEN.into());
             }
@@ -76,8 +77,14 @@ pub struct CutoverView {
     /// The node whose automation acts, and the node answering.
     pub leader: String,
     pub node: String,
-    /// The RTO of the last run in seconds, when measured.
-    pub last_rto: Option<f64>,
+    /// The measured RTO of the last step, when there was one.
+    pub last_rto: Option<RtoView>,
+    pub rto_target_seconds: Option<f64>,
+    /// The last drill.
+    pub last_drill: Option<DrillView>,
+    /// Events not delivered yet to the `[[notify]]` targets, and the last delivery error.
+    pub notify_pending: u64,
+    pub notify_error: Option<String>,
     /// A step was interrupted (`resume` or `abort` it).
     pub step_in_progress: bool,
     pub stage_started_at: Option<String>,
@@ -86,6 +93,66 @@ pub struct CutoverView {
     /// The hook runs of this process (pre-recovery, post-recovery, failback), oldest first.
     pub hook_runs: Vec<Job>,
     pub error: Option<String>,
+}
+
+/// The measured RTO of a step (seconds from its trigger).
+#[derive(Debug, Clone, Serialize)]
+pub struct RtoView {
+    pub step: String,
+    pub stage: u32,
+    pub trigger: String,
+    pub at: String,
+    pub applied: f64,
+    pub verified: f64,
+    pub visible: Option<f64>,
+    pub worst_case: f64,
+    pub met: Option<bool>,
+}
+
+/// A drill's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillView {
+    pub id: String,
+    pub result: String,
+    pub live: bool,
+    pub started_at: String,
+    pub rto_seconds: Option<f64>,
+    pub findings: u64,
+}
+
+fn rto_view(v: &Value) -> Option<RtoView> {
+    let secs = v.get("seconds")?;
+    let f = |k: &str| secs.get(k).and_then(Value::as_f64);
+    Some(RtoView {
+        step: v.get("step")?.as_str()?.to_string(),
+        stage: v.get("stage").and_then(Value::as_u64).unwrap_or(0) as u32,
+        trigger: v
+            .pointer("/trigger/kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        at: v
+            .pointer("/trigger/at")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        applied: f("applied")?,
+        verified: f("verified")?,
+        visible: f("visible"),
+        worst_case: f("worst_case")?,
+        met: v.get("met").and_then(Value::as_bool),
+    })
+}
+
+fn drill_view(v: &Value) -> Option<DrillView> {
+    Some(DrillView {
+        id: v.get("id")?.as_str()?.to_string(),
+        result: v.get("result")?.as_str()?.to_string(),
+        live: v.get("live").and_then(Value::as_bool).unwrap_or(false),
+        started_at: v.get("started_at")?.as_str()?.to_string(),
+        rto_seconds: v.get("rto_seconds").and_then(Value::as_f64),
+        findings: v.get("findings").and_then(Value::as_u64).unwrap_or(0),
+    })
 }
 
 /// One run of the cutover engine.
@@ -146,6 +213,10 @@ fn cutover_view(s: &ApiState, c: &crate::config::Cutover) -> CutoverView {
         leader: s.cfg.node(),
         node: s.cfg.node(),
         last_rto: None,
+        rto_target_seconds: c.rto_target.map(|d| d.as_secs_f64()),
+        last_drill: None,
+        notify_pending: 0,
+        notify_error: None,
         step_in_progress: false,
         stage_started_at: None,
         last_runs: Vec::new(),
@@ -157,7 +228,10 @@ fn cutover_view(s: &ApiState, c: &crate::config::Cutover) -> CutoverView {
             v.snapshots = st.snapshots.clone();
             v.held_by = st.lease.as_ref().map(cutover::describe_lease);
             v.leader = st.leader.clone();
-            v.last_rto = st.last_rto;
+            v.last_rto = st.last_rto.as_ref().and_then(rto_view);
+            v.last_drill = st.last_drill.as_ref().and_then(drill_view);
+            v.notify_pending = st.notifications.iter().map(|n| n.pending).sum();
+            v.notify_error = st.notifications.iter().find_map(|n| n.last_error.clone());
             v.state = st.state.as_str().to_string();
             v.stage = st.stage;
             v.primary_weight = st.primary_weight;

@@ -21,6 +21,7 @@ pub fn render(view: &StatusView) -> String {
     let mut body = String::new();
     banner(&mut body, view);
     cutovers(&mut body, view);
+    super::status_rto::render(&mut body, view);
     health(&mut body, view);
     nodes(&mut body, view);
     runs(&mut body, view);
@@ -92,7 +93,7 @@ outline:1px solid var(--line);outline-offset:-1px}
 ";
 
 /// HTML-escape text for element content and quoted attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -136,7 +137,7 @@ fn short_time(t: &str) -> String {
     }
 }
 
-fn time_tag(t: &str) -> String {
+pub(super) fn time_tag(t: &str) -> String {
     format!(
         "<time datetime=\"{}\" title=\"{}\">{}</time>",
         esc(t),
@@ -479,6 +480,10 @@ mod tests {
             leader: "a".into(),
             node: "a".into(),
             last_rto: None,
+            rto_target_seconds: None,
+            last_drill: None,
+            notify_pending: 0,
+            notify_error: None,
             step_in_progress: false,
             stage_started_at: Some("2026-11-25T18:40:00.000Z".into()),
             last_runs: Vec::new(),

@@ -153,6 +153,7 @@ async fn handle(
     route: &'static str,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let trigger = crate::planner::rto::Trigger::now("webhook");
     let body = body?;
     let h = parse(route, &body)?;
     // A known event answers from the store without touching the lease.
@@ -199,7 +200,14 @@ async fn handle(
         cutover: &c.name,
         body_digest: &h.digest,
     };
-    let (lease, claim) = match Lease::acquire_for_event(&s.store, &c.name, &holder, &start)? {
+    let acquired = match Lease::acquire_for_event(&s.store, &c.name, &holder, &start) {
+        Err(e @ cutover::CutoverError::Busy { .. }) => {
+            crate::notify::after_step(&s.cfg, &s.store, &s.cfg.node(), &c.name, &actor, Err(&e));
+            return Err(e.into());
+        }
+        r => r?,
+    };
+    let (lease, claim) = match acquired {
         EventLease::Known(ev) => return replay(&h, ev),
         EventLease::Taken(lease, claim) => (lease, claim),
     };
@@ -222,7 +230,16 @@ async fn handle(
             let r = match work {
                 Work::Snapshot => snapshot(&task_state, &c, &event_id).await,
                 Work::Step { action, skip_soak } => {
-                    step(&task_state, &cname, action, actor, skip_soak, &lease).await
+                    step(
+                        &task_state,
+                        &cname,
+                        action,
+                        actor,
+                        skip_soak,
+                        &lease,
+                        trigger,
+                    )
+                    .await
                 }
                 Work::Done(v) => Ok(v),
             };
@@ -341,6 +358,7 @@ async fn step(
     actor: String,
     skip_soak: bool,
     lease: &Lease,
+    trigger: crate::planner::rto::Trigger,
 ) -> Result<Value, ApiError> {
     let gate = match &s.monitor {
         Some(m) => HealthGate::monitor(m.clone()),
@@ -351,10 +369,21 @@ async fn step(
         skip_soak,
         actor,
         actor_kind: ActorKind::Webhook,
+        trigger: Some(trigger),
         ..StepOptions::default()
     };
-    let p = cutover::prepare(&ctx, &action, &opts).await?;
-    let out = cutover::execute(&ctx, p, &opts, lease).await?;
+    let r = match cutover::prepare(&ctx, &action, &opts).await {
+        Ok(p) => cutover::execute(&ctx, p, &opts, lease).await,
+        Err(e) => Err(e),
+    };
+    let out = match r {
+        Ok(o) => o,
+        Err(e) => {
+            cutover::refused(&ctx, &opts, &e);
+            return Err(e.into());
+        }
+    };
+    crate::planner::rto::spawn_observe(&ctx, &out);
     Ok(json!({"outcome": out}))
 }
 

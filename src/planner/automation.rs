@@ -23,6 +23,7 @@ use crate::registry::Providers;
 use crate::store::Store;
 
 use super::leader::{Leadership, quorum_down};
+use super::rto::Trigger;
 
 /// How often a failed-over cutover with `auto_failback` is looked at (a stage still starts
 /// only after its soak and when the primary is up).
@@ -61,6 +62,9 @@ pub async fn run(
     // tried again on every tick while the primary is still down (a health transition comes
     // only once).
     let mut pending: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // When each pending failover's trigger came (the transition that crossed `fall`).
+    let mut triggers: HashMap<String, Trigger> = HashMap::new();
+    let mut told = Told::default();
     let mut tick = tokio::time::interval(FAILBACK_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut was_leader = false;
@@ -78,13 +82,14 @@ pub async fn run(
                     continue;
                 }
                 if let Some(c) = cutovers.iter().find(|c| *c.name == *t.name && c.auto_failover) {
+                    triggers.insert(c.name.clone(), Trigger { kind: "health", at: t.at });
                     let state = state_of(cfg, &store, c);
                     if !matches!(state, Some(State::Idle | State::Ready | State::Restored)) {
                         debug!(cutover = %c.name, ?state, "primary down; already failed over");
                     } else if !quorum_down(&store, &me, true, &c.name, quorum) {
                         info!(cutover = %c.name, ?quorum, "primary down here; waiting for the quorum");
                         pending.insert(c.name.clone());
-                    } else if step(&providers, &store, &gate, c, &actor, Action::Failover { targets: Default::default() }, &mut last).await == Tried::Later {
+                    } else if step(&providers, &store, &gate, c, &actor, Action::Failover { targets: Default::default() }, &mut last, triggers.get(&c.name).copied(), &mut told).await == Tried::Later {
                         pending.insert(c.name.clone());
                     }
                 }
@@ -102,6 +107,7 @@ pub async fn run(
                         if monitor.state(&c.name) == Some(HealthState::Down) {
                             info!(cutover = %c.name, node = %me, "elected with the primary down: taking over its failover");
                             pending.insert(c.name.clone());
+                            triggers.entry(c.name.clone()).or_insert_with(|| Trigger::now("health"));
                         }
                     }
                 }
@@ -111,7 +117,7 @@ pub async fn run(
                 for c in &cutovers {
                     if interrupted_automatic(&store, c, &me, &actor) {
                         info!(cutover = %c.name, node = %me, "resuming an interrupted automatic step");
-                        step(&providers, &store, &gate, c, &actor, Action::Resume, &mut last).await;
+                        step(&providers, &store, &gate, c, &actor, Action::Resume, &mut last, None, &mut told).await;
                     }
                 }
                 let waiting: Vec<&Cutover> = cutovers.iter().filter(|c| pending.contains(&c.name)).collect();
@@ -122,7 +128,7 @@ pub async fn run(
                         pending.remove(&c.name);
                     } else if !quorum_down(&store, &me, true, &c.name, quorum) {
                         debug!(cutover = %c.name, "still waiting for the quorum");
-                    } else if step(&providers, &store, &gate, c, &actor, Action::Failover { targets: Default::default() }, &mut last).await != Tried::Later {
+                    } else if step(&providers, &store, &gate, c, &actor, Action::Failover { targets: Default::default() }, &mut last, triggers.get(&c.name).copied(), &mut told).await != Tried::Later {
                         pending.remove(&c.name);
                     }
                 }
@@ -131,7 +137,7 @@ pub async fn run(
                         continue;
                     }
                     if matches!(state_of(cfg, &store, c), Some(State::FailedOver | State::FailingBack)) {
-                        step(&providers, &store, &gate, c, &actor, Action::Failback { stage: StageSel::Next }, &mut last).await;
+                        step(&providers, &store, &gate, c, &actor, Action::Failback { stage: StageSel::Next }, &mut last, None, &mut told).await;
                     }
                 }
             }
@@ -171,7 +177,30 @@ enum Tried {
     Other,
 }
 
+/// The refusals already told to `[[notify]]` targets, per cutover: automation tries again
+/// every tick, and a drift or a busy cutover is told once until a step of it succeeds.
+#[derive(Default)]
+struct Told(std::collections::HashSet<(String, &'static str)>);
+
+impl Told {
+    fn refused(&mut self, ctx: &Ctx, opts: &StepOptions, e: &cutover::CutoverError) {
+        let kind = match e {
+            cutover::CutoverError::Drift(_) => "drift",
+            cutover::CutoverError::Busy { .. } => "busy",
+            _ => return,
+        };
+        if self.0.insert((ctx.cutover.name.clone(), kind)) {
+            cutover::refused(ctx, opts, e);
+        }
+    }
+
+    fn done(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
+    }
+}
+
 /// One automatic step, unless the cutover's last one is closer than `hold_down`.
+#[allow(clippy::too_many_arguments)]
 async fn step(
     providers: &Arc<Providers>,
     store: &Arc<Store>,
@@ -180,6 +209,8 @@ async fn step(
     actor: &str,
     action: Action,
     last: &mut HashMap<String, Instant>,
+    trigger: Option<Trigger>,
+    told: &mut Told,
 ) -> Tried {
     if let Some(t) = last.get(&c.name) {
         if t.elapsed() < c.hold_down {
@@ -197,10 +228,19 @@ async fn step(
     let opts = StepOptions {
         actor: actor.to_string(),
         actor_kind: ActorKind::Automation,
+        trigger: trigger.or_else(|| Some(Trigger::now("health"))),
         ..StepOptions::default()
     };
     let span = info_span!("automation", cutover = %c.name, action = ?action);
-    match cutover::run(&ctx, &action, &opts).instrument(span).await {
+    let r = cutover::run(&ctx, &action, &opts).instrument(span).await;
+    match &r {
+        Ok(o) => {
+            told.done(&c.name);
+            super::rto::spawn_observe(&ctx, o);
+        }
+        Err(e) => told.refused(&ctx, &opts, e),
+    }
+    match r {
         Ok(_) => {
             info!(cutover = %c.name, ?action, "automatic step done");
             last.insert(c.name.clone(), Instant::now());

@@ -15,6 +15,6 @@ pub use super::state::{
 pub use super::status::{RunWithJournal, Status, next_action, status, summary};
 pub use super::steering::{PRIMARY, RECOVERY, primary_weight, stage_count, steered};
 pub use super::step::{
-    Ctx, Outcome, Prepared, ZoneOutcome, ZonePlan, execute, prepare, run, run_confirmed,
+    Ctx, Outcome, Prepared, ZoneOutcome, ZonePlan, execute, prepare, refused, run, run_confirmed,
 };
 pub use super::targets::{find, parse_target, resolve_targets, selectors};

@@ -33,7 +33,7 @@ impl HealthGate {
             return Ok(true);
         };
         if let Some(m) = &self.monitor {
-            return match m.state(&c.name) {
+            return match m.state(&c.check) {
                 Some(HealthState::Up) => Ok(true),
                 Some(HealthState::Down) => Ok(false),
                 Some(HealthState::Unknown) | None => {

@@ -11,11 +11,16 @@ pub mod automation;
 pub mod confirm;
 pub mod cutover;
 pub mod drift;
+pub mod drill;
 pub mod dynamic_update;
 pub mod error;
 pub mod gates;
 pub mod leader;
 pub mod lease;
+pub mod prepare;
+pub mod readiness;
+pub mod rto;
+pub mod runbook;
 pub mod snapshot_set;
 pub mod stages;
 pub mod state;
@@ -104,6 +109,11 @@ pub struct Applied {
     /// The live zone as the verify read it back.
     #[serde(skip)]
     pub live: Zone,
+    /// When the provider had taken the changes, and when the read-back confirmed them.
+    #[serde(skip)]
+    pub applied_at: std::time::SystemTime,
+    #[serde(skip)]
+    pub verified_at: std::time::SystemTime,
 }
 
 /// What a run is, for the journal and the audit log.
@@ -181,6 +191,7 @@ pub async fn apply_noted(
                 return Err(e.into());
             }
         };
+        let applied_at = std::time::SystemTime::now();
         crate::fault::point(&format!("{kind}:mid-apply"));
         store.journal(run, "apply", Phase::Done, &json!(report))?;
         let (before, after): (Vec<_>, Vec<_>) = plan
@@ -220,6 +231,7 @@ pub async fn apply_noted(
                 remaining: replan.changes.len(),
             });
         }
+        let verified_at = std::time::SystemTime::now();
         store.journal(run, "verify", Phase::Done, &json!({}))?;
         store.finish_run(run, RunState::Done, &json!(report))?;
         info!(run = %run, batches = report.batches, "applied and verified");
@@ -228,6 +240,8 @@ pub async fn apply_noted(
             report,
             verified: true,
             live,
+            applied_at,
+            verified_at,
         })
     }
     .instrument(span)

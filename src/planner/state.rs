@@ -157,6 +157,8 @@ pub struct StepOptions {
     pub actor_kind: ActorKind,
     /// How long to wait for the lease when another actor holds it (`None`: do not wait).
     pub wait: Option<std::time::Duration>,
+    /// What started the step and when (default: the step's own start), for the RTO.
+    pub trigger: Option<super::rto::Trigger>,
 }
 
 /// Record sets of one zone.

@@ -45,8 +45,14 @@ pub struct Status {
     pub leader: String,
     /// The node answering.
     pub node: String,
-    /// The RTO of the last run, when measured.
-    pub last_rto: Option<f64>,
+    /// The measured RTO of the last step ([`super::rto::Rto`]), when there was one.
+    pub last_rto: Option<serde_json::Value>,
+    /// The recovery time objective, when configured.
+    pub rto_target_seconds: Option<f64>,
+    /// The last drill: `{"id", "result", "started_at", "rto_seconds", "live"}`.
+    pub last_drill: Option<serde_json::Value>,
+    /// Delivery of its events to each `[[notify]]` target.
+    pub notifications: Vec<crate::store::NotifyStat>,
     pub runs: Vec<RunWithJournal>,
 }
 
@@ -128,7 +134,19 @@ fn status_with(
         }),
         leader: super::leader::current_leader(store, &node),
         node,
-        last_rto: None,
+        last_rto: store.step_timings(&c.name, 1)?.into_iter().next(),
+        rto_target_seconds: c.rto_target.map(|d| d.as_secs_f64()),
+        last_drill: store.drills(Some(&c.name), 1)?.into_iter().next().map(|d| {
+            serde_json::json!({
+                "id": d.id,
+                "result": d.result,
+                "live": d.live,
+                "started_at": d.started_at,
+                "rto_seconds": d.report.get("rto_seconds"),
+                "findings": d.report.get("findings").and_then(|f| f.as_array()).map_or(0, Vec::len),
+            })
+        }),
+        notifications: store.notify_stats(Some(&c.name))?,
         runs,
     })
 }

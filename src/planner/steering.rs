@@ -96,7 +96,7 @@ pub fn steered(
                 p.weight = Some(w);
                 p.ttl = c.ttl;
                 if let Some(field) = health_field {
-                    p.fields.insert(field.into(), json!(c.name));
+                    p.fields.insert(field.into(), json!(c.check));
                 }
                 let mut rec = o.clone();
                 rec.set_identifier = Some(RECOVERY.into());

@@ -12,22 +12,22 @@ use std::time::SystemTime;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use switchback_api::plan::{Plan, Safety, Selector};
+use switchback_api::plan::Plan;
 use switchback_api::{ApplyReport, Name, Provider, RecordSet, Zone};
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, info, info_span};
 
-use super::drift::{DriftReport, drift_in};
+use super::drift::DriftReport;
 use super::error::CutoverError;
 use super::gates::HealthGate;
 use super::lease::{Holder, Lease};
+pub use super::prepare::prepare;
+use super::prepare::{now_text, selected};
 use super::snapshot_set;
-use super::stages::{self, Soak};
 use super::state::{
     Action, CutoverState, Intent, SnapshotRef, State, StepKind, StepOptions, Targets, ZoneSets,
 };
-use super::steering::{primary_weight, stage_count, steered};
-use super::targets::{find, resolve_targets, selectors};
-use super::{RunInfo, apply_noted, plan_from};
+use super::targets::{find, selectors};
+use super::{RunInfo, apply_noted};
 use crate::config::{Cutover, ZoneKey};
 use crate::registry::Providers;
 use crate::store::{Phase, RunId, RunState, Store};
@@ -40,6 +40,8 @@ pub struct Ctx {
     pub health: HealthGate,
     /// This instance's name in the lease.
     pub node: String,
+    /// Steps tell `[[notify]]` targets (a drill's inner steps do not: the drill does).
+    pub notify: bool,
 }
 
 impl Ctx {
@@ -57,18 +59,19 @@ impl Ctx {
             cutover: find(cfg, name)?,
             health,
             node: cfg.node(),
+            notify: true,
         })
     }
 
-    fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.cutover.name
     }
 
-    fn provider(&self, z: &ZoneKey) -> Result<Arc<dyn Provider>, CutoverError> {
+    pub(crate) fn provider(&self, z: &ZoneKey) -> Result<Arc<dyn Provider>, CutoverError> {
         Ok(self.providers.get(&z.provider)?)
     }
 
-    fn state(&self) -> Result<Option<CutoverState>, CutoverError> {
+    pub(crate) fn state(&self) -> Result<Option<CutoverState>, CutoverError> {
         CutoverState::from_row(self.name(), self.store.cutover_state(self.name())?.as_ref())
     }
 }
@@ -85,11 +88,11 @@ pub struct ZonePlan {
     pub done: bool,
     /// The live zone the plan was made from (the failover snapshots exactly this).
     #[serde(skip)]
-    live: Option<Zone>,
+    pub(crate) live: Option<Zone>,
 }
 
 impl ZonePlan {
-    fn key(&self) -> ZoneKey {
+    pub(crate) fn key(&self) -> ZoneKey {
         ZoneKey {
             provider: self.provider.clone(),
             zone: self.zone.clone(),
@@ -116,7 +119,13 @@ pub struct Prepared {
     /// The version of the cutover's state the step was prepared from.
     pub version: i64,
     #[serde(skip)]
-    targets: Targets,
+    pub(crate) targets: Targets,
+    /// When the step was asked for (its trigger, else the start of [`prepare`]) and when its
+    /// plan was ready.
+    #[serde(skip)]
+    pub(crate) trigger: super::rto::Trigger,
+    #[serde(skip)]
+    pub(crate) planned_at: SystemTime,
 }
 
 impl Prepared {
@@ -168,318 +177,9 @@ pub struct Outcome {
     pub zones: Vec<ZoneOutcome>,
     pub drift: Option<DriftReport>,
     pub notes: Vec<String>,
-}
-
-/// Cutover steps change only declared record sets: the percentage threshold does not apply,
-/// the apex NS/SOA rule does.
-fn cutover_safety() -> Safety {
-    Safety {
-        max_change_percent: u32::MAX,
-    }
-}
-
-fn now_text() -> String {
-    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
-}
-
-pub(crate) fn selected(sels: &[Selector], zone: &Zone) -> Vec<RecordSet> {
-    zone.record_sets
-        .iter()
-        .filter(|rs| sels.iter().any(|s| s.matches(&rs.key())))
-        .cloned()
-        .collect()
-}
-
-/// Compute the next step: check the state, the soak, the health gate and drift, reading each
-/// live zone once; plan it. Nothing changes.
-pub async fn prepare(
-    ctx: &Ctx,
-    action: &Action,
-    opts: &StepOptions,
-) -> Result<Prepared, CutoverError> {
-    let span = info_span!("plan", cutover = %ctx.cutover.name, action = ?action);
-    prepare_inner(ctx, action, opts).instrument(span).await
-}
-
-async fn prepare_inner(
-    ctx: &Ctx,
-    action: &Action,
-    opts: &StepOptions,
-) -> Result<Prepared, CutoverError> {
-    let c = &ctx.cutover;
-    let name = ctx.name();
-    let st = ctx.state()?;
-    let state = st.as_ref().map_or(State::Idle, |s| s.state);
-    let stage = st.as_ref().map_or(0, |s| s.stage);
-    let version = st.as_ref().map_or(0, |s| s.version);
-    let intent = st.as_ref().and_then(|s| s.intent.clone());
-    let n = stage_count(c);
-    if let (Some(i), false) = (&intent, matches!(action, Action::Resume | Action::Abort)) {
-        return Err(CutoverError::refused(
-            name,
-            format!(
-                "a {} step was interrupted (started {}); run `switchback resume {name}` to finish \
-                 it or `switchback abort {name}` to restore the snapshot",
-                i.kind.as_str(),
-                i.started_at
-            ),
-        ));
-    }
-    let mut notes = Vec::new();
-    let zones = c.zones();
-    // What each zone becomes, from what: (zone, desired sets, base snapshot zone if any).
-    let (kind, resume, to_state, to_stage, targets) = match action {
-        Action::Failover { targets } => {
-            if !matches!(state, State::Idle | State::Restored) {
-                return Err(CutoverError::refused(
-                    name,
-                    format!(
-                        "is {state} (stage {stage}); fail back or abort before another failover"
-                    ),
-                ));
-            }
-            (
-                StepKind::Failover,
-                false,
-                State::FailedOver,
-                0,
-                resolve_targets(c, targets)?,
-            )
-        }
-        Action::Failback { stage: sel } => {
-            let Some(st) = st
-                .as_ref()
-                .filter(|_| matches!(state, State::FailedOver | State::FailingBack))
-            else {
-                return Err(CutoverError::refused(
-                    name,
-                    format!("is {state}; only a failed-over cutover fails back"),
-                ));
-            };
-            let to = stages::target_stage(c, stage, *sel)?;
-            let since = st
-                .stage_started_at
-                .as_deref()
-                .and_then(|t| humantime::parse_rfc3339(t).ok())
-                .and_then(|t| SystemTime::now().duration_since(t).ok());
-            match stages::soak(c, stage, since, opts.skip_soak) {
-                Soak::Open => {}
-                Soak::Skipped(note) => notes.push(note),
-                Soak::Closed { elapsed, soak } => {
-                    return Err(CutoverError::Soak {
-                        name: name.into(),
-                        stage,
-                        elapsed: humantime::format_duration(elapsed).to_string(),
-                        soak: humantime::format_duration(soak).to_string(),
-                    });
-                }
-            }
-            let unhealthy = match ctx.health.primary_healthy(c).await {
-                Ok(true) => None,
-                Ok(false) => Some("its health check is down".to_string()),
-                Err(e) => Some(format!("probe failed: {e}")),
-            };
-            if let Some(detail) = unhealthy {
-                if !opts.ignore_health {
-                    return Err(CutoverError::Unhealthy {
-                        name: name.into(),
-                        detail,
-                    });
-                }
-                let note = format!(
-                    "HEALTH GATE OVERRIDDEN with --ignore-health: the primary is NOT healthy \
-                     ({detail}); failing back to stage {to} anyway"
-                );
-                warn!(cutover = %name, "{note}");
-                notes.push(note);
-            }
-            let to_state = if to >= n {
-                State::Restored
-            } else {
-                State::FailingBack
-            };
-            (StepKind::Failback, false, to_state, to, st.targets.clone())
-        }
-        Action::Abort => {
-            let Some(st) = st
-                .as_ref()
-                .filter(|_| state != State::Restored || intent.is_some())
-            else {
-                return Err(CutoverError::refused(
-                    name,
-                    format!("is {state}; nothing to abort"),
-                ));
-            };
-            (
-                StepKind::Abort,
-                false,
-                State::Restored,
-                n,
-                st.targets.clone(),
-            )
-        }
-        Action::Resume => {
-            let (Some(st), Some(i)) = (st.as_ref(), intent.as_ref()) else {
-                return Err(CutoverError::refused(
-                    name,
-                    format!("is {state}; no interrupted step to resume"),
-                ));
-            };
-            notes.push(format!(
-                "resuming the {} step interrupted after {} ({} of {} zone(s) done)",
-                i.kind.as_str(),
-                i.started_at,
-                i.done.len(),
-                i.desired.len()
-            ));
-            (i.kind, true, i.to_state, i.to_stage, st.targets.clone())
-        }
-    };
-    let mut drift = DriftReport::new(name);
-    let check_drift = matches!(kind, StepKind::Failback | StepKind::Abort) && !resume;
-    let mut plans = Vec::new();
-    for z in &zones {
-        let provider = ctx.provider(z)?;
-        let sels = selectors(c, z);
-        if resume {
-            if let Some(i) = &intent {
-                if i.done.contains(z) {
-                    let desired = i
-                        .desired
-                        .iter()
-                        .find(|d| d.is(z))
-                        .map(|d| d.record_sets.clone())
-                        .unwrap_or_default();
-                    plans.push(ZonePlan {
-                        provider: z.provider.clone(),
-                        zone: z.zone.clone(),
-                        desired,
-                        plan: Plan {
-                            provider: z.provider.clone(),
-                            zone: z.zone.clone(),
-                            changes: Vec::new(),
-                            existing_record_sets: 0,
-                            first_import: false,
-                            writes: Default::default(),
-                        },
-                        done: true,
-                        live: None,
-                    });
-                    continue;
-                }
-            }
-        }
-        let live = provider
-            .read_zone(&z.zone)
-            .instrument(info_span!("read_zone", zone = %z))
-            .await?;
-        let health_field = provider.capabilities().health_field;
-        let desired = match (kind, resume) {
-            (_, true) => intent
-                .as_ref()
-                .and_then(|i| i.desired.iter().find(|d| d.is(z)))
-                .map(|d| d.record_sets.clone())
-                .ok_or_else(|| {
-                    CutoverError::corrupt(name, format!("the interrupted step has no plan for {z}"))
-                })?,
-            (StepKind::Failover, false) => {
-                steered(c, z, &live, &targets, primary_weight(c, 0), health_field)?
-            }
-            (StepKind::Failback | StepKind::Abort, false) => {
-                let st = st
-                    .as_ref()
-                    .ok_or_else(|| CutoverError::corrupt(name, "no state row"))?;
-                let snap_ref = st.snapshot_of(z).ok_or_else(|| {
-                    CutoverError::refused(
-                        name,
-                        format!(
-                            "zone {z} has no snapshot in this cutover's snapshot set (was it \
-                             added to the config after the failover?)"
-                        ),
-                    )
-                })?;
-                let snap = ctx.store.snapshot(&snap_ref.id)?;
-                if check_drift {
-                    let intended = intent
-                        .as_ref()
-                        .and_then(|i| i.desired.iter().find(|d| d.is(z)))
-                        .map(|d| d.record_sets.as_slice());
-                    drift_in(
-                        &mut drift,
-                        z,
-                        &sels,
-                        &super::diff_options(provider.as_ref(), Vec::new()),
-                        &snap.zone,
-                        st.written_in(z),
-                        intended,
-                        &live,
-                    );
-                }
-                if kind == StepKind::Abort || to_stage >= n {
-                    selected(&sels, &snap.zone)
-                } else {
-                    steered(
-                        c,
-                        z,
-                        &snap.zone,
-                        &targets,
-                        primary_weight(c, to_stage),
-                        health_field,
-                    )?
-                }
-            }
-        };
-        let desired_zone = Zone::new(z.zone.clone(), desired);
-        let plan = plan_from(provider.as_ref(), &live, &desired_zone, sels)?;
-        plan.check_safety(&cutover_safety())?;
-        plans.push(ZonePlan {
-            provider: z.provider.clone(),
-            zone: z.zone.clone(),
-            desired: desired_zone.record_sets,
-            plan,
-            done: false,
-            live: Some(live),
-        });
-    }
-    let drift = if check_drift {
-        if !drift.conflicts.is_empty() {
-            if !opts.force {
-                return Err(CutoverError::Drift(Box::new(drift)));
-            }
-            notes.push(format!(
-                "drift overridden with --force: {} conflicting record set(s) overwritten: {}",
-                drift.conflicts.len(),
-                drift
-                    .conflicts
-                    .iter()
-                    .map(|c| format!("{} in {}", c.key, c.zone))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        Some(drift)
-    } else {
-        None
-    };
-    Ok(Prepared {
-        cutover: name.to_string(),
-        kind,
-        resume,
-        from_state: state,
-        to_state,
-        from_stage: stage,
-        to_stage,
-        primary_weight: if to_state == State::Restored {
-            Some(100)
-        } else {
-            primary_weight(c, to_stage)
-        },
-        zones: plans,
-        drift,
-        notes,
-        version,
-        targets,
-    })
+    /// The step's times and what its change looks like when served, for [`super::rto`].
+    #[serde(skip)]
+    pub times: Option<super::rto::StepTimes>,
 }
 
 /// The holder this step takes the lease as.
@@ -567,7 +267,32 @@ pub async fn execute(
         to_stage = p.to_stage,
         zones = p.zones.len()
     );
-    execute_inner(ctx, p, opts, lease).instrument(span).await
+    let r = execute_inner(ctx, p, opts, lease).instrument(span).await;
+    if let (true, Ok(o)) = (ctx.notify, &r) {
+        crate::notify::after_step(
+            ctx.providers.config(),
+            &ctx.store,
+            &ctx.node,
+            ctx.name(),
+            &opts.actor,
+            Ok(o),
+        );
+    }
+    r
+}
+
+/// Tell `[[notify]]` targets that a step was refused (drift, busy; nothing for the rest).
+pub fn refused(ctx: &Ctx, opts: &StepOptions, e: &CutoverError) {
+    if ctx.notify {
+        crate::notify::after_step(
+            ctx.providers.config(),
+            &ctx.store,
+            &ctx.node,
+            ctx.name(),
+            &opts.actor,
+            Err(e),
+        );
+    }
 }
 
 async fn execute_inner(
@@ -665,6 +390,8 @@ async fn execute_inner(
     crate::fault::point(&format!("{fault_kind}:after-intent"));
     let kind = p.kind.as_str();
     let mut outcomes = Vec::new();
+    let mut expects = Vec::new();
+    let (mut applied_at, mut verified_at) = (p.planned_at, p.planned_at);
     let mut total = ApplyReport::default();
     let mut last_run = None;
     let zone_count = p.zones.len();
@@ -698,7 +425,7 @@ async fn execute_inner(
             (
                 run,
                 ApplyReport::default(),
-                zp.live.unwrap_or_else(|| desired_zone.clone()),
+                zp.live.clone().unwrap_or_else(|| desired_zone.clone()),
             )
         } else {
             let applied = apply_noted(
@@ -715,8 +442,17 @@ async fn execute_inner(
                 &p.notes,
             )
             .await?;
+            applied_at = applied_at.max(applied.applied_at);
+            verified_at = verified_at.max(applied.verified_at);
             (applied.run, applied.report, applied.live)
         };
+        expects.push(super::rto::ZoneExpect::new(
+            &z.provider,
+            &zp.plan.changes,
+            &desired_zone,
+            zp.live.as_ref(),
+            &live,
+        ));
         total.batches += report.batches;
         total.api_calls += report.api_calls;
         last_run = Some(run);
@@ -787,5 +523,12 @@ async fn execute_inner(
         zones: outcomes,
         drift: p.drift,
         notes: p.notes,
+        times: Some(super::rto::StepTimes {
+            trigger: p.trigger,
+            planned_at: p.planned_at,
+            applied_at,
+            verified_at,
+            zones: expects,
+        }),
     })
 }

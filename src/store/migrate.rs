@@ -27,6 +27,9 @@ pub const TABLES: &[&str] = &[
     "cutover_state",
     "cutover_lease",
     "webhook_events",
+    "step_timings",
+    "drills",
+    "notify_queue",
     "builtin_zones",
     "builtin_journal",
 ];

@@ -19,13 +19,16 @@
 
 pub mod audit;
 pub mod cutover;
+pub mod drill;
 pub mod lease;
 pub mod migrate;
 pub mod nodes;
+pub mod notify;
 pub mod plan;
 pub mod run;
 pub mod schema;
 pub mod snapshot;
+pub mod timing;
 pub mod webhook;
 
 pub use audit::{AuditEntry, AuditRecord};
@@ -34,8 +37,10 @@ pub use run::{JournalEntry, Phase, Run, RunId, RunState};
 pub use snapshot::{Snapshot, SnapshotMeta};
 
 pub use cutover::CutoverRow;
+pub use drill::DrillRow;
 pub use lease::LeaseRow;
 pub use nodes::NodeRow;
+pub use notify::{NewNotification, NotifyStat, QueuedNotification};
 pub use webhook::{EventClaim, EventStart, LeaseForEvent, WebhookEvent};
 
 #[cfg(test)]

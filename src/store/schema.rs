@@ -180,6 +180,45 @@ CREATE TABLE switchback_nodes (
     heartbeat_at TEXT NOT NULL
 );
 "#,
+    // 7: measured RTO, drills, notifications (issue 15).
+    r#"
+-- The measured RTO of a cutover step: one row per step, keyed by the step's last run.
+CREATE TABLE step_timings (
+    run_id      BIGINT NOT NULL PRIMARY KEY,
+    cutover     TEXT NOT NULL,
+    kind        TEXT NOT NULL,                  -- failover, failback, abort
+    stage       BIGINT NOT NULL,
+    created_at  TEXT NOT NULL,
+    detail      TEXT NOT NULL                   -- planner::rto::Rto, serde JSON
+);
+CREATE INDEX step_timings_by_cutover ON step_timings (cutover, run_id);
+-- A drill's report.
+CREATE TABLE drills (
+    id          TEXT NOT NULL PRIMARY KEY,      -- d-YYYYMMDDTHHMMSS-xxxx
+    cutover     TEXT NOT NULL,
+    live        BIGINT NOT NULL,                -- 1: on the real records (a planned test)
+    result      TEXT NOT NULL,                  -- passed, failed, stopped
+    started_at  TEXT NOT NULL,
+    report_json TEXT NOT NULL                   -- planner::drill::DrillReport, serde JSON
+);
+CREATE INDEX drills_by_cutover ON drills (cutover, started_at);
+-- Events waiting for (or done with) delivery to a [[notify]] target, oldest first. A row is
+-- claimed by pushing next_at past the attempt's timeout; delivered_at is set after a 2xx.
+CREATE TABLE notify_queue (
+    id           BIGINT NOT NULL PRIMARY KEY,
+    event_id     TEXT NOT NULL,
+    target       TEXT NOT NULL,                 -- the target's name (never its URL)
+    cutover      TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    body         TEXT NOT NULL,                 -- the event, JSON
+    created_at   TEXT NOT NULL,
+    attempts     BIGINT NOT NULL DEFAULT 0,
+    next_at      TEXT NOT NULL,
+    delivered_at TEXT,
+    last_error   TEXT
+);
+CREATE INDEX notify_queue_pending ON notify_queue (delivered_at, target, cutover, id);
+"#,
 ];
 
 /// The schema version this build writes and understands.
