@@ -70,6 +70,21 @@ fn primary_down_fails_over_automatically_and_back_in_stages_after_hold_down() {
     wait_for("the failover's state", Duration::from_secs(5), || {
         status(&sb.config)["state"] == "failed-over"
     });
+    // Its RTO is measured from the health transition that crossed `fall`, and visible at the
+    // server's own listener.
+    wait_for("the failover's RTO", Duration::from_secs(5), || {
+        status(&sb.config)["last_rto"]["step"] == "failover"
+    });
+    let rto = status(&sb.config)["last_rto"].clone();
+    assert_eq!(rto["trigger"]["kind"], "health", "{rto:#}");
+    let visible = rto["seconds"]["visible"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{rto:#}"));
+    assert!(
+        rto["seconds"]["applied"].as_f64().unwrap() <= visible,
+        "{rto:#}"
+    );
+    eprintln!("automatic failover RTO from the transition: visible after {visible:.4}s");
 
     // It comes back at once: the first failback stage waits for hold_down (3 s) after the
     // failover, however healthy the primary looks.

@@ -188,6 +188,19 @@ fn a_drill_on_shadow_sets_leaves_production_untouched_and_times_every_phase() {
         metrics.contains("switchback_drill_passed{cutover=\"web\"} 1"),
         "{metrics}"
     );
+
+    // Never while the cutover is not idle.
+    let o = sb(&s.config, &["failover", "web", "--yes"]);
+    assert!(
+        o.status.success(),
+        "{}",
+        switchback_testsupport::cli::text(&o)
+    );
+    let o = sb(&s.config, &["--json", "drill", "web"]);
+    let stopped: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(stopped["result"], "stopped", "{stopped:#}");
+    assert_eq!(stopped["findings"][0]["kind"], "not_idle", "{stopped:#}");
+    assert!(stopped["phases"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -336,7 +349,7 @@ fn serve_drills_on_its_schedule() {
         std::time::Duration::from_secs(20),
         || {
             let l = sb_json(&s.config, &["drill", "list", "web"]);
-            l.as_array().unwrap().len() == 1
+            l.as_array().unwrap().len() == 1 && l[0]["result"] != "running"
         },
     );
     let list = sb_json(&s.config, &["drill", "list", "web"]);
@@ -356,4 +369,137 @@ fn serve_drills_on_its_schedule() {
             .len(),
         1
     );
+}
+
+#[test]
+fn a_drill_killed_half_way_is_cleaned_up_by_the_next() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let recovery = listener.local_addr().unwrap().port();
+    let _recovery_site = Endpoint::start(listener);
+    let (_zones, s, _api) = serve_with(cutover_toml(recovery, ""));
+    let before = sets_of(&s.config, "example.com.");
+    // The process dies right after the shadow failover (as kill -9 would: no unwinding).
+    let o = Command::new(common::BIN)
+        .arg("-c")
+        .arg(&s.config)
+        .args(["--json", "drill", "web"])
+        .env("SWITCHBACK_FAULT", "drill:after-failover")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "{}",
+        switchback_testsupport::cli::text(&o)
+    );
+    let left = sets_of(&s.config, "example.com.");
+    assert!(
+        names(&left).iter().any(|n| n.starts_with("_drill.")),
+        "the dead drill left its shadows cut over"
+    );
+    assert_eq!(
+        sb_json(&s.config, &["drill", "list"])[0]["result"],
+        "running"
+    );
+
+    let report = sb_json(&s.config, &["drill", "web"]);
+    assert_eq!(report["result"], "passed", "{report:#}");
+    let kinds: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"interrupted"), "{report:#}");
+    assert_eq!(
+        before,
+        sets_of(&s.config, "example.com."),
+        "production untouched, shadows gone"
+    );
+    let list = sb_json(&s.config, &["drill", "list", "web"]);
+    let results: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["passed", "interrupted"]);
+}
+
+#[test]
+fn two_drills_at_once_one_runs_the_other_is_busy() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let recovery = listener.local_addr().unwrap().port();
+    let _recovery_site = Endpoint::start(listener);
+    // A soak between the stages keeps the first drill going while the second starts.
+    let (_zones, s, _api) = serve_with(
+        cutover_toml(recovery, "").replace("drill_soak = \"0s\"", "drill_soak = \"1s\""),
+    );
+    let before = sets_of(&s.config, "example.com.");
+    let spawn = || {
+        Command::new(common::BIN)
+            .arg("-c")
+            .arg(&s.config)
+            .args(["--json", "drill", "web"])
+            .env_remove("SWITCHBACK_FAULT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = spawn().wait_with_output().unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        switchback_testsupport::cli::text(&first)
+    );
+    assert_eq!(
+        second.status.code(),
+        Some(5),
+        "busy: {}",
+        switchback_testsupport::cli::text(&second)
+    );
+    let list = sb_json(&s.config, &["drill", "list", "web"]);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "a refused drill leaves no report"
+    );
+    assert_eq!(list[0]["result"], "passed");
+    assert_eq!(before, sets_of(&s.config, "example.com."));
+}
+
+#[test]
+fn a_live_drill_is_confirmed_then_runs_the_real_cutover_and_restores_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let recovery = listener.local_addr().unwrap().port();
+    let _recovery_site = Endpoint::start(listener);
+    let (_zones, s, _api) = serve_with(cutover_toml(recovery, ""));
+    let before = sets_of(&s.config, "example.com.");
+    let o = sb(&s.config, &["drill", "web", "--live"]);
+    assert_eq!(o.status.code(), Some(2), "no terminal, no --yes: refused");
+    assert_eq!(before, sets_of(&s.config, "example.com."));
+    let report = sb_json(&s.config, &["drill", "web", "--live", "--yes"]);
+    assert_eq!(report["result"], "passed", "{report:#}");
+    assert_eq!(report["live"], true);
+    let phases: Vec<&str> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["failover", "stage 1", "stage 2"]);
+    assert_eq!(
+        before,
+        sets_of(&s.config, "example.com."),
+        "restored exactly"
+    );
+    let st = sb_json(&s.config, &["cutover", "status", "web"]);
+    assert_eq!(st["state"], "restored");
+    assert_eq!(st["last_drill"]["live"], true);
+    assert_eq!(st["last_rto"]["trigger"]["kind"], "drill");
 }

@@ -198,3 +198,49 @@ fn visible_covers_the_secondary_and_matches_an_outside_query_loop() {
     assert_eq!(st["last_rto"]["run"], rto["run"]);
     assert_eq!(st["last_rto"]["seconds"]["visible"], secs["visible"]);
 }
+
+/// A webhook's step is measured from the request's arrival, in the background (the hook
+/// answers first).
+#[test]
+fn a_webhook_step_is_measured_from_its_arrival() {
+    use common::api::{ApiServe, post};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+    std::fs::write(dir.path().join("zones/example.com.zone"), EXAMPLE).unwrap();
+    let rest = "[api]\ntoken_env = \"SB_RTO_TOKEN\"\n\n[[cutover]]\nname = \"web\"\n\
+                provider = \"builtin\"\nzone = \"example.com\"\n[[cutover.record]]\n\
+                name = \"www.example.com.\"\ntype = \"A\"\nrecovery = [\"198.51.100.80\"]\n";
+    let s = ApiServe::start(dir.path(), rest, &[("SB_RTO_TOKEN", "rto-token")]);
+    let (code, body, _) = post(
+        s.api_port,
+        "/v1/hooks/post-recovery",
+        "rto-token",
+        r#"{"event_id": "rto-1", "cutover": "web"}"#,
+    );
+    assert!(code == 200 || code == 202, "{code} {body}");
+    let status = || {
+        let o = Command::new(common::BIN)
+            .arg("-c")
+            .arg(&s.config)
+            .args(["--json", "cutover", "status", "web"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    switchback_testsupport::wait::wait_for("the hook's RTO", Duration::from_secs(10), || {
+        status()["last_rto"]["step"] == "failover"
+    });
+    let rto = status()["last_rto"].clone();
+    assert_eq!(rto["trigger"]["kind"], "webhook", "{rto:#}");
+    assert!(rto["seconds"]["visible"].as_f64().is_some(), "{rto:#}");
+    assert_eq!(
+        rto["servers"][0]["server"],
+        format!("127.0.0.1:{}", s.dns_port)
+    );
+    let (_, metrics) =
+        switchback_testsupport::http::request_with(s.api_port, "GET", "/metrics", None).unwrap();
+    assert!(
+        metrics.contains("switchback_cutover_rto_seconds{cutover=\"web\",phase=\"visible\"}"),
+        "{metrics}"
+    );
+}

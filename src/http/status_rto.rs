@@ -74,6 +74,7 @@ pub fn render(out: &mut String, view: &StatusView) {
             Some(d) => {
                 let cls = match d.result.as_str() {
                     "passed" => "up",
+                    "running" => "running",
                     "stopped" => "aborted",
                     _ => "down",
                 };

@@ -177,6 +177,7 @@ async fn production(
 /// journaled as runs of kind `drill`; returns the changes made.
 async fn put_shadows(
     ctx: &Ctx,
+    lease: &Lease,
     d: &Cutover,
     prod: &[(ZoneKey, Vec<RecordSet>)],
     remove: bool,
@@ -200,6 +201,7 @@ async fn put_shadows(
         if plan.is_empty() {
             continue;
         }
+        lease.check()?;
         changes += plan.changes.len();
         apply_noted(
             &ctx.store,
@@ -219,23 +221,22 @@ async fn put_shadows(
     Ok(changes)
 }
 
-/// One step of the drill's cutover, under its lease; shadow drills check the plan first.
+/// One step of the drill's cutover, under the drill's lease; shadow drills check the plan
+/// first.
 async fn step(
     ctx: &Ctx,
+    lease: &Lease,
     action: Action,
     opts: &StepOptions,
     shadow: bool,
 ) -> Result<(Outcome, Option<Rto>), CutoverError> {
-    let holder = Holder::me(&ctx.node, opts.actor_kind, &opts.actor);
-    let lease = Lease::acquire(&ctx.store, ctx.name(), &holder, None).await?;
     let p = prepare(ctx, &action, opts).await?;
     if shadow {
         for z in &p.zones {
             only_shadows(ctx.name(), &z.plan.changes)?;
         }
     }
-    let o = execute(ctx, p, opts, &lease).await?;
-    drop(lease);
+    let o = execute(ctx, p, opts, lease).await?;
     let rto = rto::observe(ctx, &o).await;
     Ok((o, rto))
 }
@@ -323,6 +324,16 @@ pub async fn run(ctx: &Ctx, opts: &DrillOptions) -> Result<DrillReport, CutoverE
     let c = ctx.cutover.clone();
     let span = info_span!("drill", cutover = %c.name, live = opts.live);
     async {
+        // One lease for the whole drill (its own cutover's, `drill:NAME`; a live drill's the
+        // real one's): no other drill, and for a live drill no other actor, interleaves with
+        // it. A drill refused for that leaves no report.
+        let lease_name = if opts.live {
+            c.name.clone()
+        } else {
+            format!("drill:{}", c.name)
+        };
+        let holder = Holder::me(&ctx.node, opts.actor_kind, &opts.actor);
+        let lease = Lease::acquire(&ctx.store, &lease_name, &holder, None).await?;
         let id = ctx.store.new_drill_id()?;
         let started = SystemTime::now();
         let mut run = Run {
@@ -330,7 +341,7 @@ pub async fn run(ctx: &Ctx, opts: &DrillOptions) -> Result<DrillReport, CutoverE
                 cutover: c.name.clone(),
                 id,
                 live: opts.live,
-                result: "failed".into(),
+                result: "running".into(),
                 actor: opts.actor.clone(),
                 started_at: stamp(started),
                 seconds: 0.0,
@@ -347,14 +358,18 @@ pub async fn run(ctx: &Ctx, opts: &DrillOptions) -> Result<DrillReport, CutoverE
             clock: Instant::now(),
             ctx,
         };
-        let r = drive(&mut run, &c, opts).await;
+        // Stored at once: a drill killed half-way leaves a `running` report, which the next
+        // drill of the cutover (holding its lease, so that one is dead) marks `interrupted`.
+        store_row(ctx, &run.report);
+        let r = drive(&mut run, &lease, &c, opts).await;
+        drop(lease);
         if let Err(e) = &r {
             run.finding("error", e.to_string());
         }
         let mut report = run.report;
         report.seconds = run.clock.elapsed().as_secs_f64();
         report.result = match (&r, report.result.as_str()) {
-            (Ok(()), "stopped") => "stopped".into(),
+            (_, "stopped") => "stopped".into(),
             (Ok(()), _)
                 if !report.findings.iter().any(|f| {
                     matches!(
@@ -373,6 +388,20 @@ pub async fn run(ctx: &Ctx, opts: &DrillOptions) -> Result<DrillReport, CutoverE
     }
     .instrument(span)
     .await
+}
+
+fn store_row(ctx: &Ctx, report: &DrillReport) {
+    let row = DrillRow {
+        id: report.id.clone(),
+        cutover: report.cutover.clone(),
+        live: report.live,
+        result: report.result.clone(),
+        started_at: report.started_at.clone(),
+        report: serde_json::to_value(report).unwrap_or_default(),
+    };
+    if let Err(e) = ctx.store.put_drill(&row) {
+        warn!(error = %e, "the drill's report was not stored");
+    }
 }
 
 fn store_report(ctx: &Ctx, report: &DrillReport) {
@@ -418,7 +447,12 @@ fn store_report(ctx: &Ctx, report: &DrillReport) {
     );
 }
 
-async fn drive(run: &mut Run<'_>, c: &Cutover, opts: &DrillOptions) -> Result<(), CutoverError> {
+async fn drive(
+    run: &mut Run<'_>,
+    lease: &Lease,
+    c: &Cutover,
+    opts: &DrillOptions,
+) -> Result<(), CutoverError> {
     let ctx = run.ctx;
     // Never while the cutover is not idle.
     let st = ctx.state()?;
@@ -447,7 +481,10 @@ async fn drive(run: &mut Run<'_>, c: &Cutover, opts: &DrillOptions) -> Result<()
     }
     let stats_before = client_retries(ctx, c);
     let (d, shadow) = if opts.live {
-        (c.clone(), false)
+        // The real cutover, with the drill's soak between its stages.
+        let mut d = c.clone();
+        d.soak = c.drill_soak;
+        (d, false)
     } else {
         (shadow_cutover(c)?, true)
     };
@@ -466,6 +503,23 @@ async fn drive(run: &mut Run<'_>, c: &Cutover, opts: &DrillOptions) -> Result<()
         trigger: Some(Trigger::now("drill")),
         ..StepOptions::default()
     };
+    let dead: Vec<DrillRow> = ctx
+        .store
+        .drills(Some(&c.name), 20)?
+        .into_iter()
+        .filter(|r| r.result == "running" && r.id != run.report.id)
+        .collect();
+    for mut r in dead {
+        r.result = "interrupted".into();
+        if let Some(o) = r.report.as_object_mut() {
+            o.insert("result".into(), "interrupted".into());
+        }
+        run.finding(
+            "interrupted",
+            format!("drill {} stopped half-way (its process died)", r.id),
+        );
+        ctx.store.put_drill(&r)?;
+    }
     let prod = production(ctx, c).await?;
     if shadow {
         // A drill that died half-way left its cutover cut over: restore it first.
@@ -479,10 +533,10 @@ async fn drive(run: &mut Run<'_>, c: &Cutover, opts: &DrillOptions) -> Result<()
                     s.state, s.stage
                 ),
             );
-            step(&dctx, Action::Abort, &step_opts(true), true).await?;
+            step(&dctx, lease, Action::Abort, &step_opts(true), true).await?;
         }
         run.phase("setup", async {
-            Ok(((), put_shadows(&dctx, &d, &prod, false).await?, None))
+            Ok(((), put_shadows(&dctx, lease, &d, &prod, false).await?, None))
         })
         .await?;
     }
@@ -491,13 +545,13 @@ async fn drive(run: &mut Run<'_>, c: &Cutover, opts: &DrillOptions) -> Result<()
     } else {
         None
     };
-    let r = stages(run, &dctx, &d, opts, shadow).await;
+    let r = stages(run, &dctx, lease, &d, opts, shadow).await;
     if let Err(e) = &r {
         // Whatever failed, the drill's records go back to their snapshot.
         warn!(error = %e, "drill step failed; restoring its records");
         let _ = run
             .phase("abort", async {
-                let (o, rto) = step(&dctx, Action::Abort, &step_opts(true), shadow).await?;
+                let (o, rto) = step(&dctx, lease, Action::Abort, &step_opts(true), shadow).await?;
                 Ok(((), o.changes, rto))
             })
             .await;
@@ -512,7 +566,7 @@ async fn drive(run: &mut Run<'_>, c: &Cutover, opts: &DrillOptions) -> Result<()
         }
         let removed = run
             .phase("cleanup", async {
-                Ok(((), put_shadows(&dctx, &d, &prod, true).await?, None))
+                Ok(((), put_shadows(&dctx, lease, &d, &prod, true).await?, None))
             })
             .await;
         let gone = removed.is_ok()
@@ -545,6 +599,7 @@ async fn drive(run: &mut Run<'_>, c: &Cutover, opts: &DrillOptions) -> Result<()
 async fn stages(
     run: &mut Run<'_>,
     dctx: &Ctx,
+    lease: &Lease,
     d: &Cutover,
     opts: &DrillOptions,
     shadow: bool,
@@ -561,10 +616,11 @@ async fn stages(
     };
     let rto = run
         .phase("failover", async {
-            let (out, rto) = step(dctx, failover, &o(false), shadow).await?;
+            let (out, rto) = step(dctx, lease, failover, &o(false), shadow).await?;
             Ok((rto.clone(), out.changes, rto))
         })
         .await?;
+    crate::fault::point("drill:after-failover");
     if let Some(r) = &rto {
         run.report.rto_seconds = Some(r.seconds.worst_case);
         run.report.visible_seconds = r.seconds.visible;
@@ -579,7 +635,7 @@ async fn stages(
                 let a = Action::Failback {
                     stage: StageSel::Next,
                 };
-                let (out, rto) = step(dctx, a, &o(opts.ignore_health), shadow).await?;
+                let (out, rto) = step(dctx, lease, a, &o(opts.ignore_health), shadow).await?;
                 Ok(((), out.changes, rto))
             })
             .await;
