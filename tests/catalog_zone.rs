@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Question, Switchback, SwitchbackOptions, free_port};
@@ -14,48 +13,24 @@ use hickory_proto::rr::RecordType;
 
 const EXAMPLE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.80\n";
 
-struct Knot(Child);
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start_knot(
     knotd: &std::path::Path,
     dir: &std::path::Path,
     port: u16,
     primary: SocketAddr,
-) -> Knot {
-    let head = switchback_testsupport::wait::knot_config_head(dir, port);
-    let conf = format!(
-        "{head}\
-         remote:\n  - id: switchback\n    address: {ip}@{pport}\n\
-         acl:\n  - id: notify_from_switchback\n    address: 127.0.0.1\n    action: notify\n\
+) -> switchback_testsupport::knot::KnotProcess {
+    let rest = format!(
+        "{remote}\
          template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
          zonefile-load: none\n    journal-content: all\n  - id: member\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
          zonefile-load: none\n    journal-content: all\n    master: switchback\n    \
          acl: notify_from_switchback\n\
          zone:\n  - domain: catalog.switchback.\n    master: switchback\n    \
          acl: notify_from_switchback\n    catalog-role: interpret\n    catalog-template: member\n",
+        remote = switchback_testsupport::knot::primary_remote(primary, ""),
         zones = dir.join("zones").display(),
-        ip = primary.ip(),
-        pport = primary.port(),
     );
-    let path = dir.join("knot.conf");
-    std::fs::write(&path, conf).unwrap();
-    let child = Command::new(knotd)
-        .arg("-c")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.join("knotd.stderr")).unwrap(),
-        ))
-        .spawn()
-        .unwrap();
-    Knot(child)
+    switchback_testsupport::knot::spawn(knotd, dir, port, &rest)
 }
 
 /// Knot's answer to `name` A: the values, or `None` when it does not serve the zone.

@@ -70,6 +70,13 @@ fn cutover_toml(recovery_port: u16, extra: &str) -> String {
     )
 }
 
+/// The recovery site's health endpoint: its port, and the guard that keeps it up.
+fn recovery_site() -> (u16, Endpoint) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (port, Endpoint::start(listener))
+}
+
 fn serve_with(extra_toml: String) -> (tempfile::TempDir, Switchback, u16) {
     let zones = tempfile::tempdir().unwrap();
     std::fs::write(zones.path().join("example.com.zone"), EXAMPLE).unwrap();
@@ -83,9 +90,7 @@ fn serve_with(extra_toml: String) -> (tempfile::TempDir, Switchback, u16) {
 
 #[test]
 fn a_drill_on_shadow_sets_leaves_production_untouched_and_times_every_phase() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let recovery = listener.local_addr().unwrap().port();
-    let _recovery_site = Endpoint::start(listener);
+    let (recovery, _recovery_site) = recovery_site();
     let (_zones, s, api) = serve_with(cutover_toml(recovery, ""));
     let before = sets_of(&s.config, "example.com.");
     let ready = sb(&s.config, &["check", "web"]);
@@ -265,9 +270,7 @@ fn sh_blocks(md: &str) -> Vec<String> {
 
 #[test]
 fn the_runbook_of_a_two_zone_cutover_runs_as_written_and_restores_exactly() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let recovery = listener.local_addr().unwrap().port();
-    let _recovery_site = Endpoint::start(listener);
+    let (recovery, _recovery_site) = recovery_site();
     let extra = format!(
         "[[cutover]]\nname = \"web\"\nprovider = \"builtin\"\nzone = \"example.com\"\n\
          steering = \"weighted\"\nfailback_stages = [50, 100]\nsoak = \"1s\"\n\
@@ -339,9 +342,7 @@ fn the_runbook_of_a_two_zone_cutover_runs_as_written_and_restores_exactly() {
 
 #[test]
 fn serve_drills_on_its_schedule() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let recovery = listener.local_addr().unwrap().port();
-    let _recovery_site = Endpoint::start(listener);
+    let (recovery, _recovery_site) = recovery_site();
     let (_zones, s, _api) = serve_with(cutover_toml(recovery, "drill_every = \"1h\"\n"));
     // No drill yet: the first is due at once, then not again within the hour.
     switchback_testsupport::wait::wait_for(
@@ -373,9 +374,7 @@ fn serve_drills_on_its_schedule() {
 
 #[test]
 fn a_drill_killed_half_way_is_cleaned_up_by_the_next() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let recovery = listener.local_addr().unwrap().port();
-    let _recovery_site = Endpoint::start(listener);
+    let (recovery, _recovery_site) = recovery_site();
     let (_zones, s, _api) = serve_with(cutover_toml(recovery, ""));
     let before = sets_of(&s.config, "example.com.");
     // The process dies right after the shadow failover (as kill -9 would: no unwinding).
@@ -428,9 +427,7 @@ fn a_drill_killed_half_way_is_cleaned_up_by_the_next() {
 
 #[test]
 fn two_drills_at_once_one_runs_the_other_is_busy() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let recovery = listener.local_addr().unwrap().port();
-    let _recovery_site = Endpoint::start(listener);
+    let (recovery, _recovery_site) = recovery_site();
     // A soak between the stages keeps the first drill going while the second starts.
     let (_zones, s, _api) = serve_with(
         cutover_toml(recovery, "").replace("drill_soak = \"0s\"", "drill_soak = \"1s\""),
@@ -475,9 +472,7 @@ fn two_drills_at_once_one_runs_the_other_is_busy() {
 
 #[test]
 fn a_live_drill_is_confirmed_then_runs_the_real_cutover_and_restores_it() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let recovery = listener.local_addr().unwrap().port();
-    let _recovery_site = Endpoint::start(listener);
+    let (recovery, _recovery_site) = recovery_site();
     let (_zones, s, _api) = serve_with(cutover_toml(recovery, ""));
     let before = sets_of(&s.config, "example.com.");
     let o = sb(&s.config, &["drill", "web", "--live"]);

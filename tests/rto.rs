@@ -5,7 +5,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -16,44 +16,20 @@ use serde_json::Value;
 
 const EXAMPLE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww 120 A 192.0.2.80\n";
 
-struct Knot(Child);
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn knot_secondary(
     knotd: &std::path::Path,
     dir: &std::path::Path,
     port: u16,
     primary: SocketAddr,
-) -> Knot {
-    let head = switchback_testsupport::wait::knot_config_head(dir, port);
-    let conf = format!(
-        "{head}\
-         remote:\n  - id: switchback\n    address: {ip}@{pport}\n\
-         acl:\n  - id: notify_from_switchback\n    address: 127.0.0.1\n    action: notify\n\
-         zone:\n  - domain: example.com.\n    storage: \"{zones}\"\n    master: switchback\n    \
+) -> switchback_testsupport::knot::KnotProcess {
+    let rest = format!(
+        "{}zone:\n  - domain: example.com.\n    storage: \"{}\"\n    master: switchback\n    \
          acl: notify_from_switchback\n    zonefile-sync: -1\n    zonefile-load: none\n    \
          journal-content: all\n",
-        zones = dir.join("zones").display(),
-        ip = primary.ip(),
-        pport = primary.port(),
+        switchback_testsupport::knot::primary_remote(primary, ""),
+        dir.join("zones").display(),
     );
-    let path = dir.join("knot.conf");
-    std::fs::write(&path, conf).unwrap();
-    Knot(
-        Command::new(knotd)
-            .arg("-c")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    switchback_testsupport::knot::spawn(knotd, dir, port, &rest)
 }
 
 fn www(server: SocketAddr) -> Vec<String> {

@@ -405,17 +405,7 @@ fn store_row(ctx: &Ctx, report: &DrillReport) {
 }
 
 fn store_report(ctx: &Ctx, report: &DrillReport) {
-    let row = DrillRow {
-        id: report.id.clone(),
-        cutover: report.cutover.clone(),
-        live: report.live,
-        result: report.result.clone(),
-        started_at: report.started_at.clone(),
-        report: serde_json::to_value(report).unwrap_or_default(),
-    };
-    if let Err(e) = ctx.store.put_drill(&row) {
-        warn!(error = %e, "the drill's report was not stored");
-    }
+    store_row(ctx, report);
     crate::notify::emit(
         ctx.providers.config(),
         &ctx.store,

@@ -6,7 +6,6 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,16 +17,7 @@ use switchback_builtin::acl::Acl;
 use switchback_builtin::watch::Notify;
 use switchback_testsupport::free_port;
 
-struct Knot {
-    child: Child,
-}
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use switchback_testsupport::knot::KnotProcess as Knot;
 
 /// A TSIG key as Knot's config writes it: (name, algorithm, base64 secret).
 type KnotKey<'a> = (&'a str, &'a str, &'a str);
@@ -41,7 +31,6 @@ fn start_knot(
     port: u16,
     key: Option<KnotKey<'_>>,
 ) -> Knot {
-    let head = switchback_testsupport::wait::knot_config_head(dir, port);
     let (keys, key_line) = match key {
         Some((name, alg, secret)) => (
             format!("key:\n  - id: {name}\n    algorithm: {alg}\n    secret: {secret}\n"),
@@ -49,30 +38,15 @@ fn start_knot(
         ),
         None => (String::new(), String::new()),
     };
-    let conf = format!(
-        "{head}\
-         {keys}\
-         remote:\n  - id: switchback\n    address: {primary_ip}@{primary_port}\n{key_line}\
-         acl:\n  - id: notify_from_switchback\n    address: 127.0.0.1\n{key_line}    action: notify\n\
+    let rest = format!(
+        "{keys}{remote}\
          template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
          zonefile-load: none\n    journal-content: changes\n\
          zone:\n  - domain: example.test.\n    master: switchback\n    acl: notify_from_switchback\n",
+        remote = switchback_testsupport::knot::primary_remote(primary, &key_line),
         zones = dir.join("zones").display(),
-        primary_ip = primary.ip(),
-        primary_port = primary.port(),
     );
-    let conf_path = dir.join("knot.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let child = Command::new(knotd)
-        .arg("-c")
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.join("knotd.stderr")).unwrap(),
-        ))
-        .spawn()
-        .unwrap();
-    Knot { child }
+    switchback_testsupport::knot::spawn(knotd, dir, port, &rest)
 }
 
 /// Wait until Knot answers `name` A with `want`.

@@ -34,6 +34,7 @@ pub mod daemon;
 pub mod dns;
 pub mod emulators;
 pub mod http;
+pub mod knot;
 pub mod peers;
 pub mod ports;
 pub mod postgres;
