@@ -298,6 +298,10 @@ fn the_runbook_of_a_two_zone_cutover_runs_as_written_and_restores_exactly() {
         md.contains("198.51.100.80") && md.contains("10.20.0.10"),
         "before -> after: {md}"
     );
+    assert!(
+        md.contains("[set primary, weight 50]"),
+        "stage 1's sets: {md}"
+    );
     let blocks = sh_blocks(&md);
     assert_eq!(blocks.len(), 4, "pre-checks, failover, two stages:\n{md}");
     // The commands run from the config's folder, `switchback` on the PATH.

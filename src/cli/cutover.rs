@@ -217,6 +217,37 @@ async fn runbook(ctx: &Ctx) -> Result<String, CliError> {
                 d.started_at,
             )
         });
+    // What each failback stage makes of the cutover's sets, from the live zones (the
+    // snapshot the failover will take).
+    let mut stages = Vec::new();
+    if let Some(p) = &failover {
+        let n = cutover::stage_count(c);
+        for i in 1..=n {
+            let mut zones = Vec::new();
+            for zp in &p.zones {
+                let Some(live) = zp.live.as_ref() else {
+                    continue;
+                };
+                let z = zp.key();
+                let sels = cutover::selectors(c, &z);
+                let after = if i == n {
+                    crate::planner::prepare::selected(&sels, live)
+                } else {
+                    let field = ctx.providers.get(&z.provider)?.capabilities().health_field;
+                    cutover::steered(
+                        c,
+                        &z,
+                        live,
+                        &p.targets,
+                        cutover::primary_weight(c, i),
+                        field,
+                    )?
+                };
+                zones.push((z.provider.clone(), z.zone.to_string(), after));
+            }
+            stages.push(zones);
+        }
+    }
     let config_arg = cfg.path.as_ref().and_then(|p| p.file_name()).map_or_else(
         || "switchback.toml".to_string(),
         |f| f.to_string_lossy().into_owned(),
@@ -229,5 +260,6 @@ async fn runbook(ctx: &Ctx) -> Result<String, CliError> {
         note,
         servers,
         last_drill,
+        stages,
     }))
 }

@@ -11,8 +11,8 @@ pub const EVENT_KINDS: &[&str] = &[
     "failover", "stage", "restored", "abort", "drift", "busy", "health", "drill",
 ];
 
-/// `[[notify]]` as written.
-#[derive(Debug, Clone, Deserialize)]
+/// `[[notify]]` as written (its `Debug` leaves the URL out: it may hold a token).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {
     /// The queue's name for this target (default `notify-N`, N its position from 1).
@@ -32,6 +32,19 @@ pub struct NotifyConfig {
     pub secret_env: Option<String>,
     #[serde(default)]
     pub format: NotifyFormat,
+}
+
+impl std::fmt::Debug for NotifyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifyConfig")
+            .field("name", &self.name)
+            .field("url", &self.url.as_ref().map(|_| "(set)"))
+            .field("url_env", &self.url_env)
+            .field("events", &self.events)
+            .field("secret_env", &self.secret_env)
+            .field("format", &self.format)
+            .finish()
+    }
 }
 
 /// The body of a POST.
@@ -179,6 +192,10 @@ mod tests {
         assert!(t[0].wants("drill") && !t[0].wants("health"));
         assert_eq!(t[0].redacted_url(), "https://hooks.example.net/…");
         assert!(!format!("{:?}", t[0]).contains("secret"));
+        assert!(
+            !format!("{cfg:?}").contains("secret?x"),
+            "the config's Debug hides URLs"
+        );
         assert_eq!(t[1].name, "ops");
         assert_eq!(t[1].events.len(), EVENT_KINDS.len());
         let bad = Config::parse(

@@ -25,6 +25,8 @@ pub struct RunbookInput<'a> {
     pub servers: Vec<(String, String, u16)>,
     /// The last drill: (id, result, RTO seconds, when).
     pub last_drill: Option<(String, String, Option<f64>, String)>,
+    /// Per failback stage (1..), per zone: (provider, zone, the cutover's sets after it).
+    pub stages: Vec<Vec<(String, String, Vec<RecordSet>)>>,
 }
 
 fn sets(out: &mut String, title: &str, list: &[RecordSet]) {
@@ -175,6 +177,13 @@ pub fn render(input: &RunbookInput<'_>) -> String {
             c.health_check_url()
                 .unwrap_or("no check configured: passes")
         );
+        if let Some(zones) = input.stages.get(i as usize - 1) {
+            for (provider, zone, after) in zones {
+                let _ = writeln!(out, "Zone `{zone}` on `{provider}`:\n\n```text");
+                sets(&mut out, "after", after);
+                out.push_str("```\n\n");
+            }
+        }
         out.push_str("```sh\n");
         if i > 1 && !c.soak.is_zero() {
             let _ = writeln!(out, "sleep {}", c.soak.as_secs().max(1));
