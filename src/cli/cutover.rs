@@ -104,6 +104,51 @@ pub fn run(providers: &Arc<Providers>, cmd: CutoverCommand, json: bool) -> Resul
                 "  health: {}",
                 health.as_deref().unwrap_or("no health check configured")
             );
+            if let Some(r) = st
+                .last_rto
+                .as_ref()
+                .and_then(|v| serde_json::from_value::<RtoSeen>(v.clone()).ok())
+            {
+                println!(
+                    "  last RTO ({} stage {}, from the {} at {}): applied {:.3}s, visible {}, worst case {:.3}s{}",
+                    r.step,
+                    r.stage,
+                    r.trigger.kind,
+                    r.trigger.at,
+                    r.seconds.applied,
+                    match (r.seconds.visible, r.checked) {
+                        (Some(v), n) => format!("{v:.3}s at {n} server(s)"),
+                        (None, 0) => "not checked (no authoritative server answered)".into(),
+                        (None, _) => "NOT at every server".into(),
+                    },
+                    r.seconds.worst_case,
+                    match (st.rto_target_seconds, r.met) {
+                        (Some(t), Some(true)) => format!(" (rto_target {t}s: met)"),
+                        (Some(t), _) => format!(" (rto_target {t}s: MISSED)"),
+                        _ => String::new(),
+                    }
+                );
+            }
+            if let Some(d) = &st.last_drill {
+                println!(
+                    "  last drill: {} {} at {}",
+                    d["id"].as_str().unwrap_or("?"),
+                    d["result"].as_str().unwrap_or("?"),
+                    d["started_at"].as_str().unwrap_or("?")
+                );
+            }
+            for n in &st.notifications {
+                println!(
+                    "  notifications to {}: {} delivered, {} pending{}",
+                    n.target,
+                    n.delivered,
+                    n.pending,
+                    n.last_error
+                        .as_deref()
+                        .map(|e| format!(" (last error: {e})"))
+                        .unwrap_or_default()
+                );
+            }
             if let Some(i) = &st.intent {
                 println!(
                     "  INTERRUPTED: a {} step to {} stage {} started {}: run `switchback resume {}` or `switchback abort {}`",
@@ -262,4 +307,29 @@ async fn runbook(ctx: &Ctx) -> Result<String, CliError> {
         last_drill,
         stages,
     }))
+}
+
+/// The fields of a stored RTO that `cutover status` prints.
+#[derive(serde::Deserialize)]
+struct RtoSeen {
+    step: String,
+    stage: u32,
+    trigger: TriggerSeen,
+    seconds: SecondsSeen,
+    #[serde(default)]
+    checked: usize,
+    met: Option<bool>,
+}
+
+#[derive(serde::Deserialize)]
+struct TriggerSeen {
+    kind: String,
+    at: String,
+}
+
+#[derive(serde::Deserialize)]
+struct SecondsSeen {
+    applied: f64,
+    visible: Option<f64>,
+    worst_case: f64,
 }

@@ -203,15 +203,17 @@ pub fn parse_zone(zone: &str) -> Result<switchback_api::Name, super::CliError> {
 /// case against `rto_target`.
 pub fn rto_line(r: &crate::planner::rto::Rto) -> String {
     let s = &r.seconds;
-    let checked = r
-        .servers
-        .iter()
-        .filter(|x| !crate::planner::rto::is_unchecked(x))
-        .count();
+    let checked = r.checked;
     let visible = match s.visible {
         Some(v) => format!("visible {v:.3}s at {checked} server(s)"),
         None if checked > 0 => "NOT visible at every server".to_string(),
-        None => "visibility not checked (no authoritative server answered)".to_string(),
+        None => format!(
+            "visibility not checked ({})",
+            r.servers
+                .iter()
+                .find_map(|x| x.error.as_deref())
+                .unwrap_or("no authoritative server to ask")
+        ),
     };
     let target = match (r.rto_target_seconds, r.met) {
         (Some(t), Some(true)) => format!(" (rto_target {t}s: met)"),

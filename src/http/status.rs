@@ -106,6 +106,8 @@ pub struct RtoView {
     pub verified: f64,
     pub visible: Option<f64>,
     pub worst_case: f64,
+    /// Servers asked for the change (0: none could be, `visible` is not measured).
+    pub checked: u64,
     pub met: Option<bool>,
 }
 
@@ -140,6 +142,7 @@ fn rto_view(v: &Value) -> Option<RtoView> {
         verified: f("verified")?,
         visible: f("visible"),
         worst_case: f("worst_case")?,
+        checked: v.get("checked").and_then(Value::as_u64).unwrap_or(0),
         met: v.get("met").and_then(Value::as_bool),
     })
 }

@@ -51,10 +51,11 @@ pub fn render(out: &mut String, view: &StatusView) {
                     time_tag(&r.at)
                 ),
                 secs(r.applied),
-                r.visible.map_or_else(
-                    || "<span class=\"warn-text\">not everywhere</span>".to_string(),
-                    secs,
-                ),
+                match (r.visible, r.checked) {
+                    (Some(v), n) => format!("{}<span class=\"sub\">{n} server(s)</span>", secs(v)),
+                    (None, 0) => "<span class=\"muted\">not checked</span>".to_string(),
+                    (None, _) => "<span class=\"warn-text\">not everywhere</span>".to_string(),
+                },
                 secs(r.worst_case),
             ),
             None => (none.into(), none.into(), none.into(), none.into()),

@@ -225,6 +225,9 @@ pub struct Rto {
     pub seconds: Phases,
     pub old_ttl: u32,
     pub servers: Vec<ServerSeen>,
+    /// How many servers were asked for the change (the rest were unreachable, not
+    /// authoritative, or there were none).
+    pub checked: usize,
     pub rto_target_seconds: Option<f64>,
     /// The worst case is within `rto_target`.
     pub met: Option<bool>,
@@ -462,6 +465,7 @@ async fn measure(ctx: &Ctx, outcome: &Outcome, t: StepTimes) -> Rto {
             worst_case,
         },
         old_ttl,
+        checked: watched.len(),
         servers,
         rto_target_seconds: target,
         met: target.map(|x| worst_case <= x),
