@@ -411,6 +411,22 @@ fn an_automatic_failover_cut_short_by_the_leaders_death_is_finished_by_the_next(
         || !nodes[li].is_running(),
     );
     let other = (li + 1) % 3;
+    // Someone tries a failover meanwhile: refused (a step is interrupted), it takes the dead
+    // holder's lease and gives it back. The next leader still knows the step is automation's.
+    let o = Command::new(common::BIN)
+        .arg("-c")
+        .arg(&nodes[other].config)
+        .args(["failover", "web", "--yes"])
+        .env("PGPASSWORD", &pg.password)
+        .env_remove("SWITCHBACK_FAULT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let took = wait_for(
         "the next leader to finish it",
         Duration::from_secs(20),

@@ -66,6 +66,8 @@ pub struct NotifyTarget {
     pub events: Vec<String>,
     /// The environment variable of the secret (read when a delivery is signed).
     pub secret_env: Option<String>,
+    /// The environment variable the URL comes from, when it does (empty `url`: not set here).
+    pub url_env: Option<String>,
     pub format: NotifyFormat,
 }
 
@@ -127,12 +129,9 @@ impl Config {
             }
             let url = match (&n.url, &n.url_env) {
                 (Some(u), None) => u.clone(),
-                (None, Some(var)) => std::env::var(var).map_err(|_| {
-                    self.invalid(
-                        &key("url_env"),
-                        format!("the environment variable {var} is not set"),
-                    )
-                })?,
+                // Read where it is set (serve's environment); a command run without it still
+                // queues events, and the deliverer reports the variable missing.
+                (None, Some(var)) => std::env::var(var).unwrap_or_default(),
                 _ => {
                     return Err(self.invalid(&key("url"), "give exactly one of url and url_env"));
                 }
@@ -140,7 +139,7 @@ impl Config {
             let parsed = reqwest::Url::parse(&url)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-            if parsed.is_none() {
+            if parsed.is_none() && !(url.is_empty() && n.url_env.is_some()) {
                 let k = if n.url.is_some() { "url" } else { "url_env" };
                 // The text is not repeated: it may hold a token.
                 return Err(self.invalid(&key(k), "not an http:// or https:// URL"));
@@ -164,6 +163,7 @@ impl Config {
                 url,
                 events,
                 secret_env: n.secret_env.clone(),
+                url_env: n.url_env.clone(),
                 format: n.format,
             });
         }
@@ -215,5 +215,20 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(bad.contains("notify[0].events"), "{bad}");
+        // A URL from a variable this process does not have: the config is valid (a command
+        // still queues events); serve's deliverer reports the variable missing.
+        let cfg = Config::parse(
+            "[[notify]]\nurl_env = \"SB_NOTIFY_URL_NOT_SET_ANYWHERE\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(cfg.notify_targets().unwrap()[0].url, "");
+        let bad = Config::parse(
+            "[[notify]]\nurl = \"http://x/\"\nurl_env = \"V\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("exactly one"), "{bad}");
     }
 }

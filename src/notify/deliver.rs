@@ -121,6 +121,12 @@ async fn attempt(
     t: NotifyTarget,
     q: QueuedNotification,
 ) {
+    if t.url.is_empty() {
+        let var = t.url_env.as_deref().unwrap_or("url_env");
+        let e = format!("the environment variable {var} (url_env) is not set for serve");
+        failed(&store, &q, e).await;
+        return;
+    }
     let body = body_for(&t, &q.body);
     let mut req = client
         .post(&t.url)
@@ -238,6 +244,7 @@ mod tests {
             url: "http://127.0.0.1:9/x".into(),
             events: vec!["failover".into()],
             secret_env: None,
+            url_env: None,
             format: NotifyFormat::Json,
         };
         assert_eq!(body_for(&t, stored), stored);

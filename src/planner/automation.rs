@@ -17,7 +17,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::config::{Config, Cutover};
 use crate::health::{HealthMonitor, HealthState, Transition};
 use crate::planner::cutover::{
-    self, Action, ActorKind, Ctx, HealthGate, StageSel, State, StepOptions,
+    self, Action, ActorKind, Ctx, CutoverError, HealthGate, StageSel, State, StepOptions,
 };
 use crate::registry::Providers;
 use crate::store::Store;
@@ -145,20 +145,30 @@ pub async fn run(
     }
 }
 
-/// Whether cutover `c` has a step in progress whose holder was automation and is gone.
+/// Whether cutover `c` has a step in progress whose actor was automation and is gone: its
+/// lease is held by a dead automation holder, or by no one (another actor that was refused
+/// released it) while the stored intent says automation started it.
 fn interrupted_automatic(store: &Store, c: &Cutover, me: &str, actor: &str) -> bool {
-    let Ok(Some(row)) = store.cutover_state(&c.name) else {
+    let Ok(Some(st)) = store
+        .cutover_state(&c.name)
+        .map_err(CutoverError::from)
+        .and_then(|row| super::state::CutoverState::from_row(&c.name, row.as_ref()))
+    else {
         return false;
     };
-    if row.intent.is_none() {
+    let Some(intent) = st.intent else {
         return false;
+    };
+    let automatic = ActorKind::Automation.as_str();
+    match store.lease(&c.name) {
+        Ok(Some(lease)) => {
+            let holder = super::lease::Holder::me(me, ActorKind::Automation, actor);
+            lease.actor == automatic
+                && super::lease::replaceable(&lease, &holder, std::time::SystemTime::now())
+        }
+        Ok(None) => intent.by.as_deref() == Some(automatic),
+        Err(_) => false,
     }
-    let Ok(Some(lease)) = store.lease(&c.name) else {
-        return false;
-    };
-    let holder = super::lease::Holder::me(me, ActorKind::Automation, actor);
-    lease.actor == ActorKind::Automation.as_str()
-        && super::lease::replaceable(&lease, &holder, std::time::SystemTime::now())
 }
 
 fn state_of(cfg: &Config, store: &Store, c: &Cutover) -> Option<State> {

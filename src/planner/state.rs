@@ -205,6 +205,10 @@ pub struct Intent {
     pub started_at: String,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The kind of actor whose step it is (`automation`, `cli`, ...; older rows: unknown), so
+    /// the leader finishes an automatic step even after someone else released its lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// The stored row, typed.
@@ -240,6 +244,8 @@ struct RawIntent {
     started_at: String,
     #[serde(default)]
     notes: Vec<String>,
+    #[serde(default)]
+    by: Option<String>,
 }
 
 impl CutoverState {
@@ -285,6 +291,7 @@ impl CutoverState {
                     done: i.done,
                     started_at: i.started_at,
                     notes: i.notes,
+                    by: i.by,
                 })
             }
         };

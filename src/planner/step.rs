@@ -371,6 +371,7 @@ async fn execute_inner(
             done: Vec::new(),
             started_at: now_text(),
             notes: p.notes.clone(),
+            by: Some(opts.actor_kind.as_str().to_string()),
         });
         st.version = store.put_cutover_state(&st.to_row(name)?, lease.token())?;
     }
