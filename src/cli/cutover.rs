@@ -234,17 +234,12 @@ async fn runbook(ctx: &Ctx) -> Result<String, CliError> {
             cfg.provider_settings(&z.provider).as_deref(),
             Some(crate::config::providers::ProviderSettings::Builtin(_))
         ) {
-            cfg.server.dns.clone()
+            crate::planner::rto::own_listeners(cfg)
         } else {
             Vec::new()
         };
         for a in list {
-            let ip = if a.ip().is_unspecified() {
-                "127.0.0.1".to_string()
-            } else {
-                a.ip().to_string()
-            };
-            servers.push((z.zone.to_string(), ip, a.port()));
+            servers.push((z.zone.to_string(), a.ip().to_string(), a.port()));
         }
     }
     let last_drill = ctx

@@ -37,15 +37,7 @@ fn query_packet(id: u16, name: &Name, rtype: RType) -> Vec<u8> {
 }
 
 fn next_id() -> u16 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish() as u16
+    crate::store::random_u64(0) as u16
 }
 
 /// Ask `server` for `name`/`rtype` without recursion, within `timeout`.

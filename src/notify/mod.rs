@@ -23,26 +23,13 @@ pub struct Event {
     pub fields: Value,
 }
 
-/// A new event id: 128 random bits, hex (std's randomly keyed hasher, twice).
+/// A new event id: 128 random bits, hex.
 pub fn new_event_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut out = String::from("n-");
-    for salt in 0..2u64 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
-        h.write_u32(std::process::id());
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u64(salt);
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out
+    format!(
+        "n-{:016x}{:016x}",
+        crate::store::random_u64(0),
+        crate::store::random_u64(1)
+    )
 }
 
 /// Queue `event` for every target that wants its kind. A failure is logged, never returned:

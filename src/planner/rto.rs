@@ -237,6 +237,26 @@ fn secs(from: SystemTime, to: SystemTime) -> f64 {
     to.duration_since(from).unwrap_or_default().as_secs_f64()
 }
 
+/// The built-in server's listeners as addresses to ask (an unspecified address: loopback).
+pub fn own_listeners(cfg: &crate::config::Config) -> Vec<SocketAddr> {
+    cfg.server
+        .dns
+        .iter()
+        .map(|a| {
+            let ip = match a.ip() {
+                std::net::IpAddr::V4(v) if v.is_unspecified() => {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                }
+                std::net::IpAddr::V6(v) if v.is_unspecified() => {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                }
+                ip => ip,
+            };
+            SocketAddr::new(ip, a.port())
+        })
+        .collect()
+}
+
 /// Where zone `z`'s change is checked, or why nowhere.
 async fn servers_of(ctx: &Ctx, z: &ZoneExpect) -> Result<Vec<SocketAddr>, String> {
     if !ctx.cutover.verify_ns.is_empty() {
@@ -248,25 +268,7 @@ async fn servers_of(ctx: &Ctx, z: &ZoneExpect) -> Result<Vec<SocketAddr>, String
         Served::NotApplicable => {}
         Served::NoServer => return Err("no `switchback serve` serves the zone".into()),
         Served::Served { .. } | Served::Late { .. } => {
-            return Ok(ctx
-                .providers
-                .config()
-                .server
-                .dns
-                .iter()
-                .map(|a| {
-                    let ip = match a.ip() {
-                        std::net::IpAddr::V4(v) if v.is_unspecified() => {
-                            std::net::Ipv4Addr::LOCALHOST.into()
-                        }
-                        std::net::IpAddr::V6(v) if v.is_unspecified() => {
-                            std::net::Ipv6Addr::LOCALHOST.into()
-                        }
-                        ip => ip,
-                    };
-                    SocketAddr::new(ip, a.port())
-                })
-                .collect());
+            return Ok(own_listeners(ctx.providers.config()));
         }
     }
     let mut out = Vec::new();

@@ -466,7 +466,7 @@ fn unused_id(tx: &Tx<'_>, table: &str, prefix: char, at: SystemTime) -> Result<S
     loop {
         // Four hex digits are plenty within one second; on a clash, try again, and after a
         // few clashes use a longer suffix rather than loop.
-        let suffix = random_suffix(salt);
+        let suffix = random_u64(salt);
         let id = if salt < 8 {
             format!("{prefix}-{stamp}-{:04x}", suffix & 0xffff)
         } else {
@@ -479,9 +479,9 @@ fn unused_id(tx: &Tx<'_>, table: &str, prefix: char, at: SystemTime) -> Result<S
     }
 }
 
-/// A random number without a random-number crate: std's randomly keyed hasher over the time,
+/// A random number without a random-number crate (store ids, event ids, DNS query ids): std's randomly keyed hasher over the time,
 /// the process id and a counter.
-fn random_suffix(salt: u64) -> u64 {
+pub fn random_u64(salt: u64) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
