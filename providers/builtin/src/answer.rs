@@ -67,9 +67,6 @@ pub struct ServedZone {
     pub history: History,
     /// The state store's generation of this version (0: not from a store).
     pub generation: i64,
-    /// Key: lower-case qname wire + qtype (big-endian). Value: the full response to an
-    /// EDNS(0) query with id 0, RD/CD clear, DO clear; the OPT record is its last 11 octets.
-    precomputed: FxMap<Box<[u8]>, Box<[u8]>>,
     /// Responses given from this zone; shared with the zone's other versions (set with
     /// [`ServedZone::with_counters`] before the zone is served).
     pub counters: Arc<ZoneCounters>,
@@ -84,22 +81,20 @@ impl ServedZone {
     /// fast path's answers (a process that never answers queries leaves it out: the slow path
     /// gives the same answers).
     pub fn with_history(
-        zone: CompiledZone,
+        mut zone: CompiledZone,
         history: History,
         generation: i64,
         precompute: bool,
     ) -> ServedZone {
-        let mut sz = ServedZone {
+        if precompute {
+            zone.precompute_all();
+        }
+        ServedZone {
             zone,
             history,
             generation,
-            precomputed: FxMap::default(),
             counters: Arc::default(),
-        };
-        if precompute {
-            sz.precompute();
         }
-        sz
     }
 
     /// Count this zone's responses in `counters` (those of the zone's previous version, so
@@ -108,33 +103,55 @@ impl ServedZone {
         self.counters = counters;
         self
     }
+}
 
-    fn precompute(&mut self) {
-        let mut out = Vec::with_capacity(512);
-        let mut pkt = Vec::with_capacity(300);
-        let mut table: FxMap<Box<[u8]>, Box<[u8]>> = FxMap::default();
-        for (name, node) in &self.zone.nodes {
-            let mut types: Vec<u16> = node.rrsets.iter().map(|r| r.rtype).collect();
-            if node.get(T_CNAME).is_some() {
-                types.extend([T_A, T_AAAA]);
-            }
-            for qtype in types {
-                synthetic_query(&mut pkt, name, qtype);
-                let Ok(q) = wire::parse_query(&pkt) else {
-                    continue;
-                };
-                if resolve_steered(&self.zone, &pkt, &q, &mut out, usize::from(u16::MAX)) {
-                    // Chosen per query: never cached.
-                    continue;
-                }
-                let mut key = Vec::with_capacity(name.len() + 2);
-                key.extend_from_slice(name);
-                key.extend_from_slice(&qtype.to_be_bytes());
-                table.insert(key.into(), out.as_slice().into());
-            }
+/// Reused buffers for precomputing answers.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pkt: Vec<u8>,
+    out: Vec<u8>,
+    packed: Vec<u8>,
+    types: Vec<u16>,
+}
+
+impl Scratch {
+    /// The precomputed answers of `node` (at `name` in `zone`): one per type it holds (and A
+    /// and AAAA at a CNAME), for the answers that depend on this node alone. An answer that
+    /// is steered per query, or that holds or depends on another name's data (a referral, a
+    /// CNAME into the zone, an address in the additional section, a negative answer and its
+    /// SOA) is left to [`resolve`]: a change at one name then never makes another name's
+    /// precomputed answer stale.
+    pub(crate) fn answers(&mut self, zone: &CompiledZone, name: &[u8], node: &Node) -> Box<[u8]> {
+        self.types.clear();
+        self.types.extend(node.rrsets.iter().map(|r| r.rtype));
+        if node.get(T_CNAME).is_some() {
+            self.types.extend([T_A, T_AAAA]);
         }
-        table.shrink_to_fit();
-        self.precomputed = table;
+        self.types.dedup();
+        self.packed.clear();
+        let types = std::mem::take(&mut self.types);
+        for &qtype in &types {
+            synthetic_query(&mut self.pkt, name, qtype);
+            let Ok(q) = wire::parse_query(&self.pkt) else {
+                continue;
+            };
+            let how = resolve_steered(zone, &self.pkt, &q, &mut self.out, usize::from(u16::MAX));
+            if how.steered || how.dependent {
+                continue;
+            }
+            // The response without its question name.
+            let end = wire::HEADER_LEN + name.len();
+            let len = self.out.len() - name.len();
+            let Ok(len16) = u16::try_from(len) else {
+                continue;
+            };
+            self.packed.extend_from_slice(&qtype.to_be_bytes());
+            self.packed.extend_from_slice(&len16.to_be_bytes());
+            self.packed.extend_from_slice(&self.out[..wire::HEADER_LEN]);
+            self.packed.extend_from_slice(&self.out[end..]);
+        }
+        self.types = types;
+        self.packed.as_slice().into()
     }
 }
 
@@ -357,28 +374,28 @@ fn from_precomputed(
     limit: usize,
     out: &mut Vec<u8>,
 ) -> bool {
-    let mut key = [0u8; wire::MAX_NAME + 2];
     let n = q.qname_len;
-    key[..n].copy_from_slice(q.qname());
-    key[n..n + 2].copy_from_slice(&q.qtype.to_be_bytes());
-    let Some(resp) = zone.precomputed.get(&key[..n + 2]) else {
+    let Some(resp) = zone
+        .zone
+        .nodes
+        .get(q.qname())
+        .and_then(|node| node.answer(q.qtype))
+    else {
         return false;
     };
-    let len = if q.edns.is_some() {
-        resp.len()
-    } else {
-        resp.len() - 11
-    };
-    if len > limit {
+    let full = resp.len() + n;
+    let len = if q.edns.is_some() { full } else { full - 11 };
+    if len > limit || resp.len() < wire::HEADER_LEN + 11 {
         return false;
     }
     out.clear();
-    out.extend_from_slice(&resp[..len]);
+    out.extend_from_slice(&resp[..wire::HEADER_LEN]);
+    // The question name as the query wrote it (its case), then the rest.
+    out.extend_from_slice(&pkt[wire::HEADER_LEN..wire::HEADER_LEN + n]);
+    out.extend_from_slice(&resp[wire::HEADER_LEN..len - n]);
     out[0..2].copy_from_slice(&q.id.to_be_bytes());
     out[2] |= ((q.flags & flags::RD) >> 8) as u8;
     out[3] |= (q.flags & flags::CD) as u8;
-    out[wire::HEADER_LEN..wire::HEADER_LEN + n]
-        .copy_from_slice(&pkt[wire::HEADER_LEN..wire::HEADER_LEN + n]);
     match q.edns {
         Some(e) => {
             if e.dnssec_ok {
@@ -473,16 +490,27 @@ pub fn resolve(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>, li
     resolve_steered(zone, pkt, q, out, limit);
 }
 
-/// [`resolve`], telling whether the answer depended on a per-query choice (a weighted set or
-/// a target's health): such answers are never precomputed.
+/// What an answer depended on, beyond the question's own node.
+#[derive(Debug, Default, Clone, Copy)]
+struct Depends {
+    /// A per-query choice (a weighted set or a target's health).
+    steered: bool,
+    /// Another name's data, or whether another name exists (a referral, a CNAME into the
+    /// zone, an in-zone address for the additional section, a negative answer's SOA).
+    dependent: bool,
+}
+
+/// [`resolve`], telling what the answer depended on: only answers that depend on neither a
+/// per-query choice nor another name are precomputed.
 fn resolve_steered(
     zone: &CompiledZone,
     pkt: &[u8],
     q: &Query,
     out: &mut Vec<u8>,
     limit: usize,
-) -> bool {
+) -> Depends {
     let mut steered = false;
+    let mut dependent = false;
     let mut w = Writer::response(out, pkt, q, true, rcode::NOERROR);
     let qtype = q.qtype;
     // Current name being looked up: the question name, then CNAME targets.
@@ -499,6 +527,7 @@ fn resolve_steered(
                     w.set_flag(flags::AA, false);
                 }
                 referral = true;
+                dependent = true;
                 if let Some(ns) = node.get(T_NS) {
                     for (rd, names) in &ns.rdatas {
                         w.record(
@@ -517,6 +546,7 @@ fn resolve_steered(
             Found::NxDomain => {
                 w.set_rcode(rcode::NXDOMAIN);
                 negative(&mut w, zone);
+                dependent = true;
                 break;
             }
             Found::Node(node) | Found::Wildcard(node) => {
@@ -532,7 +562,10 @@ fn resolve_steered(
                             &mut extra,
                             &mut nextra,
                         ),
-                        None => negative(&mut w, zone),
+                        None => {
+                            negative(&mut w, zone);
+                            dependent = true;
+                        }
                     }
                     break;
                 }
@@ -572,9 +605,11 @@ fn resolve_steered(
                     }
                     target = next;
                     owner_is_question = false;
+                    dependent = true;
                     continue;
                 }
                 negative(&mut w, zone);
+                dependent = true;
                 break;
             }
         }
@@ -583,7 +618,10 @@ fn resolve_steered(
     let add_start = w.len();
     let (an, ns) = (w.count(Section::Answer), w.count(Section::Authority));
     for name in &extra[..nextra] {
-        if let Some(node) = zone.nodes.get(*name) {
+        if *name != q.qname() && wire_is_subdomain(name, zone.origin.wire()) {
+            dependent = true;
+        }
+        if let Some(node) = zone.nodes.get(name) {
             for t in [T_A, T_AAAA] {
                 if let Some(rr) = node.get(t) {
                     for (rd, names) in &rr.rdatas {
@@ -605,7 +643,7 @@ fn resolve_steered(
         }
     }
     finish_opt(&mut w, q);
-    steered
+    Depends { steered, dependent }
 }
 
 /// The sets of one type that answer this query: the only one, or the weighted variant the

@@ -98,8 +98,8 @@ impl Builtin {
             let mut delta = history::diff(&old, &new, None);
             delta.from = meta.serial;
             let row = delta.to_row().map_err(bad)?;
-            tx.put_zone(&model, to, false, &digest, &digest)?;
-            tx.append_history(&catalog, &row)?;
+            let generation = tx.put_zone(&model, to, false, &digest, &digest)?;
+            tx.append_history(&catalog, &row, generation, None)?;
             info!(zone = %catalog, members = members.len(), from = meta.serial, to, "catalog zone changed");
             Ok(())
         })

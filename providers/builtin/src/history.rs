@@ -87,12 +87,7 @@ pub fn diff(old: &CompiledZone, new: &CompiledZone, names: Option<&[Box<[u8]>]>)
             all.into_iter().collect()
         }
         None => {
-            all = old
-                .nodes
-                .keys()
-                .chain(new.nodes.keys())
-                .map(|b| &**b)
-                .collect();
+            all = old.nodes.keys().chain(new.nodes.keys()).collect();
             all.into_iter().collect()
         }
     };

@@ -10,6 +10,7 @@ pub mod hash;
 pub mod history;
 pub mod metrics;
 pub mod notify;
+pub mod patch;
 pub mod provider;
 pub mod rrl;
 mod schema;

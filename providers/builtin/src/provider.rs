@@ -22,6 +22,7 @@ use tracing::{error, info, warn};
 
 use crate::answer::{Catalog, ServedZone, ZoneCounters};
 use crate::history::{self, Delta, History};
+use crate::patch;
 use crate::seed::{LoadError, LoadReport};
 use crate::steer::HealthTable;
 use crate::store::{HISTORY_KEEP, HistoryRow, ZoneMeta, ZoneStore, ZoneStoreError};
@@ -280,15 +281,26 @@ impl Builtin {
         log_pickups: bool,
     ) -> Result<Vec<ZoneChange>, LoadError> {
         let cat = self.catalog.load_full();
-        // One read transaction: metas, and the rows of the zones to rebuild.
+        let mut built: HashMap<Name, Arc<ServedZone>> = HashMap::new();
+        // One read transaction: metas, the changes to patch the served zones with, and the
+        // rows of the zones to rebuild whole.
         let (metas, stored) = self.store.read(|tx| {
             let metas = tx.zones()?;
             let mut stored = Vec::new();
             for m in &metas {
-                let current = cat.zones.get(m.zone.wire()).map(|z| z.generation);
+                let current = cat.zones.get(m.zone.wire());
                 let fresh_gen = fresh.get(&m.zone).map(|z| z.generation);
-                if current == Some(m.generation) || fresh_gen == Some(m.generation) {
+                if current.map(|z| z.generation) == Some(m.generation)
+                    || fresh_gen == Some(m.generation)
+                {
                     continue;
+                }
+                if let Some(cur) = current {
+                    let steps = tx.steps_after(&m.zone, cur.generation)?;
+                    if let Some(z) = patch::follow(cur, &steps, m, &self.health, self.serving) {
+                        built.insert(m.zone.clone(), self.counted(z));
+                        continue;
+                    }
                 }
                 let Some(live) = tx.live(&m.zone)? else {
                     continue;
@@ -307,7 +319,6 @@ impl Builtin {
             }
             Ok::<_, ZoneStoreError>((metas, stored))
         })?;
-        let mut built: HashMap<Name, Arc<ServedZone>> = HashMap::new();
         let mut first_err = None;
         for s in stored {
             let zone = s.meta.zone.clone();
@@ -418,26 +429,27 @@ impl Builtin {
             let from = meta.serial;
             let to = from.wrapping_add(1);
             history::set_serial(&mut model, to).map_err(ProviderError::Other)?;
-            let new = CompiledZone::compile_with(&model, Some(&self.health))
-                .map_err(|e| ProviderError::Other(e.to_string()))?;
-            let mut names: Vec<Box<[u8]>> = vec![zone.wire().into()];
-            for c in changes {
-                match c {
-                    Change::Create { after } => names.push(after.name.wire().into()),
-                    Change::Update { before, after } => {
-                        names.push(before.name.wire().into());
-                        names.push(after.name.wire().into());
-                    }
-                    Change::Delete { before } => names.push(before.name.wire().into()),
-                }
-            }
-            let mut delta = history::diff(old, &new, Some(&names));
+            let names = patch::touched_names(zone, changes);
+            let names_wire: Vec<Box<[u8]>> = names.iter().map(|n| n.wire().into()).collect();
+            // A few names: patched into the served version (which shares the rest), and kept
+            // in the history for the other instances to patch theirs the same way.
+            let touched = patch::worth_patching(names.len(), model.record_sets.len())
+                .then(|| patch::touched(&model, names));
+            let new = match touched
+                .as_ref()
+                .and_then(|t| patch::patched(old, t, &self.health))
+            {
+                Some(z) => z,
+                None => CompiledZone::compile_with(&model, Some(&self.health))
+                    .map_err(|e| ProviderError::Other(e.to_string()))?,
+            };
+            let mut delta = history::diff(old, &new, Some(&names_wire));
             delta.from = from;
             let row = delta.to_row().map_err(ProviderError::Other)?;
             let digest = history::model_digest(&model);
             let dirty = digest != meta.file_digest;
             let generation = tx.put_zone(&model, to, dirty, &digest, &meta.file_digest)?;
-            tx.append_history(zone, &row)?;
+            tx.append_history(zone, &row, generation, touched.as_ref())?;
             let history = match &current {
                 Some(s) => history::appended(&s.history, Arc::new(delta), HISTORY_KEEP),
                 None if !self.serving => history::empty(),

@@ -35,6 +35,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (node, pid, zone)
     );",
+    // 2 -> 3: the generation a change made, and what it left at the names it touched.
+    "ALTER TABLE builtin_journal ADD COLUMN generation INTEGER;
+    ALTER TABLE builtin_journal ADD COLUMN touched TEXT;",
 ];
 
 /// The same versions on PostgreSQL: the same tables, with its 64-bit integers (a serial does
@@ -71,4 +74,7 @@ pub(crate) const PG_MIGRATIONS: &[&str] = &[
         updated_at BIGINT NOT NULL,
         PRIMARY KEY (node, pid, zone)
     );",
+    // 2 -> 3
+    "ALTER TABLE builtin_journal ADD COLUMN generation BIGINT;
+    ALTER TABLE builtin_journal ADD COLUMN touched TEXT;",
 ];

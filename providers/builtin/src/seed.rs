@@ -189,7 +189,7 @@ impl Builtin {
                 message,
             })?;
             let generation = tx.put_zone(&model, to, false, &fd, &fd)?;
-            tx.append_history(origin, &row)?;
+            tx.append_history(origin, &row, generation, None)?;
             info!(zone = %origin, file = %path.display(), from, to, "zone file taken as a change");
             let Some(current) = current else {
                 return Ok(FileOutcome::Other);

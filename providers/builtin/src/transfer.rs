@@ -130,12 +130,8 @@ fn full(z: &ServedZone, pkt: &[u8], q: &wire::Query) -> Vec<Vec<u8>> {
     let body = z.zone.nodes.iter().flat_map(|(name, node)| {
         node.rrsets
             .iter()
-            .filter(move |rr| !(rr.rtype == T_SOA && **name == *apex))
-            .flat_map(move |rr| {
-                rr.rdatas
-                    .iter()
-                    .map(move |r| (&**name, rr.rtype, rr.ttl, r))
-            })
+            .filter(move |rr| !(rr.rtype == T_SOA && name == apex))
+            .flat_map(move |rr| rr.rdatas.iter().map(move |r| (name, rr.rtype, rr.ttl, r)))
     });
     let soa = soa_records(z);
     write_messages(pkt, q, soa.clone().chain(body).chain(soa))

@@ -14,7 +14,7 @@ use tracing::{debug, error};
 use crate::provider::Builtin;
 
 /// How often a watching process looks for commits of other processes.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(25);
+pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Where NOTIFY goes on every serial change, and the TSIG key it is signed with
 /// (`[server] notify`, `notify_key`).

@@ -1,10 +1,15 @@
-//! A zone compiled for answering: nodes keyed by lower-case wire name, RRsets in wire form.
+//! A zone compiled for answering: nodes keyed by lower-case wire name, RRsets in wire form,
+//! each node with the precomputed responses that depend on it alone.
+//!
+//! The nodes live in copy-on-write shards ([`Nodes`]): a new version of a zone that changes k
+//! names ([`CompiledZone::updated`]) copies the shards of those names only and shares the
+//! rest with the version it came from.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use switchback_api::{Name, RType, Zone, rdata};
+use switchback_api::{Name, RType, RecordSet, Zone, rdata};
 
 use crate::hash::FxHasher;
 use crate::steer::{HEALTH_FIELD, HealthTable};
@@ -16,7 +21,7 @@ pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 pub type Rdata = (Box<[u8]>, Vec<std::ops::Range<usize>>);
 
 /// One RRset ready to be written.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RRset {
     pub rtype: u16,
     pub ttl: u32,
@@ -28,12 +33,19 @@ pub struct RRset {
 }
 
 /// A name in the zone (possibly an empty non-terminal).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Node {
     /// Sorted by type.
     pub rrsets: Vec<RRset>,
     /// An NS set below the apex: a zone cut.
     pub is_cut: bool,
+    /// Nodes directly below this one (an empty non-terminal with none is gone).
+    children: u32,
+    /// Precomputed responses: per query type, `type (2) | length (2) | response`, the response
+    /// being the full answer to an EDNS(0) query with id 0, RD/CD/DO clear, without its
+    /// question name (the query's own is written in its place). Only answers that depend on
+    /// this node alone are kept (see [`crate::answer`]).
+    answers: Box<[u8]>,
 }
 
 impl Node {
@@ -53,19 +65,186 @@ impl Node {
             .count();
         &self.rrsets[start..start + len]
     }
+
+    /// The precomputed response to `qtype` (header and the rest after the question name).
+    #[inline]
+    pub fn answer(&self, qtype: u16) -> Option<&[u8]> {
+        let mut a = &self.answers[..];
+        while a.len() >= 4 {
+            let t = u16::from_be_bytes([a[0], a[1]]);
+            let len = usize::from(u16::from_be_bytes([a[2], a[3]]));
+            let (resp, rest) = a[4..].split_at(len.min(a.len() - 4));
+            if t == qtype {
+                return Some(resp);
+            }
+            a = rest;
+        }
+        None
+    }
+
+    /// Precomputed responses held (for tests and the memory profile).
+    pub fn answer_count(&self) -> usize {
+        let (mut a, mut n) = (&self.answers[..], 0);
+        while a.len() >= 4 {
+            let len = usize::from(u16::from_be_bytes([a[2], a[3]]));
+            a = &a[(4 + len).min(a.len())..];
+            n += 1;
+        }
+        n
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rrsets.is_empty()
+    }
+}
+
+type Shard = FxMap<Box<[u8]>, Node>;
+
+/// A node's name and its precomputed answers, made before they are put in.
+type NamedAnswers = (Box<[u8]>, Box<[u8]>);
+
+/// A zone's nodes in copy-on-write shards, chosen by a hash of the name. The shard count is
+/// set at a full compile (about [`PER_SHARD`] names each) and kept by the versions made from it.
+#[derive(Debug, Clone)]
+pub struct Nodes {
+    shards: Box<[Arc<Shard>]>,
+    /// log2 of the shard count.
+    bits: u32,
+    len: usize,
+}
+
+/// Names per shard aimed at: a change copies about this many nodes per name it touches.
+const PER_SHARD: usize = 32;
+
+impl Nodes {
+    fn with_capacity(names: usize) -> Nodes {
+        let shards = (names / PER_SHARD).max(1).next_power_of_two();
+        let per = names / shards + 1;
+        Nodes {
+            shards: (0..shards)
+                .map(|_| Arc::new(Shard::with_capacity_and_hasher(per, Default::default())))
+                .collect(),
+            bits: shards.trailing_zeros(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn shard_of(&self, name: &[u8]) -> usize {
+        if self.bits == 0 {
+            return 0;
+        }
+        let mut h = FxHasher::default();
+        h.write(name);
+        // Other bits than the ones each shard's own table uses (its low bits and top seven).
+        (h.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    }
+
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<&Node> {
+        self.shards[self.shard_of(name)].get(name)
+    }
+
+    #[inline]
+    pub fn get_key_value(&self, name: &[u8]) -> Option<(&[u8], &Node)> {
+        self.shards[self.shard_of(name)]
+            .get_key_value(name)
+            .map(|(k, v)| (&**k, v))
+    }
+
+    pub fn contains_key(&self, name: &[u8]) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Node)> + Clone {
+        self.shards
+            .iter()
+            .flat_map(|s| s.iter().map(|(k, v)| (&**k, v)))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// How many of this table's shards are the very ones of `other` (shared, not copied):
+    /// all but those of the changed names, for a version made by [`CompiledZone::updated`].
+    pub fn shared_with(&self, other: &Nodes) -> usize {
+        self.shards
+            .iter()
+            .zip(other.shards.iter())
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count()
+    }
+
+    /// The number of shards.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    fn get_mut(&mut self, name: &[u8]) -> Option<&mut Node> {
+        let s = self.shard_of(name);
+        Arc::make_mut(&mut self.shards[s]).get_mut(name)
+    }
+
+    /// The node at `name`, created (with every missing ancestor down from `apex_len` octets
+    /// of suffix, as empty non-terminals) when absent.
+    fn ensure(&mut self, name: &[u8], apex_len: usize) -> &mut Node {
+        if !self.contains_key(name) {
+            if name.len() > apex_len {
+                let parent = &name[1 + usize::from(name[0])..];
+                self.ensure(parent, apex_len).children += 1;
+            }
+            let s = self.shard_of(name);
+            Arc::make_mut(&mut self.shards[s]).insert(name.into(), Node::default());
+            self.len += 1;
+        }
+        // Present now.
+        let s = self.shard_of(name);
+        Arc::make_mut(&mut self.shards[s])
+            .get_mut(name)
+            .unwrap_or_else(|| unreachable!("inserted above"))
+    }
+
+    /// Drop `name` if it holds nothing and has nothing below it, and then each ancestor
+    /// (never the apex) that this leaves the same.
+    fn prune(&mut self, mut name: &[u8], apex_len: usize) {
+        while name.len() > apex_len {
+            match self.get(name) {
+                Some(n) if n.is_empty() && n.children == 0 => {}
+                _ => return,
+            }
+            let s = self.shard_of(name);
+            Arc::make_mut(&mut self.shards[s]).remove(name);
+            self.len -= 1;
+            name = &name[1 + usize::from(name[0])..];
+            if let Some(p) = self.get_mut(name) {
+                p.children = p.children.saturating_sub(1);
+            }
+        }
+    }
 }
 
 /// A compiled zone.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CompiledZone {
     pub origin: Name,
-    pub nodes: FxMap<Box<[u8]>, Node>,
+    pub nodes: Nodes,
     /// The SOA RDATA and the negative-answer TTL (min of SOA TTL and SOA minimum, RFC 2308).
     pub soa_ttl: u32,
     pub negative_ttl: u32,
     pub serial: u32,
     /// Health of steered targets (weighted variants naming a check).
     pub health: Option<Arc<HealthTable>>,
+    /// Whether every node holds its precomputed answers.
+    pub(crate) precomputed: bool,
 }
 
 /// Why a zone cannot be served.
@@ -81,6 +260,60 @@ pub enum CompileError {
     },
 }
 
+/// Add one record set of the model to its node.
+fn add_set(
+    node: &mut Node,
+    rs: &RecordSet,
+    origin: &Name,
+    health: Option<&Arc<HealthTable>>,
+) -> Result<(), CompileError> {
+    let bad = |message: String| CompileError::BadRecord {
+        zone: origin.clone(),
+        record: rs.key().to_string(),
+        message,
+    };
+    if !rs.name.is_subdomain_of(origin) {
+        return Err(bad("name outside the zone".into()));
+    }
+    let mut rdatas = Vec::with_capacity(rs.values.len());
+    for v in &rs.values {
+        let tokens = switchback_api::token::tokenize(&v.data).map_err(bad)?;
+        let wire = rdata::parse(rs.rtype, &tokens, origin).map_err(|e| bad(e.to_string()))?;
+        let names = rdata::compressible_names(rs.rtype, &wire);
+        rdatas.push((wire.into_boxed_slice(), names));
+    }
+    if rs.weight.is_some() {
+        // A weighted variant: kept apart, chosen per query.
+        let check = rs.fields.get(HEALTH_FIELD).and_then(|v| v.as_str());
+        node.rrsets.push(RRset {
+            rtype: rs.rtype.0,
+            ttl: rs.ttl,
+            rdatas,
+            weight: rs.weight,
+            health: check.zip(health).and_then(|(c, h)| h.slot(c)),
+        });
+    } else {
+        match node
+            .rrsets
+            .iter_mut()
+            .find(|r| r.rtype == rs.rtype.0 && r.weight.is_none())
+        {
+            Some(existing) => existing.rdatas.extend(rdatas),
+            None => node.rrsets.push(RRset {
+                rtype: rs.rtype.0,
+                ttl: rs.ttl,
+                rdatas,
+                weight: None,
+                health: None,
+            }),
+        }
+    }
+    if rs.rtype == RType::NS && rs.name != *origin {
+        node.is_cut = true;
+    }
+    Ok(())
+}
+
 impl CompiledZone {
     pub fn compile(model: &Zone) -> Result<CompiledZone, CompileError> {
         CompiledZone::compile_with(model, None)
@@ -92,7 +325,8 @@ impl CompiledZone {
         health: Option<&Arc<HealthTable>>,
     ) -> Result<CompiledZone, CompileError> {
         let origin = model.origin.clone();
-        let mut nodes: FxMap<Box<[u8]>, Node> = FxMap::default();
+        let apex_len = origin.wire().len();
+        let mut nodes = Nodes::with_capacity(model.record_sets.len());
         for rs in &model.record_sets {
             if !rs.name.is_subdomain_of(&origin) {
                 return Err(CompileError::BadRecord {
@@ -101,77 +335,35 @@ impl CompiledZone {
                     message: "name outside the zone".into(),
                 });
             }
-            let mut rdatas = Vec::with_capacity(rs.values.len());
-            for v in &rs.values {
-                let tokens = switchback_api::token::tokenize(&v.data).map_err(|e| {
-                    CompileError::BadRecord {
-                        zone: origin.clone(),
-                        record: rs.key().to_string(),
-                        message: e,
-                    }
-                })?;
-                let wire = rdata::parse(rs.rtype, &tokens, &origin).map_err(|e| {
-                    CompileError::BadRecord {
-                        zone: origin.clone(),
-                        record: rs.key().to_string(),
-                        message: e.to_string(),
-                    }
-                })?;
-                let names = rdata::compressible_names(rs.rtype, &wire);
-                rdatas.push((wire.into_boxed_slice(), names));
-            }
-            let node = nodes.entry(rs.name.wire().into()).or_default();
-            if rs.weight.is_some() {
-                // A weighted variant: kept apart, chosen per query.
-                let check = rs.fields.get(HEALTH_FIELD).and_then(|v| v.as_str());
-                node.rrsets.push(RRset {
-                    rtype: rs.rtype.0,
-                    ttl: rs.ttl,
-                    rdatas,
-                    weight: rs.weight,
-                    health: check.zip(health).and_then(|(c, h)| h.slot(c)),
-                });
-            } else {
-                match node
-                    .rrsets
-                    .iter_mut()
-                    .find(|r| r.rtype == rs.rtype.0 && r.weight.is_none())
-                {
-                    Some(existing) => existing.rdatas.extend(rdatas),
-                    None => node.rrsets.push(RRset {
-                        rtype: rs.rtype.0,
-                        ttl: rs.ttl,
-                        rdatas,
-                        weight: None,
-                        health: None,
-                    }),
-                }
-            }
-            if rs.rtype == RType::NS && rs.name != origin {
-                node.is_cut = true;
-            }
-            // Empty non-terminals: every ancestor up to the apex exists as a node.
-            let mut parent = rs.name.parent();
-            while let Some(p) = parent {
-                if !p.is_subdomain_of(&origin) || nodes.contains_key(p.wire()) {
-                    break;
-                }
-                nodes.insert(p.wire().into(), Node::default());
-                parent = p.parent();
+            add_set(nodes.ensure(rs.name.wire(), apex_len), rs, &origin, health)?;
+        }
+        for shard in nodes.shards.iter_mut() {
+            for node in Arc::make_mut(shard).values_mut() {
+                // Stable: weighted variants keep the model's order (by set identifier).
+                node.rrsets.sort_by_key(|r| r.rtype);
             }
         }
-        for node in nodes.values_mut() {
-            // Stable: weighted variants keep the model's order (by set identifier).
-            node.rrsets.sort_by_key(|r| r.rtype);
-        }
-        let apex = nodes
-            .get(origin.wire())
-            .ok_or_else(|| CompileError::NoSoa(origin.clone()))?;
-        let soa = apex
+        let mut zone = CompiledZone {
+            origin,
+            nodes,
+            soa_ttl: 0,
+            negative_ttl: 0,
+            serial: 0,
+            health: health.cloned(),
+            precomputed: false,
+        };
+        zone.read_soa()?;
+        Ok(zone)
+    }
+
+    /// Take the serial, the SOA TTL and the negative TTL from the apex's SOA.
+    fn read_soa(&mut self) -> Result<(), CompileError> {
+        let no_soa = || CompileError::NoSoa(self.origin.clone());
+        let apex = self.nodes.get(self.origin.wire()).ok_or_else(no_soa)?;
+        let (soa_ttl, (soa_rdata, _)) = apex
             .get(RType::SOA.0)
             .and_then(|s| s.rdatas.first().map(|r| (s.ttl, r)))
-            .ok_or_else(|| CompileError::NoSoa(origin.clone()))?;
-        let (soa_ttl, (soa_rdata, _)) = soa;
+            .ok_or_else(no_soa)?;
         let fixed = soa_rdata.len().saturating_sub(20);
         let word = |i: usize| {
             soa_rdata
@@ -179,20 +371,121 @@ impl CompiledZone {
                 .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
                 .unwrap_or(0)
         };
-        let serial = word(0);
-        let minimum = word(4);
-        Ok(CompiledZone {
-            negative_ttl: soa_ttl.min(minimum),
-            soa_ttl,
-            serial,
-            origin,
-            nodes,
-            health: health.cloned(),
-        })
+        let (serial, minimum) = (word(0), word(4));
+        self.negative_ttl = soa_ttl.min(minimum);
+        self.soa_ttl = soa_ttl;
+        self.serial = serial;
+        Ok(())
     }
 
     pub fn apex(&self) -> &Node {
-        // compile() guarantees the apex exists.
-        &self.nodes[self.origin.wire()]
+        // compile() and updated() guarantee the apex exists.
+        match self.nodes.get(self.origin.wire()) {
+            Some(n) => n,
+            None => unreachable!("a compiled zone has its apex"),
+        }
+    }
+
+    /// Fill every node's precomputed answers (once: a zone made by [`CompiledZone::updated`]
+    /// from a precomputed one is precomputed already).
+    pub fn precompute_all(&mut self) {
+        if self.precomputed {
+            return;
+        }
+        let mut scratch = crate::answer::Scratch::default();
+        for s in 0..self.nodes.shards() {
+            let answers: Vec<NamedAnswers> = self.nodes.shards[s]
+                .iter()
+                .map(|(name, node)| (name.clone(), scratch.answers(self, name, node)))
+                .collect();
+            let shard = Arc::make_mut(&mut self.nodes.shards[s]);
+            for (name, a) in answers {
+                if let Some(node) = shard.get_mut(&name) {
+                    node.answers = a;
+                }
+            }
+            shard.shrink_to_fit();
+        }
+        self.precomputed = true;
+    }
+
+    /// This zone with the record sets at `names` replaced by `sets` (every set the new
+    /// version holds at those names; a name with none is gone), sharing every other node
+    /// with `self`. The answers of the names are precomputed again when `self`'s are.
+    ///
+    /// `Ok(None)` when the change cannot be made in place and needs a full compile: a zone
+    /// cut that appears or goes (the answers of every name below it change).
+    pub fn updated(
+        &self,
+        names: &[Name],
+        sets: &[RecordSet],
+        health: Option<&Arc<HealthTable>>,
+    ) -> Result<Option<CompiledZone>, CompileError> {
+        let origin = &self.origin;
+        let apex_len = origin.wire().len();
+        let mut by_name: FxMap<&[u8], Vec<&RecordSet>> = FxMap::default();
+        for rs in sets {
+            by_name.entry(rs.name.wire()).or_default().push(rs);
+        }
+        let mut new = self.clone();
+        if let Some(h) = health {
+            new.health = Some(h.clone());
+        }
+        let mut touched: Vec<&[u8]> = names.iter().map(|n| n.wire()).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        if let Some(stray) = by_name.keys().find(|k| touched.binary_search(k).is_err()) {
+            return Err(CompileError::BadRecord {
+                zone: origin.clone(),
+                record: Name::from_wire(stray).map_or_else(|| "?".into(), |n| n.to_string()),
+                message: "a changed set at a name the change does not name".into(),
+            });
+        }
+        for name in &touched {
+            let mut node = Node::default();
+            for rs in by_name.get(name).into_iter().flatten() {
+                if !rs.name.is_subdomain_of(origin) {
+                    return Err(CompileError::BadRecord {
+                        zone: origin.clone(),
+                        record: rs.key().to_string(),
+                        message: "name outside the zone".into(),
+                    });
+                }
+                add_set(&mut node, rs, origin, new.health.as_ref())?;
+            }
+            node.rrsets.sort_by_key(|r| r.rtype);
+            let was_cut = new.nodes.get(name).is_some_and(|n| n.is_cut);
+            if was_cut != node.is_cut {
+                return Ok(None);
+            }
+            if node.is_empty() {
+                if let Some(old) = new.nodes.get_mut(name) {
+                    old.rrsets.clear();
+                    old.answers = Box::default();
+                }
+                new.nodes.prune(name, apex_len);
+            } else {
+                let slot = new.nodes.ensure(name, apex_len);
+                slot.rrsets = node.rrsets;
+                slot.answers = Box::default();
+            }
+        }
+        new.read_soa()?;
+        if new.precomputed {
+            let mut scratch = crate::answer::Scratch::default();
+            let fresh: Vec<(&[u8], Box<[u8]>)> = touched
+                .iter()
+                .filter_map(|name| {
+                    let node = new.nodes.get(name)?;
+                    Some((*name, scratch.answers(&new, name, node)))
+                })
+                .collect();
+            for (name, a) in fresh {
+                if let Some(node) = new.nodes.get_mut(name) {
+                    node.answers = a;
+                }
+            }
+        }
+        Ok(Some(new))
     }
 }
