@@ -133,6 +133,20 @@ impl Row {
         self.str(i).map(str::to_string)
     }
 
+    /// A text column (not NULL), moved out of the row (a big one is not copied; the
+    /// column reads as empty text afterwards).
+    pub fn take_text(&mut self, i: usize) -> Result<String, SqlError> {
+        let n = self.0.len();
+        match self.0.get_mut(i) {
+            Some(Value::Text(s)) => Ok(std::mem::take(s)),
+            Some(v) => Err(Row::wrong(i, "a text", v)),
+            None => Err(SqlError::Type {
+                column: i,
+                message: format!("the row has {n} columns"),
+            }),
+        }
+    }
+
     /// A text column that may be NULL.
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, SqlError> {
         match self.value(i)? {

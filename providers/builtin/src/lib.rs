@@ -20,6 +20,7 @@ pub mod server;
 pub mod signed;
 pub mod steer;
 pub mod store;
+pub mod stored_zone;
 pub mod tcp;
 pub mod transfer;
 pub mod udp;

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use switchback_api::{
     ApplyReport, Capabilities, Change, Name, Provider, ProviderError, RType, Support, Zone, ZoneRef,
 };
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::answer::{Catalog, ServedZone, ZoneCounters};
 use crate::history::{self, Delta, History};
@@ -102,8 +102,20 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
 /// A zone as the store holds it, read in one transaction.
 pub(crate) struct Stored {
     meta: ZoneMeta,
-    live: Zone,
+    /// The live zone's JSON.
+    live: String,
     history: Vec<HistoryRow>,
+}
+
+/// Hand the heap's free pages back to the system (glibc keeps what a freed zone model or an
+/// old zone version used, and the process's resident size never comes down otherwise). Called
+/// after a reload and after a zone was compiled whole, never per query or per patch.
+pub(crate) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own heap; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Build the served form of a stored zone.
@@ -113,8 +125,8 @@ pub(crate) fn build(
     health: &Arc<HealthTable>,
 ) -> Result<ServedZone, LoadError> {
     let zone = stored.meta.zone.clone();
-    let compiled = CompiledZone::compile_with(&stored.live, Some(health))?;
-    // The model is not kept (reads go to the store): free it before precomputing.
+    // Straight from the JSON: no model is made (reads go to the store).
+    let compiled = crate::stored_zone::compile_json(&stored.live, Some(health))?;
     drop(stored.live);
     let mut deltas = Vec::with_capacity(stored.history.len());
     for row in &stored.history {
@@ -127,12 +139,26 @@ pub(crate) fn build(
             }
         }
     }
-    Ok(ServedZone::with_history(
+    let served = ServedZone::with_history(
         compiled,
         History::from(deltas),
         stored.meta.generation,
         serving,
-    ))
+    );
+    let f = served.zone.footprint();
+    debug!(
+        %zone,
+        nodes = served.zone.nodes.len(),
+        shards = served.zone.nodes.shards(),
+        names = f.names,
+        tables = f.tables,
+        rrsets = f.rrsets,
+        rdata = f.rdata,
+        answers = f.answers,
+        total = f.total(),
+        "zone compiled: memory by part (bytes)"
+    );
+    Ok(served)
 }
 
 impl Builtin {
@@ -302,7 +328,7 @@ impl Builtin {
                         continue;
                     }
                 }
-                let Some(live) = tx.live(&m.zone)? else {
+                let Some(live) = tx.live_json(&m.zone)? else {
                     continue;
                 };
                 // Only a serving process answers IXFR from the history.

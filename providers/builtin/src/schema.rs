@@ -36,8 +36,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (node, pid, zone)
     );",
     // 2 -> 3: the generation a change made, and what it left at the names it touched.
+    // A zone file's fingerprint as last reconciled: a restart skips parsing a file it holds.
     "ALTER TABLE builtin_journal ADD COLUMN generation INTEGER;
-    ALTER TABLE builtin_journal ADD COLUMN touched TEXT;",
+    ALTER TABLE builtin_journal ADD COLUMN touched TEXT;
+    CREATE TABLE builtin_files (zone TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);",
 ];
 
 /// The same versions on PostgreSQL: the same tables, with its 64-bit integers (a serial does
@@ -76,5 +78,6 @@ pub(crate) const PG_MIGRATIONS: &[&str] = &[
     );",
     // 2 -> 3
     "ALTER TABLE builtin_journal ADD COLUMN generation BIGINT;
-    ALTER TABLE builtin_journal ADD COLUMN touched TEXT;",
+    ALTER TABLE builtin_journal ADD COLUMN touched TEXT;
+    CREATE TABLE builtin_files (zone TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);",
 ];

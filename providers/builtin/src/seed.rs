@@ -46,6 +46,9 @@ pub struct LoadReport {
     /// Zones whose file changed but whose runtime changes were kept (the zone is dirty), with
     /// the file that was not taken.
     pub kept_live: Vec<(Name, PathBuf)>,
+    /// Zones whose file is byte for byte the one last reconciled: not parsed again (a restart
+    /// serves them from the store).
+    pub unchanged: Vec<Name>,
 }
 
 impl Builtin {
@@ -85,6 +88,7 @@ impl Builtin {
                         Ok(FileOutcome::Built(z)) => {
                             fresh.insert(origin, z);
                         }
+                        Ok(FileOutcome::Unchanged) => report.unchanged.push(origin),
                         Ok(FileOutcome::Other | FileOutcome::Compiled(..)) => {}
                         Err(e) => report.failed.push((path, e)),
                     }
@@ -118,6 +122,8 @@ impl Builtin {
             error!(file = %path.display(), error = %e, "zone not loaded");
         }
         info!(zones = report.loaded.len(), failed = report.failed.len(), dir = %self.zone_dir.display(), "zones loaded");
+        // The parsed models are gone: give their pages back to the system.
+        crate::provider::release_free_memory();
         report
     }
 
@@ -130,8 +136,32 @@ impl Builtin {
         if !self.serving && self.store.read(|tx| tx.meta(origin))?.is_some() {
             return Ok(FileOutcome::Other);
         }
+        // A file exactly as last reconciled (a restart): nothing to parse, the store has it.
+        let fingerprint = fingerprint(path);
+        if let Some(fp) = &fingerprint {
+            if self.store.read(|tx| tx.file_fingerprint(origin))?.as_ref() == Some(fp) {
+                return Ok(FileOutcome::Unchanged);
+            }
+        }
         let model = zonefile::load_file(path, origin, &self.zone_dir).map_err(LoadError::Parse)?;
         let fd = history::model_digest(&model);
+        let outcome = self.take_file(model, fd, path, origin)?;
+        if !matches!(outcome, FileOutcome::KeptLive(_)) {
+            // A kept-live file is looked at again each time (its warning repeats).
+            let fp = fingerprint.as_deref();
+            self.store.write(|tx| tx.set_file_fingerprint(origin, fp))?;
+        }
+        Ok(outcome)
+    }
+
+    /// Bring one parsed zone file (`model`, of digest `fd`) and the store together.
+    fn take_file(
+        &self,
+        model: switchback_api::Zone,
+        fd: String,
+        path: &Path,
+        origin: &Name,
+    ) -> Result<FileOutcome, LoadError> {
         let served = self.catalog.load().zones.get(origin.wire()).cloned();
         self.store.write(|tx| {
             let meta = tx.meta(origin)?;
@@ -141,11 +171,14 @@ impl Builtin {
             }
             let file = CompiledZone::compile_with(&model, Some(&self.health))?;
             let Some(meta) = meta else {
-                // First sight: the file seeds the store.
+                // First sight: the file seeds the store. The compiled zone only checked the
+                // file: the catalog sync compiles the stored zone once the model is gone, so
+                // the model, its JSON and the compiled zone are never all in memory at once.
                 let serial = file.serial;
-                let generation = tx.put_zone(&model, serial, false, &fd, &fd)?;
+                drop(file);
+                tx.put_zone(&model, serial, false, &fd, &fd)?;
                 info!(zone = %origin, serial, "zone seeded from its file");
-                return Ok(FileOutcome::Compiled(file, history::empty(), generation));
+                return Ok(FileOutcome::Other);
             };
             if meta.dirty || meta.live_digest == fd {
                 let dirty = meta.live_digest != fd;
@@ -238,6 +271,43 @@ impl Builtin {
     }
 }
 
+/// A zone file's fingerprint: its length and a 64-bit hash of its bytes, read in chunks.
+/// `None` for a file that cannot be read or that has an `$INCLUDE` (the included file can
+/// change on its own: such a zone is parsed every time).
+fn fingerprint(path: &Path) -> Option<String> {
+    use std::hash::Hasher;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut h = crate::hash::FxHasher::default();
+    let mut buf = vec![0u8; 1 << 16];
+    // Bytes not hashed yet: whole 8-byte words are, so the hash does not depend on how
+    // the reads split the file. The last 7 of them also catch an `$INCLUDE` across two reads.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut len = 0u64;
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        len += n as u64;
+        let scan_from = pending.len().saturating_sub(7);
+        pending.extend_from_slice(&buf[..n]);
+        if pending[scan_from..]
+            .windows(8)
+            .any(|w| w.eq_ignore_ascii_case(b"$include"))
+        {
+            return None;
+        }
+        let words = pending.len() / 8 * 8;
+        let keep = words.min(pending.len().saturating_sub(7));
+        let whole = keep / 8 * 8;
+        h.write(&pending[..whole]);
+        pending.drain(..whole);
+    }
+    h.write(&pending);
+    Some(format!("{len}:{:016x}", h.finish()))
+}
+
 enum FileOutcome {
     /// The served form is ready (seeded, or the file taken with the history at hand).
     Built(Arc<ServedZone>),
@@ -247,6 +317,8 @@ enum FileOutcome {
     KeptLive(u32),
     /// Nothing to build here (unchanged, bookkeeping only, or left to the catalog sync).
     Other,
+    /// The file is the one last reconciled, byte for byte: not parsed.
+    Unchanged,
 }
 
 /// Parse, check and compile one zone file.

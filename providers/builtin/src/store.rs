@@ -547,6 +547,18 @@ impl Tx<'_> {
         .transpose()
     }
 
+    /// The live zone's JSON as stored (for [`crate::stored_zone::compile_json`], which
+    /// compiles it without making the model).
+    pub fn live_json(&self, zone: &Name) -> Result<Option<String>, ZoneStoreError> {
+        self.tx
+            .query_opt(
+                "SELECT live FROM builtin_zones WHERE zone = ?1",
+                params![zone.to_string()],
+            )
+            .and_then(|r| r.map(|mut r| r.take_text(0)).transpose())
+            .map_err(|e| self.sql(e))
+    }
+
     /// The next value of the generation counter.
     pub fn next_generation(&self) -> Result<i64, ZoneStoreError> {
         self.tx
@@ -614,6 +626,38 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The fingerprint of the zone file as last reconciled ([`Tx::set_file_fingerprint`]).
+    pub fn file_fingerprint(&self, zone: &Name) -> Result<Option<String>, ZoneStoreError> {
+        self.tx
+            .query_opt(
+                "SELECT fingerprint FROM builtin_files WHERE zone = ?1",
+                params![zone.to_string()],
+            )
+            .and_then(|r| r.map(|r| r.text(0)).transpose())
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Remember the fingerprint of the zone file just reconciled (`None`: forget it, the file
+    /// is parsed next time).
+    pub fn set_file_fingerprint(
+        &self,
+        zone: &Name,
+        fingerprint: Option<&str>,
+    ) -> Result<(), ZoneStoreError> {
+        let key = zone.to_string();
+        let r = match fingerprint {
+            Some(f) => self.tx.execute(
+                "INSERT INTO builtin_files (zone, fingerprint) VALUES (?1, ?2)
+                 ON CONFLICT (zone) DO UPDATE SET fingerprint = excluded.fingerprint",
+                params![key, f],
+            ),
+            None => self
+                .tx
+                .execute("DELETE FROM builtin_files WHERE zone = ?1", params![key]),
+        };
+        r.map(|_| ()).map_err(|e| self.sql(e))
+    }
+
     /// Drop a zone and its history.
     pub fn delete_zone(&self, zone: &Name) -> Result<(), ZoneStoreError> {
         let key = zone.to_string();
@@ -622,6 +666,9 @@ impl Tx<'_> {
             .map_err(|e| self.sql(e))?;
         self.tx
             .execute("DELETE FROM builtin_journal WHERE zone = ?1", params![key])
+            .map_err(|e| self.sql(e))?;
+        self.tx
+            .execute("DELETE FROM builtin_files WHERE zone = ?1", params![key])
             .map_err(|e| self.sql(e))?;
         self.changed.set(true);
         Ok(())

@@ -96,6 +96,16 @@ impl Node {
     fn is_empty(&self) -> bool {
         self.rrsets.is_empty()
     }
+
+    /// Sort the sets (stable: weighted variants keep the model's order, by set identifier)
+    /// and drop the vectors' spare room: a zone keeps what it holds, no more.
+    fn finish(&mut self) {
+        self.rrsets.sort_by_key(|r| r.rtype);
+        self.rrsets.shrink_to_fit();
+        for rr in &mut self.rrsets {
+            rr.rdatas.shrink_to_fit();
+        }
+    }
 }
 
 type Shard = FxMap<Box<[u8]>, Node>;
@@ -232,6 +242,28 @@ impl Nodes {
     }
 }
 
+/// Where a compiled zone's memory goes, in bytes, from the sizes of what it allocated (the
+/// allocator's own rounding and headers aside).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// The node names (the shards' keys).
+    pub names: usize,
+    /// The shards' hash tables: their slots (a key and a node each) at capacity.
+    pub tables: usize,
+    /// The RRset vectors.
+    pub rrsets: usize,
+    /// RDATA: the per-RDATA entries, their bytes and their name ranges.
+    pub rdata: usize,
+    /// The precomputed answers.
+    pub answers: usize,
+}
+
+impl Footprint {
+    pub fn total(&self) -> usize {
+        self.names + self.tables + self.rrsets + self.rdata + self.answers
+    }
+}
+
 /// A compiled zone.
 #[derive(Debug, Clone)]
 pub struct CompiledZone {
@@ -252,6 +284,8 @@ pub struct CompiledZone {
 pub enum CompileError {
     #[error("zone {0} has no SOA record at its apex")]
     NoSoa(Name),
+    #[error("the stored zone cannot be read: {0}")]
+    Stored(String),
     #[error("zone {zone}: {record}: {message}")]
     BadRecord {
         zone: Name,
@@ -314,6 +348,61 @@ fn add_set(
     Ok(())
 }
 
+/// A zone compiled one record set at a time (from a model, or straight from the store's
+/// JSON without a model: [`crate::stored_zone`]).
+pub struct Builder<'h> {
+    origin: Name,
+    nodes: Nodes,
+    health: Option<&'h Arc<HealthTable>>,
+}
+
+impl<'h> Builder<'h> {
+    /// A builder for a zone of about `sets` record sets.
+    pub fn new(origin: Name, sets: usize, health: Option<&'h Arc<HealthTable>>) -> Builder<'h> {
+        Builder {
+            nodes: Nodes::with_capacity(sets),
+            origin,
+            health,
+        }
+    }
+
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    pub fn add(&mut self, rs: &RecordSet) -> Result<(), CompileError> {
+        let origin = &self.origin;
+        if !rs.name.is_subdomain_of(origin) {
+            return Err(CompileError::BadRecord {
+                zone: origin.clone(),
+                record: rs.key().to_string(),
+                message: "name outside the zone".into(),
+            });
+        }
+        let node = self.nodes.ensure(rs.name.wire(), origin.wire().len());
+        add_set(node, rs, origin, self.health)
+    }
+
+    pub fn finish(mut self) -> Result<CompiledZone, CompileError> {
+        for shard in self.nodes.shards.iter_mut() {
+            for node in Arc::make_mut(shard).values_mut() {
+                node.finish();
+            }
+        }
+        let mut zone = CompiledZone {
+            origin: self.origin,
+            nodes: self.nodes,
+            soa_ttl: 0,
+            negative_ttl: 0,
+            serial: 0,
+            health: self.health.cloned(),
+            precomputed: false,
+        };
+        zone.read_soa()?;
+        Ok(zone)
+    }
+}
+
 impl CompiledZone {
     pub fn compile(model: &Zone) -> Result<CompiledZone, CompileError> {
         CompiledZone::compile_with(model, None)
@@ -324,36 +413,11 @@ impl CompiledZone {
         model: &Zone,
         health: Option<&Arc<HealthTable>>,
     ) -> Result<CompiledZone, CompileError> {
-        let origin = model.origin.clone();
-        let apex_len = origin.wire().len();
-        let mut nodes = Nodes::with_capacity(model.record_sets.len());
+        let mut b = Builder::new(model.origin.clone(), model.record_sets.len(), health);
         for rs in &model.record_sets {
-            if !rs.name.is_subdomain_of(&origin) {
-                return Err(CompileError::BadRecord {
-                    zone: origin.clone(),
-                    record: rs.key().to_string(),
-                    message: "name outside the zone".into(),
-                });
-            }
-            add_set(nodes.ensure(rs.name.wire(), apex_len), rs, &origin, health)?;
+            b.add(rs)?;
         }
-        for shard in nodes.shards.iter_mut() {
-            for node in Arc::make_mut(shard).values_mut() {
-                // Stable: weighted variants keep the model's order (by set identifier).
-                node.rrsets.sort_by_key(|r| r.rtype);
-            }
-        }
-        let mut zone = CompiledZone {
-            origin,
-            nodes,
-            soa_ttl: 0,
-            negative_ttl: 0,
-            serial: 0,
-            health: health.cloned(),
-            precomputed: false,
-        };
-        zone.read_soa()?;
-        Ok(zone)
+        b.finish()
     }
 
     /// Take the serial, the SOA TTL and the negative TTL from the apex's SOA.
@@ -376,6 +440,28 @@ impl CompiledZone {
         self.soa_ttl = soa_ttl;
         self.serial = serial;
         Ok(())
+    }
+
+    /// Where this zone's memory goes.
+    pub fn footprint(&self) -> Footprint {
+        use std::mem::size_of;
+        let mut f = Footprint::default();
+        for shard in self.nodes.shards.iter() {
+            f.tables += shard.capacity() * (size_of::<(Box<[u8]>, Node)>() + 1);
+            for (name, node) in shard.iter() {
+                f.names += name.len();
+                f.answers += node.answers.len();
+                f.rrsets += node.rrsets.capacity() * size_of::<RRset>();
+                for rr in &node.rrsets {
+                    f.rdata += rr.rdatas.capacity() * size_of::<Rdata>();
+                    for (rd, names) in &rr.rdatas {
+                        f.rdata +=
+                            rd.len() + names.capacity() * size_of::<std::ops::Range<usize>>();
+                    }
+                }
+            }
+        }
+        f
     }
 
     pub fn apex(&self) -> &Node {
@@ -453,7 +539,7 @@ impl CompiledZone {
                 }
                 add_set(&mut node, rs, origin, new.health.as_ref())?;
             }
-            node.rrsets.sort_by_key(|r| r.rtype);
+            node.finish();
             let was_cut = new.nodes.get(name).is_some_and(|n| n.is_cut);
             if was_cut != node.is_cut {
                 return Ok(None);

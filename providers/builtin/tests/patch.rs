@@ -278,5 +278,8 @@ fn a_new_zone_cut_is_compiled_whole() {
     assert!(zone.updated(&names, &soa, None).unwrap().is_none());
     // A set at a name the change does not name is refused.
     let stray = RecordSet::new(name("host1.example."), RType::A, 300, ["192.0.2.9".into()]);
-    assert!(zone.updated(std::slice::from_ref(&origin), &[stray], None).is_err());
+    assert!(
+        zone.updated(std::slice::from_ref(&origin), &[stray], None)
+            .is_err()
+    );
 }

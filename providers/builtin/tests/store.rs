@@ -372,3 +372,48 @@ async fn memory_only_provider_still_works() {
     assert_eq!(soa_serial_of(&b), 2);
     assert!(!d.state.exists());
 }
+
+/// A restart does not parse a zone file the store already holds byte for byte; an edited
+/// file (even one byte of it) is parsed and taken; a zone with `$INCLUDE` is parsed every time
+/// (the included file can change alone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_does_not_parse_a_file_it_already_holds() {
+    let d = Dirs::new();
+    let (b, r) = Builtin::open_with_report("builtin", &d.zones, &d.location, true).unwrap();
+    assert!(r.unchanged.is_empty(), "seeded: {r:?}");
+    drop(b);
+    let (b, r) = Builtin::open_with_report("builtin", &d.zones, &d.location, true).unwrap();
+    assert_eq!(r.unchanged, [name("example.test.")], "{r:?}");
+    assert_eq!(soa_serial_of(&b), 1);
+    drop(b);
+    // One octet changed: parsed, and taken (the zone is clean).
+    std::fs::write(d.file(), ZONE.replace("192.0.2.1", "192.0.2.9")).unwrap();
+    let (b, r) = Builtin::open_with_report("builtin", &d.zones, &d.location, true).unwrap();
+    assert!(r.unchanged.is_empty(), "{r:?}");
+    assert_eq!(soa_serial_of(&b), 2);
+    assert_eq!(
+        live_a(&b, "www.example.test.").await.unwrap(),
+        a_set("www.example.test.", &["192.0.2.9"])
+    );
+    drop(b);
+    // With an $INCLUDE: parsed every time, and an edit of the included file alone is taken.
+    std::fs::write(d.zones.join("extra.inc"), "extra A 192.0.2.77\n").unwrap();
+    std::fs::write(
+        d.file(),
+        format!(
+            "{}$INCLUDE extra.inc\n",
+            ZONE.replace("192.0.2.1", "192.0.2.9")
+        ),
+    )
+    .unwrap();
+    let (b, r) = Builtin::open_with_report("builtin", &d.zones, &d.location, true).unwrap();
+    assert!(r.unchanged.is_empty() && r.failed.is_empty(), "{r:?}");
+    drop(b);
+    std::fs::write(d.zones.join("extra.inc"), "extra A 192.0.2.78\n").unwrap();
+    let (b, r) = Builtin::open_with_report("builtin", &d.zones, &d.location, true).unwrap();
+    assert!(r.unchanged.is_empty(), "{r:?}");
+    assert_eq!(
+        live_a(&b, "extra.example.test.").await.unwrap(),
+        a_set("extra.example.test.", &["192.0.2.78"])
+    );
+}
