@@ -397,6 +397,7 @@ EOF
 		cmd=("$SWITCHBACK_BIN" -c "$run/switchback.toml" serve)
 		;;
 	switchback-restart)
+		sed -i "s/^dns = .*/dns = [\"127.0.0.1:$PORT\"]/" "$run/switchback.toml"
 		cmd=("$SWITCHBACK_BIN" -c "$run/switchback.toml" serve)
 		;;
 	floor)
@@ -709,13 +710,13 @@ if [[ $MODE == peak ]]; then
 	fi
 else
 	echo "Peak RSS: zone $ZONE with $RECORDS records, then ${RSS_SECONDS}s of dnsperf; $(date -u +%Y-%m-%dT%H:%MZ)"
-	printf '%-11s %8s %16s %18s %14s %10s  %s\n' server load "VmHWM after load" "VmHWM after query" "VmRSS at end" qps notes
+	printf '%-18s %8s %16s %18s %14s %10s  %s\n' server load "VmHWM after load" "VmHWM after query" "VmRSS at end" qps notes
 	for name in $SERVERS; do
 		if [[ -z ${R_HWM[$name]:-} ]]; then
-			printf '%-11s %8s %16s %18s %14s %10s  %s\n' "$name" - - - - - "${R_NOTE[$name]:-}"
+			printf '%-18s %8s %16s %18s %14s %10s  %s\n' "$name" - - - - - "${R_NOTE[$name]:-}"
 			continue
 		fi
-		printf '%-11s %7ss %16s %18s %14s %10s  %s\n' "$name" "${R_LOAD[$name]}" "$(mib "${R_HWM_LOAD[$name]}")" \
+		printf '%-18s %7ss %16s %18s %14s %10s  %s\n' "$name" "${R_LOAD[$name]}" "$(mib "${R_HWM_LOAD[$name]}")" \
 			"$(mib "${R_HWM[$name]}")" "$(mib "${R_RSS[$name]}")" "$(kfmt "${R_QPS[$name]}")" "${R_NOTE[$name]:-}"
 	done
 	if [[ -n ${R_HWM[switchback]:-} ]]; then

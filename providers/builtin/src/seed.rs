@@ -111,12 +111,24 @@ impl Builtin {
                 .failed
                 .push((std::path::PathBuf::from(self.store.path()), e));
         }
-        let cat = self.catalog.load();
-        report.loaded = cat
-            .zones
-            .values()
-            .map(|z| (z.zone.origin.clone(), z.zone.serial))
-            .collect();
+        report.loaded = if self.serving {
+            let cat = self.catalog.load();
+            cat.zones
+                .values()
+                .map(|z| (z.zone.origin.clone(), z.zone.serial))
+                .collect()
+        } else {
+            // Not compiled here (a CLI process reads the store): what the store holds.
+            match self.store.read(|tx| tx.zones()) {
+                Ok(metas) => metas.into_iter().map(|m| (m.zone, m.serial)).collect(),
+                Err(e) => {
+                    report
+                        .failed
+                        .push((std::path::PathBuf::from(self.store.path()), e.into()));
+                    Vec::new()
+                }
+            }
+        };
         report.loaded.sort();
         for (path, e) in &report.failed {
             error!(file = %path.display(), error = %e, "zone not loaded");
