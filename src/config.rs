@@ -155,6 +155,23 @@ pub struct ApiConfig {
     pub rate_per_second: Option<u32>,
     /// Requests a client may send at once above the rate (default 100).
     pub burst: Option<u32>,
+    /// How long a hook's request waits for its work before answering 202 with the run id
+    /// (default 1s; between 100ms and 5min).
+    pub hook_wait: Option<String>,
+}
+
+impl ApiConfig {
+    /// `hook_wait`, checked.
+    pub fn hook_wait(&self) -> Result<Option<std::time::Duration>, String> {
+        let Some(v) = &self.hook_wait else {
+            return Ok(None);
+        };
+        let d = crate::duration::parse_duration(v)?;
+        if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(300) {
+            return Err(format!("{v:?} is outside 100ms..5min"));
+        }
+        Ok(Some(d))
+    }
 }
 
 /// The default config file, read when `-c` is not given and it exists.
@@ -246,6 +263,9 @@ impl Config {
         self.rrl()?;
         self.catalog_zone()?;
         self.notify_targets()?;
+        self.api
+            .hook_wait()
+            .map_err(|m| self.invalid("api.hook_wait", m))?;
         if self.server.quorum == Some(0) {
             return Err(self.invalid("server.quorum", "must be at least 1"));
         }
@@ -391,6 +411,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("providers.x.type"), "{e}");
+        for bad in ["\"10ms\"", "\"1h\"", "\"soon\""] {
+            let e = parse(&format!("[api]\nhook_wait = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("api.hook_wait"), "{e}");
+        }
+        let c = parse("[api]\nhook_wait = \"30s\"\n").unwrap();
+        assert_eq!(
+            c.api.hook_wait().unwrap(),
+            Some(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(parse("").unwrap().api.hook_wait().unwrap(), None);
     }
 
     #[test]

@@ -22,7 +22,9 @@ fn rest() -> String {
         )
     };
     format!(
-        "[api]\ntoken_env = \"SB_EVENTS_TOKEN\"\n\n{}\n{}",
+        // A crash must come before the answer: on a loaded machine the work can outlast
+        // the default second, and a 202 would be the answer.
+        "[api]\ntoken_env = \"SB_EVENTS_TOKEN\"\nhook_wait = \"30s\"\n\n{}\n{}",
         cutover("web", "www"),
         cutover("api", "api")
     )

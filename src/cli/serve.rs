@@ -143,6 +143,10 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     let mut api_opts = crate::http::ApiOptions::default();
     api_opts.rate_per_second = cfg.api.rate_per_second.unwrap_or(api_opts.rate_per_second);
     api_opts.burst = cfg.api.burst.unwrap_or(api_opts.burst);
+    // Checked when the config was read.
+    if let Ok(Some(wait)) = cfg.api.hook_wait() {
+        api_opts.hook_wait = wait;
+    }
     // Inbound caps stay well below the descriptor limit: a flood of connections never takes
     // the descriptors the probes, the store and DNS need (invariant 7).
     if let Some(limit) = fd_limit {

@@ -13,7 +13,7 @@
 #   diff      `diff ID`: the live zone against the snapshot
 #   rollback  `rollback ID --yes --force`: plan, journal, apply, verify
 #   verify    `diff ID` again (must report identical)
-# Goal (issue 3): snapshot, diff and rollback each under 2 s and 300 MB.
+# Goal (issue 17): snapshot, diff and rollback each under 1 s and 150 MB (issue 3 had 2 s, 300 MB).
 # Needs python3 and GNU time (/usr/bin/time, Debian package `time`; installed when missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
