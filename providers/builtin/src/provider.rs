@@ -109,7 +109,7 @@ pub(crate) struct Stored {
 
 /// Hand the heap's free pages back to the system (glibc keeps what a freed zone model or an
 /// old zone version used, and the process's resident size never comes down otherwise). Called
-/// after a reload and after a zone was compiled whole, never per query or per patch.
+/// after each reload (the first load included), never per query or per patch.
 pub(crate) fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks glibc's own heap; it has no preconditions.
