@@ -366,10 +366,6 @@ impl<'h> Builder<'h> {
         }
     }
 
-    pub fn origin(&self) -> &Name {
-        &self.origin
-    }
-
     pub fn add(&mut self, rs: &RecordSet) -> Result<(), CompileError> {
         let origin = &self.origin;
         if !rs.name.is_subdomain_of(origin) {
