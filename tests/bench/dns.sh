@@ -48,6 +48,11 @@
 #   CPU@20k   server CPU, in % of one core, under a steady 20,000 qps
 #             (dnsperf -Q 20000): the cost at a realistic load; lower is
 #             better.
+#   p50@20k, p99@20k
+#             median and 99th percentile of the answers' latencies in that
+#             same 20k run (dnsperf -v prints each; timeouts left out), in
+#             microseconds, client-side. The goal: Switchback's p99 no worse
+#             than NSD's.
 #   VmHWM     peak resident memory after the runs (/proc/PID/status; for
 #             NSD the sum over its 4 processes, shared pages counted in each).
 #   lost, lost@20k
@@ -549,6 +554,20 @@ run_dnsperf() {
 	}
 }
 
+# latency_percentiles FILE: the median and the 99th percentile of the answers' latencies
+# in dnsperf -v output, in microseconds ("- -" when there are none).
+latency_percentiles() {
+	awk '/^> / && NF == 5 && $2 != "T" {print $5 * 1e6}' "$1" | sort -g | awk '
+		{v[NR] = $1}
+		END {
+			if (!NR) {print "- -"; exit}
+			p50 = int(NR * 0.50); p99 = int(NR * 0.99)
+			if (p50 < 1) p50 = 1
+			if (p99 < 1) p99 = 1
+			printf "%.0f %.0f\n", v[p50], v[p99]
+		}'
+}
+
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 kfmt() { awk -v v="$1" 'BEGIN {if (v >= 1e6) printf "%.2fM", v / 1e6; else printf "%.1fk", v / 1e3}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
@@ -557,7 +576,7 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
 STATUS=0
 log "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) (should be near 0); CLK_TCK=$CLK_TCK; $NCPU CPUs"
 log "server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU; expected NXDOMAIN share ${NX_EXPECT}%"
-declare -A R_QPS R_SHARE R_QPC R_CPU20 R_Q20 R_HWM R_LOST R_LOST20 R_NOTE R_LOAD R_HWM_LOAD R_RSS R_NOISE
+declare -A R_QPS R_SHARE R_QPC R_CPU20 R_P50 R_P99 R_Q20 R_HWM R_LOST R_LOST20 R_NOTE R_LOAD R_HWM_LOAD R_RSS R_NOISE
 
 # wait_quiet: up to QUIET_WAIT seconds for the two CPUs to be idle (other
 # than the server) over a second, so that a run does not start in the middle
@@ -623,8 +642,11 @@ bench_peak() {
 	R_SHARE[$name]=$(median <<<"$shares")
 	R_QPC[$name]=$(median <<<"$qpcs")
 	R_LOST[$name]=$(awk -v l="$lost_sum" -v s="$sent_sum" 'BEGIN {printf "%.3f%%", s ? 100 * l / s : 0}')
-	one_run "$name" "fixed" "$FIXED_SECONDS" -Q "$FIXED_QPS" || return 1
+	# -v: one line per answer with its latency ("> RCODE NAME TYPE SECONDS"; "> T ..." a
+	# timeout, left out), for the percentiles at this fixed load.
+	one_run "$name" "fixed" "$FIXED_SECONDS" -Q "$FIXED_QPS" -v || return 1
 	read -r qps share lost sent nx other wall cshare noise <<<"$RESULT"
+	read -r R_P50["$name"] R_P99["$name"] <<<"$(latency_percentiles "$WORK/logs/$name-fixed.dnsperf")"
 	noisemax=$(awk -v a="$noise" -v b="$noisemax" 'BEGIN {print (a > b ? a : b)}')
 	R_NOISE[$name]=$noisemax
 	if awk -v n="$noisemax" -v m="${NOISE_MAX:-0.2}" 'BEGIN {exit !(n > m)}'; then
@@ -634,7 +656,7 @@ bench_peak() {
 	R_CPU20[$name]=$(awk -v s="$share" 'BEGIN {printf "%.1f%%", 100 * s}')
 	R_Q20[$name]=$qps
 	R_LOST20[$name]=$(awk -v l="$lost" -v s="$sent" 'BEGIN {printf "%.3f%%", s ? 100 * l / s : 0}')
-	log "  $name at -Q $FIXED_QPS: $(kfmt "$qps") qps, CPU ${R_CPU20[$name]}, lost $lost/$sent, others' CPU $noise"
+	log "  $name at -Q $FIXED_QPS: $(kfmt "$qps") qps, CPU ${R_CPU20[$name]}, latency p50 ${R_P50[$name]} us p99 ${R_P99[$name]} us, lost $lost/$sent, others' CPU $noise"
 	R_HWM[$name]=$(status_kb "$PID" VmHWM)
 	if [[ -n $(unpinned_threads) ]]; then
 		log "  WARNING: $name has threads off CPU $SERVER_CPU after the runs (set their affinity later?)"
@@ -690,14 +712,15 @@ echo
 if [[ $MODE == peak ]]; then
 	echo "DNS benchmark: zone $ZONE ($RECORDS records), $(wc -l <"$QFILE") queries, dnsperf -c $CLIENTS on CPU $CLIENT_CPU, server on CPU $SERVER_CPU,"
 	echo "median of $RUNS x ${SECONDS_PER_RUN}s; CPU@$((FIXED_QPS / 1000))k over ${FIXED_SECONDS}s at -Q $FIXED_QPS; $(date -u +%Y-%m-%dT%H:%MZ), $(uname -r)"
-	printf '%-14s %10s %6s %10s %9s %10s %9s %9s %6s  %s\n' server qps CPU qps/core "CPU@$((FIXED_QPS / 1000))k" VmHWM lost "lost@$((FIXED_QPS / 1000))k" others notes
+	k=$((FIXED_QPS / 1000))
+	printf '%-14s %10s %6s %10s %9s %9s %9s %10s %9s %9s %6s  %s\n' server qps CPU qps/core "CPU@${k}k" "p50@${k}k" "p99@${k}k" VmHWM lost "lost@${k}k" others notes
 	for name in $SERVERS; do
 		if [[ -z ${R_QPS[$name]:-} || -z ${R_CPU20[$name]:-} ]]; then
-			printf '%-14s %10s %6s %10s %9s %10s %9s %9s %6s  %s\n' "$name" - - - - - - - - "${R_NOTE[$name]:-}"
+			printf '%-14s %10s %6s %10s %9s %9s %9s %10s %9s %9s %6s  %s\n' "$name" - - - - - - - - - - "${R_NOTE[$name]:-}"
 			continue
 		fi
-		printf '%-14s %10s %6.2f %10s %9s %10s %9s %9s %6.2f  %s\n' "$name" "$(kfmt "${R_QPS[$name]}")" "${R_SHARE[$name]}" \
-			"$(kfmt "${R_QPC[$name]}")" "${R_CPU20[$name]}" "$(mib "${R_HWM[$name]}")" "${R_LOST[$name]}" \
+		printf '%-14s %10s %6.2f %10s %9s %9s %9s %10s %9s %9s %6.2f  %s\n' "$name" "$(kfmt "${R_QPS[$name]}")" "${R_SHARE[$name]}" \
+			"$(kfmt "${R_QPC[$name]}")" "${R_CPU20[$name]}" "${R_P50[$name]}us" "${R_P99[$name]}us" "$(mib "${R_HWM[$name]}")" "${R_LOST[$name]}" \
 			"${R_LOST20[$name]}" "${R_NOISE[$name]}" "${R_NOTE[$name]:-}"
 	done
 	if [[ -n ${R_QPC[switchback]:-} ]]; then
@@ -705,6 +728,7 @@ if [[ $MODE == peak ]]; then
 		echo "qps/core Switchback/NSD:   $(ratio "${R_QPC[switchback]}" "${R_QPC[nsd]:-}")   (goal >= 1.20x)"
 		echo "qps/core Switchback/Knot:  $(ratio "${R_QPC[switchback]}" "${R_QPC[knot]:-}")"
 		echo "qps/core Switchback/floor: $(ratio "${R_QPC[switchback]}" "${R_QPC[floor]:-}")   (the share of the socket floor; goal >= 0.95x)"
+		echo "p99 latency at $((FIXED_QPS / 1000))k qps Switchback/NSD: $(ratio "${R_P99[switchback]:-}" "${R_P99[nsd]:-}")   (goal <= 1.00x)"
 		[[ -n ${R_QPC[switchback-rrl]:-} ]] &&
 			echo "qps/core Switchback with every answer through RRL / without: $(ratio "${R_QPC[switchback-rrl]}" "${R_QPC[switchback]}")"
 	fi

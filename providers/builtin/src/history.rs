@@ -3,13 +3,14 @@
 //! presentation form in the store. Also the SOA serial helpers and the zone digest.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::sync::Arc;
 
-use switchback_api::{Name, RType, Zone, rdata, token};
+use switchback_api::{Name, RType, RecordSet, Zone, rdata, token};
 
 use crate::store::{HistoryRow, JournalRecord};
 use crate::wire::qtype::T_SOA;
-use crate::zone::{CompiledZone, Node, Rdata};
+use crate::zone::{CompileError, CompiledZone, FxMap, Node, Rdata, node_of};
 
 /// One resource record in wire form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,77 +59,163 @@ fn rrs_of(node: Option<&Node>, rtype: u16) -> Option<&crate::zone::RRset> {
     node.and_then(|n| n.get(rtype))
 }
 
+/// The apex SOA records of a node.
+fn soa_rrs(apex: &[u8], node: Option<&Node>) -> Vec<Rr> {
+    let Some(s) = node.and_then(|n| n.get(T_SOA)) else {
+        return Vec::new();
+    };
+    s.rdatas
+        .iter()
+        .map(|rd| Rr {
+            owner: apex.into(),
+            rtype: T_SOA,
+            ttl: s.ttl,
+            rdata: rd.clone(),
+        })
+        .collect()
+}
+
 /// The records that differ between `old` and `new` at the names given (every name when
 /// `names` is `None`), with the SOA change in front.
 pub fn diff(old: &CompiledZone, new: &CompiledZone, names: Option<&[Box<[u8]>]>) -> Delta {
-    let mut removed = Vec::new();
-    let mut added = Vec::new();
     let apex = old.origin.wire();
-    let soa = |z: &CompiledZone| -> Vec<Rr> {
-        let Some(s) = z.apex().get(T_SOA) else {
-            return Vec::new();
-        };
-        s.rdatas
-            .iter()
-            .map(|rd| Rr {
-                owner: apex.into(),
-                rtype: T_SOA,
-                ttl: s.ttl,
-                rdata: rd.clone(),
-            })
-            .collect()
+    let mut removed = soa_rrs(apex, Some(old.apex()));
+    let mut added = soa_rrs(apex, Some(new.apex()));
+    let all: BTreeSet<&[u8]> = match names {
+        Some(n) => n.iter().map(|b| &**b).collect(),
+        None => old.nodes.keys().chain(new.nodes.keys()).collect(),
     };
-    removed.extend(soa(old));
-    added.extend(soa(new));
-    let all: BTreeSet<&[u8]>;
-    let list: Vec<&[u8]> = match names {
-        Some(n) => {
-            all = n.iter().map(|b| &**b).collect();
-            all.into_iter().collect()
-        }
-        None => {
-            all = old.nodes.keys().chain(new.nodes.keys()).collect();
-            all.into_iter().collect()
-        }
-    };
-    for name in list {
+    for name in all {
         let (o, n) = (old.nodes.get(name), new.nodes.get(name));
-        let mut types: Vec<u16> = o
-            .iter()
-            .chain(n.iter())
-            .flat_map(|node| node.rrsets.iter().map(|r| r.rtype))
-            .collect();
-        types.sort_unstable();
-        types.dedup();
-        for t in types {
-            if t == T_SOA && name == apex {
-                continue;
-            }
-            let (a, b) = (rrs_of(o, t), rrs_of(n, t));
-            let same_ttl = matches!((a, b), (Some(a), Some(b)) if a.ttl == b.ttl);
-            if let Some(a) = a {
-                let start = removed.len();
-                for rd in &a.rdatas {
-                    if !(same_ttl && b.is_some_and(|b| b.rdatas.iter().any(|x| x.0 == rd.0))) {
-                        push_unique(&mut removed, start, name, t, a.ttl, rd);
-                    }
-                }
-            }
-            if let Some(b) = b {
-                let start = added.len();
-                for rd in &b.rdatas {
-                    if !(same_ttl && a.is_some_and(|a| a.rdatas.iter().any(|x| x.0 == rd.0))) {
-                        push_unique(&mut added, start, name, t, b.ttl, rd);
-                    }
-                }
-            }
-        }
+        diff_node(apex, name, o, n, &mut removed, &mut added);
     }
     Delta {
         from: old.serial,
         to: new.serial,
         removed,
         added,
+    }
+}
+
+/// [`diff`] of two models at the names a change touched, without compiling either zone: each
+/// name's old and new node is made from its sets alone ([`crate::zone::node_of`]), one name at a
+/// time, in the order of [`diff`]. `old` holds the old sets at `names` (or more), `new` the new
+/// zone's, in any order. The new sets are checked as a compile checks them.
+pub fn model_diff(
+    origin: &Name,
+    old: &[RecordSet],
+    new: &[RecordSet],
+    names: &[Name],
+    (from, to): (u32, u32),
+) -> Result<Delta, CompileError> {
+    let wanted: FxMap<&[u8], ()> = names.iter().map(|n| (n.wire(), ())).collect();
+    let (old_runs, new_runs) = (runs(old, &wanted), runs(new, &wanted));
+    let apex = origin.wire();
+    let mut names: Vec<&Name> = names.iter().collect();
+    // The order of `diff` (names as wire octets).
+    names.sort_unstable_by(|a, b| a.wire().cmp(b.wire()));
+    names.dedup();
+    let (mut soa_removed, mut soa_added) = (Vec::new(), Vec::new());
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    for name in names {
+        let o = node_of(at(old, &old_runs, name), origin)?;
+        let n = node_of(at(new, &new_runs, name), origin)?;
+        if name.wire() == apex {
+            soa_removed = soa_rrs(apex, Some(&o));
+            soa_added = soa_rrs(apex, Some(&n));
+        }
+        diff_node(
+            apex,
+            name.wire(),
+            Some(&o),
+            Some(&n),
+            &mut removed,
+            &mut added,
+        );
+    }
+    if soa_added.is_empty() {
+        return Err(CompileError::NoSoa(origin.clone()));
+    }
+    soa_removed.append(&mut removed);
+    soa_added.append(&mut added);
+    Ok(Delta {
+        from,
+        to,
+        removed: soa_removed,
+        added: soa_added,
+    })
+}
+
+/// Where each wanted name's sets are: the runs of adjacent sets with that name (one run in a
+/// zone sorted by name).
+type Runs<'a> = FxMap<&'a [u8], Vec<Range<usize>>>;
+
+fn runs<'a>(sets: &'a [RecordSet], wanted: &FxMap<&[u8], ()>) -> Runs<'a> {
+    let mut out = Runs::default();
+    let mut start = 0;
+    for (i, rs) in sets.iter().enumerate() {
+        let name = rs.name.wire();
+        if sets.get(i + 1).is_some_and(|next| next.name.wire() == name) {
+            continue;
+        }
+        if wanted.contains_key(name) {
+            out.entry(name).or_default().push(start..i + 1);
+        }
+        start = i + 1;
+    }
+    out
+}
+
+/// The sets of `name` in `sets`.
+fn at<'s>(
+    sets: &'s [RecordSet],
+    runs: &'s Runs,
+    name: &Name,
+) -> impl Iterator<Item = &'s RecordSet> + use<'s> {
+    runs.get(name.wire())
+        .into_iter()
+        .flatten()
+        .flat_map(move |r| sets[r.clone()].iter())
+}
+
+/// The records of one name that differ (the apex SOA aside: [`diff`] puts it in front).
+fn diff_node(
+    apex: &[u8],
+    name: &[u8],
+    o: Option<&Node>,
+    n: Option<&Node>,
+    removed: &mut Vec<Rr>,
+    added: &mut Vec<Rr>,
+) {
+    let mut types: Vec<u16> = o
+        .iter()
+        .chain(n.iter())
+        .flat_map(|node| node.rrsets.iter().map(|r| r.rtype))
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    for t in types {
+        if t == T_SOA && name == apex {
+            continue;
+        }
+        let (a, b) = (rrs_of(o, t), rrs_of(n, t));
+        let same_ttl = matches!((a, b), (Some(a), Some(b)) if a.ttl == b.ttl);
+        if let Some(a) = a {
+            let start = removed.len();
+            for rd in &a.rdatas {
+                if !(same_ttl && b.is_some_and(|b| b.rdatas.iter().any(|x| x.0 == rd.0))) {
+                    push_unique(removed, start, name, t, a.ttl, rd);
+                }
+            }
+        }
+        if let Some(b) = b {
+            let start = added.len();
+            for rd in &b.rdatas {
+                if !(same_ttl && a.is_some_and(|a| a.rdatas.iter().any(|x| x.0 == rd.0))) {
+                    push_unique(added, start, name, t, b.ttl, rd);
+                }
+            }
+        }
     }
 }
 

@@ -445,6 +445,11 @@ impl Builtin {
             let live = tx
                 .live(zone)?
                 .ok_or_else(|| ProviderError::ZoneNotFound(zone.to_string()))?;
+            if !self.serving {
+                return self
+                    .apply_unserved(tx, &meta, live, changes)
+                    .map(|g| Some((None, g)));
+            }
             let fetched;
             let old: &CompiledZone = match &current {
                 Some(s) => &s.zone,
@@ -490,9 +495,10 @@ impl Builtin {
                     .filter_map(|r| Delta::from_row(r, zone).ok().map(Arc::new))
                     .collect(),
             };
-            Ok::<_, ProviderError>(Some((new, history, generation, from, to, dirty)))
+            let compiled = Some((new, history));
+            Ok::<_, ProviderError>(Some((compiled, (generation, from, to, dirty))))
         })?;
-        let Some((new, history, generation, from, to, dirty)) = outcome else {
+        let Some((compiled, (generation, from, to, dirty))) = outcome else {
             return Ok(ApplyReport {
                 batches: 0,
                 api_calls: 0,
@@ -500,6 +506,12 @@ impl Builtin {
         };
         // Committed: logged now, so the line's time is the commit's (tests/bench/swap.sh).
         info!(%zone, from, to, changes = changes.len(), dirty, "zone changed: serial {from} -> {to}");
+        let Some((new, history)) = compiled else {
+            return Ok(ApplyReport {
+                batches: 1,
+                api_calls: 0,
+            });
+        };
         let served = self.counted(ServedZone::with_history(
             new,
             history,
@@ -518,6 +530,39 @@ impl Builtin {
             batches: 1,
             api_calls: 0,
         })
+    }
+
+    /// [`Builtin::apply_sync`] in a process that serves nothing (the CLI): no zone is
+    /// compiled, old or new. The history's delta is made from the touched names' sets alone,
+    /// which also checks the new sets as a compile would (the rest of the zone is as it was,
+    /// and was valid). Returns (generation, from, to, dirty).
+    fn apply_unserved(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        meta: &ZoneMeta,
+        live: Zone,
+        changes: &[Change],
+    ) -> Result<(i64, u32, u32, bool), ProviderError> {
+        let zone = &meta.zone;
+        let names = patch::touched_names(zone, changes);
+        let old_sets = patch::touched(&live, names.clone()).sets;
+        let mut model = live;
+        switchback_api::plan::apply_changes(&mut model, changes)?;
+        let from = meta.serial;
+        let to = from.wrapping_add(1);
+        history::set_serial(&mut model, to).map_err(ProviderError::Other)?;
+        let delta = history::model_diff(zone, &old_sets, &model.record_sets, &names, (from, to))
+            .map_err(|e| ProviderError::Other(e.to_string()))?;
+        drop(old_sets);
+        let row = delta.to_row().map_err(ProviderError::Other)?;
+        drop(delta);
+        let touched = patch::worth_patching(names.len(), model.record_sets.len())
+            .then(|| patch::touched(&model, names));
+        let digest = history::model_digest(&model);
+        let dirty = digest != meta.file_digest;
+        let generation = tx.put_zone(&model, to, dirty, &digest, &meta.file_digest)?;
+        tx.append_history(zone, &row, generation, touched.as_ref())?;
+        Ok((generation, from, to, dirty))
     }
 }
 

@@ -348,6 +348,20 @@ fn add_set(
     Ok(())
 }
 
+/// The node of one name made from its record sets alone: what a compile puts at the name
+/// (its sets checked and in wire form), without the zone around it (no children, no answers).
+pub fn node_of<'a>(
+    sets: impl IntoIterator<Item = &'a RecordSet>,
+    origin: &Name,
+) -> Result<Node, CompileError> {
+    let mut node = Node::default();
+    for rs in sets {
+        add_set(&mut node, rs, origin, None)?;
+    }
+    node.finish();
+    Ok(node)
+}
+
 /// A zone compiled one record set at a time (from a model, or straight from the store's
 /// JSON without a model: [`crate::stored_zone`]).
 pub struct Builder<'h> {

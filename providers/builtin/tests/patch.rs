@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use switchback_api::{Name, RType, RecordSet, Zone, zonefile};
 use switchback_builtin::answer::{self, Catalog, ServedZone, Transport};
-use switchback_builtin::history::set_serial;
+use switchback_builtin::history::{self, set_serial};
 use switchback_builtin::zone::CompiledZone;
 
 const BASE: &str = r#"$ORIGIN example.
@@ -187,6 +187,7 @@ fn patched_zones_answer_as_the_zone_compiled_whole() {
     current.precompute_all();
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let (mut patched_rounds, mut whole_rounds, mut precomputed) = (0, 0, 0);
+    let mut changed_rounds = 0;
     for round in 0..400 {
         // One to three names change at once.
         let mut names = vec![origin.clone()];
@@ -216,6 +217,30 @@ fn patched_zones_answer_as_the_zone_compiled_whole() {
             .collect();
         let mut whole = CompiledZone::compile(&next).unwrap();
         whole.precompute_all();
+        // The history's delta made from the touched sets alone (the CLI's way) is the delta
+        // of the two compiled zones.
+        let before = CompiledZone::compile(&model).unwrap();
+        let old_sets: Vec<RecordSet> = model
+            .record_sets
+            .iter()
+            .filter(|rs| names.contains(&rs.name))
+            .cloned()
+            .collect();
+        let wires: Vec<Box<[u8]>> = names.iter().map(|n| n.wire().into()).collect();
+        let from_models = history::model_diff(
+            &origin,
+            &old_sets,
+            &next.record_sets,
+            &names,
+            (before.serial, whole.serial),
+        )
+        .unwrap();
+        assert_eq!(
+            from_models,
+            history::diff(&before, &whole, Some(&wires)),
+            "round {round}"
+        );
+        changed_rounds += usize::from(from_models.added.len() + from_models.removed.len() > 2);
         match current.updated(&names, &touched, None).unwrap() {
             Some(p) => {
                 patched_rounds += 1;
@@ -243,6 +268,10 @@ fn patched_zones_answer_as_the_zone_compiled_whole() {
     }
     // Both paths ran, and the fast path had answers to give.
     assert!(patched_rounds > 300, "{patched_rounds} patched");
+    assert!(
+        changed_rounds > 300,
+        "{changed_rounds} deltas beyond the SOA"
+    );
     assert!(
         precomputed > 400 * 5,
         "{precomputed} precomputed answers over the rounds"

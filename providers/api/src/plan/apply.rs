@@ -25,6 +25,11 @@ pub struct ApplyError {
 /// usable by providers that hold zones as values). It checks no CNAME rule: see
 /// [`cname_conflicts`].
 pub fn apply_changes(zone: &mut Zone, changes: &[Change]) -> Result<(), ApplyError> {
+    apply_sorted(zone, changes).unwrap_or_else(|| apply_indexed(zone, changes))
+}
+
+/// [`apply_changes`] through a map of every set (any zone, canonical or not).
+pub(super) fn apply_indexed(zone: &mut Zone, changes: &[Change]) -> Result<(), ApplyError> {
     let mut sets = owned_index(zone);
     for (i, c) in changes.iter().enumerate() {
         apply_one(&mut sets, c).map_err(|(stale, reason)| ApplyError {
@@ -94,16 +99,28 @@ pub(super) fn apply_one(
     sets: &mut BTreeMap<OrderKey, RecordSet>,
     c: &Change,
 ) -> Result<(), (bool, String)> {
+    let key = order_key(c.record_set());
+    let mut here = sets.remove(&key).map(Cow::Owned);
+    let result = step(&mut here, c);
+    if let Some(rs) = here {
+        sets.insert(key, rs.into_owned());
+    }
+    result
+}
+
+/// One change against the set live at its key (`None`: no set there), which it replaces only
+/// when the change holds: a create needs no set, an update or a delete the set equal to its
+/// `before`. The error: (stale, reason), stale when the live set is not what was planned.
+fn step<'a>(here: &mut Option<Cow<'a, RecordSet>>, c: &'a Change) -> Result<(), (bool, String)> {
     match c {
         Change::Create { after } => {
-            let k = order_key(after);
-            if sets.contains_key(&k) {
+            if here.is_some() {
                 return Err((true, "the record set already exists".into()));
             }
-            sets.insert(k, norm(after).into_owned());
+            *here = Some(norm(after));
         }
         Change::Update { before, after } => {
-            if order_key(before) != order_key(after) {
+            if key_cmp(before, after) != Ordering::Equal {
                 return Err((
                     false,
                     format!(
@@ -113,22 +130,19 @@ pub(super) fn apply_one(
                     ),
                 ));
             }
-            check_before(sets, before).map_err(|r| (true, r))?;
-            sets.insert(order_key(after), norm(after).into_owned());
+            check_before(here.as_deref(), before).map_err(|r| (true, r))?;
+            *here = Some(norm(after));
         }
         Change::Delete { before } => {
-            check_before(sets, before).map_err(|r| (true, r))?;
-            sets.remove(&order_key(before));
+            check_before(here.as_deref(), before).map_err(|r| (true, r))?;
+            *here = None;
         }
     }
     Ok(())
 }
 
-pub(super) fn check_before(
-    sets: &BTreeMap<OrderKey, RecordSet>,
-    before: &RecordSet,
-) -> Result<(), String> {
-    match sets.get(&order_key(before)) {
+pub(super) fn check_before(live: Option<&RecordSet>, before: &RecordSet) -> Result<(), String> {
+    match live {
         None => Err("the record set does not exist".into()),
         Some(live) if *live != *norm(before) => Err(format!(
             "the live record set differs from the plan's `before` (live: {})",
@@ -136,6 +150,85 @@ pub(super) fn check_before(
         )),
         Some(_) => Ok(()),
     }
+}
+
+/// The first position from `from` whose set is not before `key` in a canonical list: a
+/// galloping search, as many steps as the log of the distance (changes are dense in a zone
+/// that changes much, and each key's search starts where the last one ended).
+fn seek(sets: &[RecordSet], from: usize, key: &RecordSet) -> usize {
+    let before = |i: usize| key_cmp(&sets[i], key) == Ordering::Less;
+    let mut bound = 1;
+    while from + bound <= sets.len() && before(from + bound - 1) {
+        bound *= 2;
+    }
+    let (lo, hi) = (from + bound / 2, (from + bound).min(sets.len()));
+    lo + sets[lo..hi].partition_point(|rs| key_cmp(rs, key) == Ordering::Less)
+}
+
+/// [`apply_changes`] on a canonical zone ([`is_canonical`]): the changes sorted by key (each
+/// key's in their own order), each key's applied to its one live set (found by [`seek`]),
+/// then one merge into the new list. Only the changed sets are copied. `None`: the zone is not
+/// canonical.
+pub(super) fn apply_sorted(zone: &mut Zone, changes: &[Change]) -> Option<Result<(), ApplyError>> {
+    let all: Vec<&RecordSet> = zone.record_sets.iter().collect();
+    if !is_canonical(&all) {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..changes.len()).collect();
+    order.sort_by(|&a, &b| key_cmp(changes[a].record_set(), changes[b].record_set()));
+    let sets = &zone.record_sets;
+    // (position in `sets`, whether a set is there, what is there after the key's changes)
+    let mut outcome: Vec<(usize, bool, Option<RecordSet>)> = Vec::new();
+    let mut failed: Option<ApplyError> = None;
+    let mut at = 0;
+    for group in order.chunk_by(|&a, &b| {
+        key_cmp(changes[a].record_set(), changes[b].record_set()) == Ordering::Equal
+    }) {
+        let key = changes[group[0]].record_set();
+        at = seek(sets, at, key);
+        let found = sets
+            .get(at)
+            .is_some_and(|rs| key_cmp(rs, key) == Ordering::Equal);
+        let mut here = found.then(|| Cow::Borrowed(&sets[at]));
+        for &i in group {
+            let c = &changes[i];
+            if let Err((stale, reason)) = step(&mut here, c) {
+                // The first refused change in the caller's order is the one reported: a
+                // change's outcome depends only on the changes before it at its own key.
+                if failed.as_ref().is_none_or(|f| i < f.index) {
+                    failed = Some(ApplyError {
+                        index: i,
+                        op: c.op(),
+                        key: c.key(),
+                        reason,
+                        stale,
+                    });
+                }
+                break;
+            }
+        }
+        if failed.is_none() {
+            outcome.push((at, found, here.map(Cow::into_owned)));
+        }
+    }
+    if let Some(e) = failed {
+        return Some(Err(e));
+    }
+    let old = std::mem::take(&mut zone.record_sets);
+    let mut out = Vec::with_capacity(old.len() + outcome.len());
+    let mut old = old.into_iter().enumerate().peekable();
+    for (at, found, after) in outcome {
+        while let Some((_, rs)) = old.next_if(|(k, _)| *k < at) {
+            out.push(rs);
+        }
+        if found {
+            old.next();
+        }
+        out.extend(after);
+    }
+    out.extend(old.map(|(_, rs)| rs));
+    zone.record_sets = out;
+    Some(Ok(()))
 }
 
 /// Names where a CNAME shares its name with other data (RFC 1034 §3.6.2; RRSIG and NSEC may

@@ -38,6 +38,23 @@ impl CanonName {
     }
 }
 
+/// [`OrderKey`] order without building the keys: `Name`'s `Ord` is the canonical order.
+pub(super) fn key_cmp(a: &RecordSet, b: &RecordSet) -> Ordering {
+    a.name
+        .cmp(&b.name)
+        .then_with(|| type_rank(a.rtype).cmp(&type_rank(b.rtype)))
+        .then_with(|| a.set_identifier.cmp(&b.set_identifier))
+}
+
+/// Whether these sets are as [`index`] would give them: strictly in key order (so no key
+/// twice) and each normalized. A zone made by [`Zone::new`] or read back from a store is;
+/// then a diff or an apply is one merge instead of a map of every set.
+pub(super) fn is_canonical(sets: &[&RecordSet]) -> bool {
+    sets.windows(2)
+        .all(|w| key_cmp(w[0], w[1]) == Ordering::Less)
+        && sets.iter().all(|rs| is_normalized(rs))
+}
+
 pub(super) fn type_rank(t: RType) -> u32 {
     if t == RType::SOA { 0 } else { t.0 as u32 + 1 }
 }

@@ -74,8 +74,21 @@ pub(super) fn update_after(
 /// different in anything (TTL, values as a set, weight, per-value fields, set-level fields) is
 /// an update; one only in `existing` a delete; one only in `desired` a create.
 pub fn diff(existing: &Zone, desired: &Zone, opts: &DiffOptions) -> Vec<Change> {
-    let ex = index(existing.record_sets.iter().filter(|rs| opts.selects(rs)));
-    let de = index(desired.record_sets.iter().filter(|rs| opts.selects(rs)));
+    let ex: Vec<&RecordSet> = existing
+        .record_sets
+        .iter()
+        .filter(|rs| opts.selects(rs))
+        .collect();
+    let de: Vec<&RecordSet> = desired
+        .record_sets
+        .iter()
+        .filter(|rs| opts.selects(rs))
+        .collect();
+    if is_canonical(&ex) && is_canonical(&de) {
+        return merged(&ex, &de, opts);
+    }
+    let ex = index(ex.into_iter());
+    let de = index(de.into_iter());
     let mut deletes = Vec::new();
     let mut updates = Vec::new();
     for (k, e) in &ex {
@@ -101,4 +114,47 @@ pub fn diff(existing: &Zone, desired: &Zone, opts: &DiffOptions) -> Vec<Change> 
     out.extend(updates);
     out.extend(creates);
     out
+}
+
+/// [`diff`] of two canonical set lists: one pass over both, in the same order of changes.
+fn merged(ex: &[&RecordSet], de: &[&RecordSet], opts: &DiffOptions) -> Vec<Change> {
+    let mut deletes = Vec::new();
+    let mut updates = Vec::new();
+    let mut creates = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < ex.len() || j < de.len() {
+        let order = match (ex.get(i), de.get(j)) {
+            (Some(e), Some(d)) => key_cmp(e, d),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => {
+                deletes.push(Change::Delete {
+                    before: ex[i].clone(),
+                });
+                i += 1;
+            }
+            Ordering::Greater => {
+                creates.push(Change::Create {
+                    after: de[j].clone(),
+                });
+                j += 1;
+            }
+            Ordering::Equal => {
+                let (e, d) = (ex[i], de[j]);
+                if !same(e, d, opts) {
+                    updates.push(Change::Update {
+                        before: e.clone(),
+                        after: update_after(e, d, opts),
+                    });
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    deletes.append(&mut updates);
+    deletes.append(&mut creates);
+    deletes
 }

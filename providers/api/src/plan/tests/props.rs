@@ -236,6 +236,51 @@ proptest! {
     }
 }
 
+/// A change list against `a` toward `b`, made unreliable: some changes planned against `b`
+/// instead (stale), some repeated, the list rotated.
+fn mangled(a: &Zone, b: &Zone, k: usize) -> Vec<Change> {
+    let mut changes = diff(a, b, &DiffOptions::default());
+    let back = diff(b, a, &DiffOptions::default());
+    if k % 3 == 1 {
+        changes.extend(back.into_iter().take(k % 4));
+    }
+    if k % 5 == 2 && !changes.is_empty() {
+        let c = changes[k % changes.len()].clone();
+        changes.push(c);
+    }
+    if !changes.is_empty() {
+        let r = k % changes.len();
+        changes.rotate_left(r);
+    }
+    changes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// The one-merge apply of a canonical zone and the map apply agree on every change list:
+    /// the same zone after, or the same refusal (same change, same reason) and the zone untouched.
+    #[test]
+    fn merged_apply_matches_the_map_apply(a in zone_strategy(), b in zone_strategy(), k in 0usize..60) {
+        let changes = mangled(&a, &b, k);
+        let (mut x, mut y) = (a.clone(), a.clone());
+        let rx = apply_sorted(&mut x, &changes).expect("a zone from Zone::new is canonical");
+        let ry = apply_indexed(&mut y, &changes);
+        prop_assert_eq!(&rx, &ry);
+        prop_assert_eq!(&x, &y);
+        if rx.is_err() {
+            prop_assert_eq!(&x, &a);
+        }
+    }
+
+    /// The merge diff of canonical zones equals the map diff (of the same zones shuffled).
+    #[test]
+    fn merged_diff_matches_the_map_diff(a in zone_strategy(), b in zone_strategy(), k in 0usize..20) {
+        let opts = DiffOptions { provider_manages_soa_serial: k % 2 == 0, ..DiffOptions::default() };
+        prop_assert_eq!(diff(&a, &b, &opts), diff(&shuffled(&a, k), &shuffled(&b, k + 1), &opts));
+    }
+}
+
 proptest! {
     #[test]
     fn canonical_name_key_orders_like_name(
