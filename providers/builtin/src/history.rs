@@ -60,8 +60,8 @@ fn rrs_of(node: Option<&Node>, rtype: u16) -> Option<&crate::zone::RRset> {
 }
 
 /// The apex SOA records of a node.
-fn soa_rrs(apex: &[u8], node: Option<&Node>) -> Vec<Rr> {
-    let Some(s) = node.and_then(|n| n.get(T_SOA)) else {
+fn soa_rrs(apex: &[u8], node: &Node) -> Vec<Rr> {
+    let Some(s) = node.get(T_SOA) else {
         return Vec::new();
     };
     s.rdatas
@@ -79,8 +79,8 @@ fn soa_rrs(apex: &[u8], node: Option<&Node>) -> Vec<Rr> {
 /// `names` is `None`), with the SOA change in front.
 pub fn diff(old: &CompiledZone, new: &CompiledZone, names: Option<&[Box<[u8]>]>) -> Delta {
     let apex = old.origin.wire();
-    let mut removed = soa_rrs(apex, Some(old.apex()));
-    let mut added = soa_rrs(apex, Some(new.apex()));
+    let mut removed = soa_rrs(apex, old.apex());
+    let mut added = soa_rrs(apex, new.apex());
     let all: BTreeSet<&[u8]> = match names {
         Some(n) => n.iter().map(|b| &**b).collect(),
         None => old.nodes.keys().chain(new.nodes.keys()).collect(),
@@ -121,8 +121,8 @@ pub fn model_diff(
         let o = node_of(at(old, &old_runs, name), origin)?;
         let n = node_of(at(new, &new_runs, name), origin)?;
         if name.wire() == apex {
-            soa_removed = soa_rrs(apex, Some(&o));
-            soa_added = soa_rrs(apex, Some(&n));
+            soa_removed = soa_rrs(apex, &o);
+            soa_added = soa_rrs(apex, &n);
         }
         diff_node(
             apex,

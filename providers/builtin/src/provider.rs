@@ -25,7 +25,7 @@ use crate::history::{self, Delta, History};
 use crate::patch;
 use crate::seed::{LoadError, LoadReport};
 use crate::steer::HealthTable;
-use crate::store::{HISTORY_KEEP, HistoryRow, ZoneMeta, ZoneStore, ZoneStoreError};
+use crate::store::{HISTORY_KEEP, HistoryRow, Touched, ZoneMeta, ZoneStore, ZoneStoreError};
 use crate::zone::CompiledZone;
 
 /// A change of what is served: (zone, old serial, new serial); `None` when not served
@@ -482,10 +482,7 @@ impl Builtin {
             let mut delta = history::diff(old, &new, Some(&names_wire));
             delta.from = from;
             let row = delta.to_row().map_err(ProviderError::Other)?;
-            let digest = history::model_digest(&model);
-            let dirty = digest != meta.file_digest;
-            let generation = tx.put_zone(&model, to, dirty, &digest, &meta.file_digest)?;
-            tx.append_history(zone, &row, generation, touched.as_ref())?;
+            let (generation, dirty) = store_version(tx, &meta, &model, to, &row, touched.as_ref())?;
             let history = match &current {
                 Some(s) => history::appended(&s.history, Arc::new(delta), HISTORY_KEEP),
                 None if !self.serving => history::empty(),
@@ -558,12 +555,26 @@ impl Builtin {
         drop(delta);
         let touched = patch::worth_patching(names.len(), model.record_sets.len())
             .then(|| patch::touched(&model, names));
-        let digest = history::model_digest(&model);
-        let dirty = digest != meta.file_digest;
-        let generation = tx.put_zone(&model, to, dirty, &digest, &meta.file_digest)?;
-        tx.append_history(zone, &row, generation, touched.as_ref())?;
+        let (generation, dirty) = store_version(tx, meta, &model, to, &row, touched.as_ref())?;
         Ok((generation, from, to, dirty))
     }
+}
+
+/// Store a changed zone as its next version, with the history row that leads to it.
+/// Returns (generation, dirty: the zone now differs from its file).
+fn store_version(
+    tx: &crate::store::Tx<'_>,
+    meta: &ZoneMeta,
+    model: &Zone,
+    serial: u32,
+    row: &HistoryRow,
+    touched: Option<&Touched>,
+) -> Result<(i64, bool), ZoneStoreError> {
+    let digest = history::model_digest(model);
+    let dirty = digest != meta.file_digest;
+    let generation = tx.put_zone(model, serial, dirty, &digest, &meta.file_digest)?;
+    tx.append_history(&meta.zone, row, generation, touched)?;
+    Ok((generation, dirty))
 }
 
 #[async_trait]

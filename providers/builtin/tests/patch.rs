@@ -209,23 +209,20 @@ fn patched_zones_answer_as_the_zone_compiled_whole() {
         }
         let mut next = Zone::new(origin.clone(), sets);
         set_serial(&mut next, round as u32 + 2).unwrap();
-        let touched: Vec<RecordSet> = next
-            .record_sets
-            .iter()
-            .filter(|rs| names.contains(&rs.name))
-            .cloned()
-            .collect();
+        let sets_at_names = |z: &Zone| -> Vec<RecordSet> {
+            z.record_sets
+                .iter()
+                .filter(|rs| names.contains(&rs.name))
+                .cloned()
+                .collect()
+        };
+        let touched = sets_at_names(&next);
         let mut whole = CompiledZone::compile(&next).unwrap();
         whole.precompute_all();
         // The history's delta made from the touched sets alone (the CLI's way) is the delta
         // of the two compiled zones.
         let before = CompiledZone::compile(&model).unwrap();
-        let old_sets: Vec<RecordSet> = model
-            .record_sets
-            .iter()
-            .filter(|rs| names.contains(&rs.name))
-            .cloned()
-            .collect();
+        let old_sets = sets_at_names(&model);
         let wires: Vec<Box<[u8]>> = names.iter().map(|n| n.wire().into()).collect();
         let from_models = history::model_diff(
             &origin,
