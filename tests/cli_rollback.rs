@@ -128,6 +128,26 @@ fn snapshot_apply_rollback_round_trip() {
     let full = env.json(&["rollback", &id, "--yes"]);
     assert_eq!(full["applied"], true);
     assert_eq!(env.live(), before, "the zone is back to the snapshot");
+    // The audit entry names the run whose journaled plan holds the sets before and after.
+    let store = switchback::store::Store::open(env.path("state/state.db")).unwrap();
+    let last = store.audit_log(1).unwrap().remove(0).entry;
+    let run = full["run"].as_i64().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.run.map(|r| r.0)),
+        ("rollback", Some(run))
+    );
+    let changes = full["plan"]["changes"].as_array().unwrap();
+    let sides = |side: &str| changes.iter().filter(|c| c.get(side).is_some()).count();
+    assert_eq!(
+        last.before,
+        serde_json::json!({"plan_of_run": run, "record_sets": sides("before")})
+    );
+    assert_eq!(
+        last.after,
+        serde_json::json!({"plan_of_run": run, "record_sets": sides("after")})
+    );
+    let journaled = store.run(last.run.unwrap()).unwrap().detail;
+    assert_eq!(&journaled["plan"]["changes"], &full["plan"]["changes"]);
     assert_eq!(env.json(&["diff", &id])["identical"], true);
     // A second rollback has nothing to do.
     let again = env.json(&["rollback", &id, "--yes"]);

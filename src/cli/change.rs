@@ -174,7 +174,7 @@ fn execute(
                 served,
                 refused,
             };
-            println!("{}", serde_json::to_string(&out).unwrap_or_default());
+            output::print_json(&out);
         }
     };
     if !json {

@@ -161,6 +161,31 @@ pub fn spinner(json: bool, message: &str) -> ProgressBar {
     pb
 }
 
+/// Print one JSON document and a newline, serialized straight into stdout (a big plan or
+/// zone is never held as a second copy in a string).
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) {
+    write_json(value, false);
+}
+
+/// [`print_json`], indented.
+pub fn print_json_pretty<T: serde::Serialize + ?Sized>(value: &T) {
+    write_json(value, true);
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, pretty: bool) {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let written = if pretty {
+        serde_json::to_writer_pretty(&mut out, value)
+    } else {
+        serde_json::to_writer(&mut out, value)
+    };
+    // Stdout closed early (a pipe into `head`) is not an error of the command.
+    let _ = written
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+}
+
 /// How long a CLI change on a provider that serves DNS itself waits to be served.
 pub const SERVED_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 

@@ -99,12 +99,7 @@ pub fn run(providers: &Providers, cmd: SnapshotCommand, json: bool) -> Result<u8
         SnapshotCommand::Show { id, format } => {
             let snap = store.snapshot(&id)?;
             match (format, json) {
-                (super::output::Format::Json, _) | (_, true) => {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&snap).unwrap_or_default()
-                    )
-                }
+                (super::output::Format::Json, _) | (_, true) => output::print_json_pretty(&snap),
                 (super::output::Format::Zone, false) => {
                     println!(
                         "; snapshot {} of {} {} taken {}",
@@ -136,15 +131,11 @@ pub fn diff(providers: &Providers, id: &str, json: bool) -> Result<u8, CliError>
         writes: Default::default(),
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&DiffOutput {
-                snapshot: &snap.meta,
-                changes: &since.changes,
-                identical: since.is_empty(),
-            })
-            .unwrap_or_default()
-        );
+        output::print_json(&DiffOutput {
+            snapshot: &snap.meta,
+            changes: &since.changes,
+            identical: since.is_empty(),
+        });
     } else if since.is_empty() {
         println!(
             "{} {} is identical to snapshot {}",

@@ -145,7 +145,7 @@ fn export(
     let z = runtime()?.block_on(p.read_zone(&zone))?;
     match (format, json) {
         (Format::Json, _) | (_, true) => {
-            println!("{}", serde_json::to_string_pretty(&z).unwrap_or_default());
+            super::output::print_json_pretty(&z);
         }
         (Format::Zone, false) => print!("{}", zonefile::write_zone(&z)),
     }

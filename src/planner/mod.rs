@@ -194,23 +194,19 @@ pub async fn apply_noted(
         let applied_at = std::time::SystemTime::now();
         crate::fault::point(&format!("{kind}:mid-apply"));
         store.journal(run, "apply", Phase::Done, &json!(report))?;
-        let (before, after): (Vec<_>, Vec<_>) = plan
-            .changes
-            .iter()
-            .map(|c| match c {
-                Change::Create { after } => (None, Some(after)),
-                Change::Update { before, after } => (Some(before), Some(after)),
-                Change::Delete { before } => (Some(before), None),
-            })
-            .unzip();
+        // The before and after of every set are in the plan the run journaled (its start's
+        // detail): the audit entry points there instead of holding a second copy.
+        let sets = |side: fn(&Change) -> Option<&switchback_api::RecordSet>| {
+            json!({ "plan_of_run": run.0, "record_sets": plan.changes.iter().filter_map(side).count() })
+        };
         store.audit(&AuditEntry {
             actor: actor.to_string(),
             action: kind.to_string(),
             provider: provider.name().to_string(),
             zone: plan.zone.clone(),
             run: Some(run),
-            before: before.into_iter().flatten().collect::<Vec<_>>(),
-            after: after.into_iter().flatten().collect::<Vec<_>>(),
+            before: sets(Change::before),
+            after: sets(Change::after),
         })?;
         store.journal(run, "verify", Phase::Started, &json!({}))?;
         let (live, replan) = plan_to(provider, desired, only).await?;

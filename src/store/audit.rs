@@ -7,7 +7,9 @@ use super::run::RunId;
 use super::{Store, StoreError, now, schema};
 
 /// An audit log entry as given to [`Store::audit`]: who did what, with before and after
-/// (any serializable value: the record sets themselves, not a JSON copy of them).
+/// (any serializable value: the record sets themselves, not a JSON copy of them). An applied
+/// plan's entry names its run, whose journaled plan holds every set's before and after:
+/// `{"plan_of_run": ID, "record_sets": N}` on each side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry<T = serde_json::Value> {
     /// `user@host`, or `webhook:...` for the HTTP API.

@@ -51,19 +51,29 @@ impl Name {
             return Ok(Name::root());
         }
         let bytes = text.as_bytes();
-        let mut wire = Vec::with_capacity(bytes.len() + 2);
-        let mut label: Vec<u8> = Vec::with_capacity(63);
-        let mut absolute = false;
-        let mut i = 0;
+        // Labels are written in place: `at` is the length octet of the label being read. An
+        // absolute name without escapes fills the vector exactly (no copy into the box).
+        let mut wire = Vec::with_capacity(bytes.len() + 1);
+        wire.push(0);
+        let (mut at, mut absolute, mut i) = (0, false, 0);
+        let close = |wire: &mut Vec<u8>, at: usize| {
+            let len = wire.len() - at - 1;
+            if len > 63 {
+                return Err(NameError::LabelTooLong(text.to_string()));
+            }
+            wire[at] = len as u8;
+            Ok(())
+        };
         while i < bytes.len() {
             let c = bytes[i];
             match c {
                 b'.' => {
-                    if label.is_empty() {
+                    if wire.len() == at + 1 {
                         return Err(NameError::EmptyLabel(text.to_string()));
                     }
-                    push_label(&mut wire, &label, text)?;
-                    label.clear();
+                    close(&mut wire, at)?;
+                    at = wire.len();
+                    wire.push(0);
                     if i + 1 == bytes.len() {
                         absolute = true;
                     }
@@ -72,29 +82,32 @@ impl Name {
                 b'\\' => {
                     let (b, used) = unescape(&bytes[i + 1..])
                         .ok_or_else(|| NameError::BadEscape(text.to_string()))?;
-                    label.push(b.to_ascii_lowercase());
+                    wire.push(b.to_ascii_lowercase());
                     i += 1 + used;
                 }
                 _ => {
-                    label.push(c.to_ascii_lowercase());
+                    wire.push(c.to_ascii_lowercase());
                     i += 1;
                 }
             }
         }
-        if !label.is_empty() {
-            push_label(&mut wire, &label, text)?;
-        }
         if !absolute {
-            match origin {
-                Some(o) => wire.extend_from_slice(&o.wire[..o.wire.len() - 1]),
-                None => return Err(NameError::Relative(text.to_string())),
+            let Some(o) = origin else {
+                return Err(NameError::Relative(text.to_string()));
+            };
+            if wire.len() > at + 1 {
+                close(&mut wire, at)?;
+            } else {
+                wire.truncate(at);
             }
+            wire.extend_from_slice(&o.wire);
         }
-        wire.push(0);
         if wire.len() > 255 {
             return Err(NameError::TooLong(text.to_string()));
         }
-        Ok(Name { wire: wire.into() })
+        Ok(Name {
+            wire: wire.into_boxed_slice(),
+        })
     }
 
     /// Build from uncompressed wire form (case is folded). Returns `None` on malformed input.
@@ -209,15 +222,6 @@ impl Name {
     }
 }
 
-fn push_label(wire: &mut Vec<u8>, label: &[u8], text: &str) -> Result<(), NameError> {
-    if label.len() > 63 {
-        return Err(NameError::LabelTooLong(text.to_string()));
-    }
-    wire.push(label.len() as u8);
-    wire.extend_from_slice(label);
-    Ok(())
-}
-
 /// Decode one RFC 1035 escape (the text after the backslash): `\DDD` or `\X`.
 /// Returns the octet and how many input octets were used.
 pub fn unescape(rest: &[u8]) -> Option<(u8, usize)> {
@@ -260,9 +264,7 @@ impl<'a> Iterator for Labels<'a> {
 pub fn write_label(out: &mut String, label: &[u8]) {
     for &b in label {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'*' | b'/' => {
-                out.push(b as char)
-            }
+            _ if plain(b) => out.push(b as char),
             b'!'..=b'~' => {
                 out.push('\\');
                 out.push(b as char);
@@ -274,10 +276,30 @@ pub fn write_label(out: &mut String, label: &[u8]) {
     }
 }
 
+/// Whether a label octet is written as itself in presentation form.
+fn plain(b: u8) -> bool {
+    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'*' | b'/')
+}
+
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_root() {
             return f.write_str(".");
+        }
+        // The whole name as one string when it needs no escape (the common case: one write,
+        // no allocation), else label by label.
+        if self.labels().all(|l| l.iter().all(|&b| plain(b))) {
+            let mut buf = [0u8; 256];
+            let mut i = 0;
+            for label in self.labels() {
+                buf[i..i + label.len()].copy_from_slice(label);
+                buf[i + label.len()] = b'.';
+                i += label.len() + 1;
+            }
+            // Plain octets are ASCII.
+            if let Ok(text) = std::str::from_utf8(&buf[..i]) {
+                return f.write_str(text);
+            }
         }
         let mut s = String::with_capacity(self.wire.len() + 4);
         for label in self.labels() {
@@ -347,8 +369,18 @@ impl Serialize for Name {
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        // Parsed from the borrowed text where the format lends it (no String in between).
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Name;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a domain name")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Name, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
 
@@ -376,6 +408,30 @@ mod tests {
         assert!(Name::parse("www", None).is_err());
         assert!(Name::parse("a..b.", None).is_err());
         assert!(Name::parse(&format!("{}.", "a".repeat(64)), None).is_err());
+        // The last label of a relative name is checked too; an empty text is the origin.
+        assert!(matches!(
+            Name::parse(&"a".repeat(64), Some(&origin)),
+            Err(NameError::LabelTooLong(_))
+        ));
+        assert_eq!(Name::parse("", Some(&origin)).unwrap(), origin);
+        assert_eq!(
+            Name::parse("x.y", Some(&origin)).unwrap(),
+            n("x.y.example.com.")
+        );
+        assert_eq!(n("a\\.b.example.").wire(), b"\x03a.b\x07example\x00");
+        assert!(Name::parse(&format!("{}.", vec!["a".repeat(63); 4].join(".")), None).is_err());
+        // The wire form of an absolute name needs no reallocation (its box is the vector).
+        assert_eq!(
+            n("WWW.Example.COM.").wire(),
+            b"\x03www\x07example\x03com\x00"
+        );
+        // Display and Deserialize agree with the slow paths: escapes and upper case.
+        let odd = Name::from_wire(b"\x03a b\x02\xff.\x00").unwrap();
+        assert_eq!(odd.to_string(), "a\\032b.\\255\\..");
+        assert_eq!(odd.to_string().parse::<Name>().unwrap(), odd);
+        let json: Name = serde_json::from_str("\"Mail.Example.\"").unwrap();
+        assert_eq!(json, n("mail.example."));
+        assert_eq!(serde_json::to_string(&json).unwrap(), "\"mail.example.\"");
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub struct RecordSet {
     /// choice). `None` for plain sets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<u32>,
+    #[serde(deserialize_with = "tight_vec")]
     pub values: Vec<RecordValue>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: Fields,
@@ -144,7 +145,34 @@ fn fields_key(f: &Fields) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Zone {
     pub origin: Name,
+    #[serde(deserialize_with = "tight_vec")]
     pub record_sets: Vec<RecordSet>,
+}
+
+/// A list read without spare room: serde's `Vec` starts a list of unknown length at four
+/// elements and doubles it, so a one-value record set would hold room for four (a big zone's
+/// values took four times their size) and a zone's set list up to twice its own.
+fn tight_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Tight<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Tight<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(4096));
+            while let Some(v) = seq.next_element()? {
+                out.push(v);
+            }
+            out.shrink_to_fit();
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Tight(std::marker::PhantomData))
 }
 
 impl Zone {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::Arc;
 
-use switchback_api::{Name, RType, RecordSet, Zone, rdata, token};
+use switchback_api::{Change, Name, RType, RecordSet, Zone, rdata, token};
 
 use crate::store::{HistoryRow, JournalRecord};
 use crate::wire::qtype::T_SOA;
@@ -22,7 +22,9 @@ pub struct Rr {
     pub rdata: Rdata,
 }
 
-/// One serial change: `removed` starts with the old SOA, `added` with the new one.
+/// One serial change: `removed` starts with the old SOA, `added` with the new one. A change
+/// too big to keep ([`Delta::gap`]) has neither: IXFR across it is answered with the whole
+/// zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delta {
     pub from: u32,
@@ -39,9 +41,14 @@ pub fn empty() -> History {
     Arc::from(Vec::new())
 }
 
-/// `history` followed by `delta`, keeping the last `keep`.
+/// `history` followed by `delta`, keeping the last `keep` (after a gap, nothing before it:
+/// no IXFR can cross it).
 pub fn appended(history: &History, delta: Arc<Delta>, keep: usize) -> History {
-    let skip = (history.len() + 1).saturating_sub(keep);
+    let skip = if delta.is_gap() {
+        history.len()
+    } else {
+        (history.len() + 1).saturating_sub(keep)
+    };
     history
         .iter()
         .cloned()
@@ -256,7 +263,73 @@ fn from_record(r: &JournalRecord, origin: &Name) -> Result<Rr, String> {
     })
 }
 
+/// Whether a change is too big to keep as a delta: it removes and adds more records than the
+/// zone holds after it (BIND's `max-ixfr-ratio` of 100 %), so an IXFR across it would be
+/// bigger than the AXFR that RFC 1995 §4 lets a server answer with instead. Counted from the
+/// change list and the zone before it (`live`) alone, without parsing a record: a value whose
+/// text differs is one record removed and one added (an upper bound of what the wire form
+/// differs by).
+pub fn too_big_for_ixfr(changes: &[Change], live: &Zone) -> bool {
+    let values = |rs: Option<&RecordSet>| rs.map_or(0, |rs| rs.values.len());
+    let records = changes.iter().fold(
+        live.record_sets
+            .iter()
+            .map(|rs| rs.values.len())
+            .sum::<usize>(),
+        |n, c| (n + values(c.after())).saturating_sub(values(c.before())),
+    );
+    let mut changed = 0usize;
+    for c in changes {
+        changed += match c {
+            Change::Create { after } => after.values.len(),
+            Change::Delete { before } => before.values.len(),
+            Change::Update { before, after } if before.ttl != after.ttl => {
+                before.values.len() + after.values.len()
+            }
+            Change::Update { before, after } => {
+                let mut old: Vec<&str> = before.values.iter().map(|v| v.data.as_str()).collect();
+                let mut new: Vec<&str> = after.values.iter().map(|v| v.data.as_str()).collect();
+                old.sort_unstable();
+                new.sort_unstable();
+                let common = {
+                    let (mut i, mut j, mut n) = (0, 0, 0);
+                    while i < old.len() && j < new.len() {
+                        match old[i].cmp(new[j]) {
+                            std::cmp::Ordering::Less => i += 1,
+                            std::cmp::Ordering::Greater => j += 1,
+                            std::cmp::Ordering::Equal => (i, j, n) = (i + 1, j + 1, n + 1),
+                        }
+                    }
+                    n
+                };
+                old.len() + new.len() - 2 * common
+            }
+        };
+        if changed > records {
+            return true;
+        }
+    }
+    false
+}
+
 impl Delta {
+    /// The mark of a change kept without its records ([`too_big_for_ixfr`]): a history that
+    /// reaches back across it answers IXFR with the whole zone. Stored as a row with no
+    /// records at all (every other delta holds the two SOAs).
+    pub fn gap(from: u32, to: u32) -> Delta {
+        Delta {
+            from,
+            to,
+            removed: Vec::new(),
+            added: Vec::new(),
+        }
+    }
+
+    /// Whether this is a [`Delta::gap`].
+    pub fn is_gap(&self) -> bool {
+        self.removed.is_empty() && self.added.is_empty()
+    }
+
     /// The history row for this delta.
     pub fn to_row(&self) -> Result<HistoryRow, String> {
         Ok(HistoryRow {

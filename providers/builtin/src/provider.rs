@@ -131,7 +131,13 @@ pub(crate) fn build(
     let mut deltas = Vec::with_capacity(stored.history.len());
     for row in &stored.history {
         match Delta::from_row(row, &zone) {
-            Ok(d) => deltas.push(Arc::new(d)),
+            Ok(d) => {
+                if d.is_gap() {
+                    // Nothing before a gap can be sent as IXFR.
+                    deltas.clear();
+                }
+                deltas.push(Arc::new(d));
+            }
             Err(message) => {
                 // A history entry we cannot read: IXFR falls back to AXFR before it.
                 warn!(%zone, from = row.from_serial, to = row.to_serial, %message, "history entry unreadable; dropped");
@@ -459,6 +465,7 @@ impl Builtin {
                     &fetched
                 }
             };
+            let gap = history::too_big_for_ixfr(changes, &live);
             // The reference semantics: every `before` must match the live set exactly.
             let mut model = live;
             switchback_api::plan::apply_changes(&mut model, changes)?;
@@ -479,7 +486,11 @@ impl Builtin {
                 None => CompiledZone::compile_with(&model, Some(&self.health))
                     .map_err(|e| ProviderError::Other(e.to_string()))?,
             };
-            let mut delta = history::diff(old, &new, Some(&names_wire));
+            let mut delta = if gap {
+                Delta::gap(from, to)
+            } else {
+                history::diff(old, &new, Some(&names_wire))
+            };
             delta.from = from;
             let row = delta.to_row().map_err(ProviderError::Other)?;
             let (generation, dirty) = store_version(tx, &meta, &model, to, &row, touched.as_ref())?;
@@ -542,14 +553,29 @@ impl Builtin {
     ) -> Result<(i64, u32, u32, bool), ProviderError> {
         let zone = &meta.zone;
         let names = patch::touched_names(zone, changes);
-        let old_sets = patch::touched(&live, names.clone()).sets;
+        let gap = history::too_big_for_ixfr(changes, &live);
+        let old_sets = if gap {
+            Vec::new()
+        } else {
+            patch::touched(&live, names.clone()).sets
+        };
         let mut model = live;
         switchback_api::plan::apply_changes(&mut model, changes)?;
         let from = meta.serial;
         let to = from.wrapping_add(1);
         history::set_serial(&mut model, to).map_err(ProviderError::Other)?;
-        let delta = history::model_diff(zone, &old_sets, &model.record_sets, &names, (from, to))
-            .map_err(|e| ProviderError::Other(e.to_string()))?;
+        let compile = |e: crate::zone::CompileError| ProviderError::Other(e.to_string());
+        let delta = if gap {
+            // No delta to make: the new sets are checked as a compile checks them.
+            let soa = model.soa().into_iter();
+            for rs in changes.iter().filter_map(Change::after).chain(soa) {
+                crate::zone::check_set(rs, zone).map_err(compile)?;
+            }
+            Delta::gap(from, to)
+        } else {
+            history::model_diff(zone, &old_sets, &model.record_sets, &names, (from, to))
+                .map_err(compile)?
+        };
         drop(old_sets);
         let row = delta.to_row().map_err(ProviderError::Other)?;
         drop(delta);

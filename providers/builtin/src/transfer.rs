@@ -101,7 +101,8 @@ pub fn transfer(cat: &Catalog, pkt: &[u8], allowed: bool) -> Transfer {
     t
 }
 
-/// The history's deltas from `client` up to `current`, when they chain without a gap.
+/// The history's deltas from `client` up to `current`, when they chain without a gap (a
+/// missing change or a [`Delta::gap`]).
 fn chain(
     history: &[std::sync::Arc<Delta>],
     client: u32,
@@ -109,7 +110,8 @@ fn chain(
 ) -> Option<&[std::sync::Arc<Delta>]> {
     let start = history.iter().rposition(|d| d.from == client)?;
     let deltas = &history[start..];
-    let linked = deltas.windows(2).all(|w| w[0].to == w[1].from);
+    let linked =
+        deltas.windows(2).all(|w| w[0].to == w[1].from) && !deltas.iter().any(|d| d.is_gap());
     (linked && deltas.last()?.to == current).then_some(deltas)
 }
 

@@ -294,13 +294,8 @@ pub enum CompileError {
     },
 }
 
-/// Add one record set of the model to its node.
-fn add_set(
-    node: &mut Node,
-    rs: &RecordSet,
-    origin: &Name,
-    health: Option<&Arc<HealthTable>>,
-) -> Result<(), CompileError> {
+/// One record set of the model in wire form, checked as a compile checks it.
+fn rdatas_of(rs: &RecordSet, origin: &Name) -> Result<Vec<Rdata>, CompileError> {
     let bad = |message: String| CompileError::BadRecord {
         zone: origin.clone(),
         record: rs.key().to_string(),
@@ -316,6 +311,23 @@ fn add_set(
         let names = rdata::compressible_names(rs.rtype, &wire);
         rdatas.push((wire.into_boxed_slice(), names));
     }
+    Ok(rdatas)
+}
+
+/// Check a record set as a compile of its zone would (its name in the zone, every value's
+/// RDATA), without compiling anything.
+pub fn check_set(rs: &RecordSet, origin: &Name) -> Result<(), CompileError> {
+    rdatas_of(rs, origin).map(drop)
+}
+
+/// Add one record set of the model to its node.
+fn add_set(
+    node: &mut Node,
+    rs: &RecordSet,
+    origin: &Name,
+    health: Option<&Arc<HealthTable>>,
+) -> Result<(), CompileError> {
+    let rdatas = rdatas_of(rs, origin)?;
     if rs.weight.is_some() {
         // A weighted variant: kept apart, chosen per query.
         let check = rs.fields.get(HEALTH_FIELD).and_then(|v| v.as_str());

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use switchback_api::{Change, Provider};
+use switchback_api::{Change, Provider, RType, RecordSet};
 
 const SOA: &str = "example.test. 300 IN SOA ns.example.test. hostmaster.example.test.";
 
@@ -159,6 +159,85 @@ async fn ixfr_after_a_restart_on(d: Dirs) {
     assert_eq!(recs.len(), 5, "{recs:?}");
     assert_eq!(recs[1], soa(3));
     srv.stop().await;
+}
+
+/// A change that removes and adds more records than the zone then holds is kept as a gap (as
+/// BIND's max-ixfr-ratio of 100 %): IXFR from a serial before it is answered with the whole
+/// zone, IXFR from after it with the deltas after it; made by the serving process or by a CLI
+/// process whose change the server picks up from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ixfr_across_a_change_bigger_than_the_zone_sends_the_whole_zone() {
+    for by_cli in [false, true] {
+        let d = Dirs::new();
+        let b = Arc::new(d.open());
+        move_www(&b, "192.0.2.2").await; // 1 -> 2: a delta
+        let set = |owner: &str, rtype: RType, data: &str| {
+            RecordSet::new(name(owner), rtype, 300, [data.to_string()])
+        };
+        // 2 -> 3: seven records out and in, five in the zone after.
+        let big = [
+            Change::Update {
+                before: a_set("www.example.test.", &["192.0.2.2"]),
+                after: a_set("www.example.test.", &["192.0.2.3"]),
+            },
+            Change::Update {
+                before: a_set("ns.example.test.", &["192.0.2.53"]),
+                after: a_set("ns.example.test.", &["192.0.2.54"]),
+            },
+            Change::Update {
+                before: set("example.test.", RType::NS, "ns.example.test."),
+                after: set("example.test.", RType::NS, "ns2.example.test."),
+            },
+            Change::Create {
+                after: a_set("ns2.example.test.", &["192.0.2.55"]),
+            },
+        ];
+        if by_cli {
+            d.open_cli()
+                .apply(&name("example.test."), &big)
+                .await
+                .unwrap();
+            let s = b.clone();
+            tokio::task::spawn_blocking(move || s.refresh())
+                .await
+                .unwrap()
+                .unwrap();
+        } else {
+            b.apply(&name("example.test."), &big).await.unwrap();
+        }
+        move_www(&b, "192.0.2.4").await; // 3 -> 4: a delta again
+        let srv = Serving::start(b.clone(), Vec::new()).await;
+        let addr = srv.addr;
+        tokio::task::spawn_blocking(move || {
+            for client in [1, 2] {
+                let (rc, recs) = tcp_transfer(addr, &ixfr_query(1, "example.test.", client));
+                assert_eq!(rc, 0);
+                assert_eq!(
+                    recs.len(),
+                    6,
+                    "the whole zone from {client} ({by_cli}): {recs:?}"
+                );
+                assert_eq!((recs.first(), recs.last()), (Some(&soa(4)), Some(&soa(4))));
+                assert!(recs.contains(&"ns2.example.test. 300 IN A 192.0.2.55".to_string()));
+            }
+            let (_, recs) = tcp_transfer(addr, &ixfr_query(2, "example.test.", 3));
+            assert_eq!(
+                recs,
+                [
+                    soa(4),
+                    soa(3),
+                    "www.example.test. 300 IN A 192.0.2.3".to_string(),
+                    soa(4),
+                    "www.example.test. 300 IN A 192.0.2.4".to_string(),
+                    soa(4),
+                ],
+                "incremental after the gap ({by_cli})"
+            );
+        })
+        .await
+        .unwrap();
+        srv.stop().await;
+    }
 }
 
 fn run(cmd: &std::path::Path, args: &[String]) -> String {

@@ -178,7 +178,7 @@ pub(super) fn apply_sorted(zone: &mut Zone, changes: &[Change]) -> Option<Result
     order.sort_by(|&a, &b| key_cmp(changes[a].record_set(), changes[b].record_set()));
     let sets = &zone.record_sets;
     // (position in `sets`, whether a set is there, what is there after the key's changes)
-    let mut outcome: Vec<(usize, bool, Option<RecordSet>)> = Vec::new();
+    let mut outcome: Vec<(usize, bool, Option<RecordSet>)> = Vec::with_capacity(changes.len());
     let mut failed: Option<ApplyError> = None;
     let mut at = 0;
     for group in order.chunk_by(|&a, &b| {
@@ -214,8 +214,22 @@ pub(super) fn apply_sorted(zone: &mut Zone, changes: &[Change]) -> Option<Result
     if let Some(e) = failed {
         return Some(Err(e));
     }
+    if outcome
+        .iter()
+        .all(|(_, found, after)| *found == after.is_some())
+    {
+        // Updates only: each new set takes its old one's place (no second list).
+        for (at, _, after) in outcome {
+            if let Some(after) = after {
+                zone.record_sets[at] = after;
+            }
+        }
+        return Some(Ok(()));
+    }
     let old = std::mem::take(&mut zone.record_sets);
-    let mut out = Vec::with_capacity(old.len() + outcome.len());
+    let created = outcome.iter().filter(|(_, f, a)| !f && a.is_some()).count();
+    let deleted = outcome.iter().filter(|(_, f, a)| *f && a.is_none()).count();
+    let mut out = Vec::with_capacity(old.len() + created - deleted);
     let mut old = old.into_iter().enumerate().peekable();
     for (at, found, after) in outcome {
         while let Some((_, rs)) = old.next_if(|(k, _)| *k < at) {

@@ -116,45 +116,64 @@ pub fn diff(existing: &Zone, desired: &Zone, opts: &DiffOptions) -> Vec<Change> 
     out
 }
 
-/// [`diff`] of two canonical set lists: one pass over both, in the same order of changes.
+/// [`diff`] of two canonical set lists, in the same order of changes: deletes, updates,
+/// creates. One walk counts them and one per group fills a list of the exact size (no group
+/// is built apart and then copied behind another).
 fn merged(ex: &[&RecordSet], de: &[&RecordSet], opts: &DiffOptions) -> Vec<Change> {
-    let mut deletes = Vec::new();
-    let mut updates = Vec::new();
-    let mut creates = Vec::new();
+    let mut counts = [0usize; 3];
+    walk(ex, de, opts, |group, _, _| counts[group] += 1);
+    let mut out = Vec::with_capacity(counts.iter().sum());
+    for (wanted, _) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        walk(ex, de, opts, |group, e, d| {
+            if group != wanted {
+                return;
+            }
+            out.push(match (e, d) {
+                (Some(e), Some(d)) => Change::Update {
+                    before: e.clone(),
+                    after: update_after(e, d, opts),
+                },
+                (Some(e), None) => Change::Delete { before: e.clone() },
+                (None, Some(d)) => Change::Create { after: d.clone() },
+                (None, None) => return,
+            });
+        });
+    }
+    out
+}
+
+/// One pass over two canonical set lists, calling `f` with each difference: group 0 a set
+/// only in `ex` (a delete), 1 a set in both that differs (an update), 2 a set only in `de`.
+fn walk<'a>(
+    ex: &[&'a RecordSet],
+    de: &[&'a RecordSet],
+    opts: &DiffOptions,
+    mut f: impl FnMut(usize, Option<&'a RecordSet>, Option<&'a RecordSet>),
+) {
     let (mut i, mut j) = (0, 0);
-    while i < ex.len() || j < de.len() {
+    loop {
         let order = match (ex.get(i), de.get(j)) {
             (Some(e), Some(d)) => key_cmp(e, d),
             (Some(_), None) => Ordering::Less,
-            _ => Ordering::Greater,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => return,
         };
         match order {
             Ordering::Less => {
-                deletes.push(Change::Delete {
-                    before: ex[i].clone(),
-                });
+                f(0, Some(ex[i]), None);
                 i += 1;
             }
             Ordering::Greater => {
-                creates.push(Change::Create {
-                    after: de[j].clone(),
-                });
+                f(2, None, Some(de[j]));
                 j += 1;
             }
             Ordering::Equal => {
-                let (e, d) = (ex[i], de[j]);
-                if !same(e, d, opts) {
-                    updates.push(Change::Update {
-                        before: e.clone(),
-                        after: update_after(e, d, opts),
-                    });
+                if !same(ex[i], de[j], opts) {
+                    f(1, Some(ex[i]), Some(de[j]));
                 }
                 i += 1;
                 j += 1;
             }
         }
     }
-    deletes.append(&mut updates);
-    deletes.append(&mut creates);
-    deletes
 }
