@@ -14,8 +14,25 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-fn values(params: &[&dyn ToValue]) -> Vec<Value> {
-    params.iter().map(|p| p.to_value()).collect()
+/// A parameter as SQLite binds it: a text borrowed from the caller (SQLite makes its own
+/// copy), anything else as a value.
+struct Param<'a>(&'a dyn ToValue);
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self.0.as_text() {
+            Some(t) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes()))),
+            None => match self.0.to_value() {
+                Value::Null => Ok(ToSqlOutput::Owned(rusqlite::types::Value::Null)),
+                Value::Int(n) => Ok(ToSqlOutput::Owned(rusqlite::types::Value::Integer(n))),
+                Value::Text(s) => Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(s))),
+            },
+        }
+    }
+}
+
+fn values<'a>(params: &'a [&'a dyn ToValue]) -> impl Iterator<Item = Param<'a>> {
+    params.iter().map(|p| Param(*p))
 }
 
 pub(crate) fn execute(

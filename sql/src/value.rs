@@ -17,6 +17,12 @@ pub enum Value {
 /// What can be bound to a statement's parameter.
 pub trait ToValue {
     fn to_value(&self) -> Value;
+
+    /// The text itself, when the value is a text (bound without a copy of ours where the
+    /// backend takes a borrowed text: a big zone or plan is not cloned to be written).
+    fn as_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl ToValue for Value {
@@ -47,11 +53,17 @@ impl ToValue for str {
     fn to_value(&self) -> Value {
         Value::Text(self.to_string())
     }
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
 }
 
 impl ToValue for String {
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
+    }
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
     }
 }
 
@@ -59,11 +71,17 @@ impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
+    fn as_text(&self) -> Option<&str> {
+        (**self).as_text()
+    }
 }
 
 impl<T: ToValue> ToValue for Option<T> {
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, ToValue::to_value)
+    }
+    fn as_text(&self) -> Option<&str> {
+        self.as_ref().and_then(ToValue::as_text)
     }
 }
 

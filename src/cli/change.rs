@@ -167,7 +167,7 @@ fn execute(
         if json {
             let out = ChangeOutput {
                 plan: &plan,
-                checksum: plan.checksum(),
+                checksum: applied.map_or_else(|| plan.checksum(), |a| a.checksum.clone()),
                 applied: applied.is_some(),
                 run: applied.map(|a| a.run),
                 report: applied.map(|a| &a.report),

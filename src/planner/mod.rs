@@ -109,6 +109,9 @@ pub struct Applied {
     /// The live zone as the verify read it back.
     #[serde(skip)]
     pub live: Zone,
+    /// The plan's checksum, as journaled with it.
+    #[serde(skip)]
+    pub checksum: String,
     /// When the provider had taken the changes, and when the read-back confirmed them.
     #[serde(skip)]
     pub applied_at: std::time::SystemTime,
@@ -158,13 +161,14 @@ pub async fn apply_noted(
     } = info;
     let span = info_span!("apply", kind, subject, provider = provider.name(), zone = %plan.zone, changes = plan.changes.len());
     async {
+        let checksum = plan.checksum();
         let run = store.start_run(
             kind,
             subject,
             provider.name(),
             &plan.zone,
             &RunDetail {
-                checksum: plan.checksum(),
+                checksum: checksum.clone(),
                 plan,
             },
         )?;
@@ -236,6 +240,7 @@ pub async fn apply_noted(
             report,
             verified: true,
             live,
+            checksum,
             applied_at,
             verified_at,
         })

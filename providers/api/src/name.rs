@@ -278,26 +278,41 @@ pub fn write_label(out: &mut String, label: &[u8]) {
 
 /// Whether a label octet is written as itself in presentation form.
 fn plain(b: u8) -> bool {
-    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'*' | b'/')
+    PLAIN[usize::from(b)]
 }
+
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'*' | b'/');
+        b += 1;
+    }
+    t
+};
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_root() {
             return f.write_str(".");
         }
-        // The whole name as one string when it needs no escape (the common case: one write,
-        // no allocation), else label by label.
-        if self.labels().all(|l| l.iter().all(|&b| plain(b))) {
-            let mut buf = [0u8; 256];
-            let mut i = 0;
-            for label in self.labels() {
-                buf[i..i + label.len()].copy_from_slice(label);
-                buf[i + label.len()] = b'.';
-                i += label.len() + 1;
-            }
-            // Plain octets are ASCII.
-            if let Ok(text) = std::str::from_utf8(&buf[..i]) {
+        // The common case in one pass and one write, without allocating: the wire form with
+        // each length octet turned into the dot before its label ("3www7example0" ->
+        // "www.example."), when no octet needs an escape.
+        let wire = &self.wire[..self.wire.len() - 1];
+        let mut buf = [0u8; 255];
+        let (mut i, mut clean) = (0, true);
+        while i < wire.len() {
+            let len = usize::from(wire[i]);
+            let label = &wire[i + 1..i + 1 + len];
+            clean &= label.iter().all(|&b| plain(b));
+            buf[i..i + len].copy_from_slice(label);
+            buf[i + len] = b'.';
+            i += len + 1;
+        }
+        if clean {
+            if let Ok(text) = std::str::from_utf8(&buf[..wire.len()]) {
                 return f.write_str(text);
             }
         }
@@ -369,19 +384,32 @@ impl Serialize for Name {
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
-        // Parsed from the borrowed text where the format lends it (no String in between).
-        struct Text;
-        impl serde::de::Visitor<'_> for Text {
-            type Value = Name;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a domain name")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Name, E> {
-                s.parse().map_err(E::custom)
-            }
-        }
-        d.deserialize_str(Text)
+        parse_text(d, "a domain name")
     }
+}
+
+/// A value read from a string with its `FromStr`, from the text the format lends where it
+/// can (no `String` in between: a zone's JSON has a name and a type in every record set).
+pub(crate) fn parse_text<'de, D, T>(d: D, what: &'static str) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    struct Text<T>(&'static str, std::marker::PhantomData<T>);
+    impl<T: std::str::FromStr> serde::de::Visitor<'_> for Text<T>
+    where
+        T::Err: fmt::Display,
+    {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+            s.parse().map_err(E::custom)
+        }
+    }
+    d.deserialize_str(Text(what, std::marker::PhantomData))
 }
 
 #[cfg(test)]

@@ -86,8 +86,7 @@ impl Serialize for RType {
 
 impl<'de> Deserialize<'de> for RType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RType, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        crate::name::parse_text(d, "a record type")
     }
 }
 

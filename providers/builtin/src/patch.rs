@@ -3,7 +3,6 @@
 //! [`CompiledZone::updated`] — by the process that made the change, and by every `serve`
 //! that picks it up from the store's history ([`Step`]s).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use switchback_api::{Change, Name, Zone};
@@ -13,7 +12,7 @@ use crate::answer::ServedZone;
 use crate::history::{self, Delta};
 use crate::steer::HealthTable;
 use crate::store::{HISTORY_KEEP, Step, Touched, ZoneMeta};
-use crate::zone::CompiledZone;
+use crate::zone::{CompiledZone, FxMap};
 
 /// Up to how many names a change is patched in (and kept in the history for the readers):
 /// at least this many, or a quarter of the zone's record sets. A bigger change (a whole-zone
@@ -28,29 +27,27 @@ pub fn worth_patching(names: usize, sets: usize) -> bool {
 /// The names `changes` touch (the apex first: its SOA serial changes with every change),
 /// each once.
 pub fn touched_names(zone: &Name, changes: &[Change]) -> Vec<Name> {
-    let mut names = vec![zone.clone()];
-    for c in changes {
-        match c {
-            Change::Create { after } => names.push(after.name.clone()),
-            Change::Update { before, after } => {
-                names.push(before.name.clone());
-                names.push(after.name.clone());
-            }
-            Change::Delete { before } => names.push(before.name.clone()),
+    let sides = changes
+        .iter()
+        .flat_map(|c| c.before().into_iter().chain(c.after()));
+    let mut seen: FxMap<&[u8], ()> = FxMap::default();
+    seen.reserve(changes.len() + 1);
+    let mut names = Vec::with_capacity(changes.len() + 1);
+    for name in std::iter::once(zone).chain(sides.map(|rs| &rs.name)) {
+        if seen.insert(name.wire(), ()).is_none() {
+            names.push(name.clone());
         }
     }
-    let mut seen = HashSet::new();
-    names.retain(|n| seen.insert(n.clone()));
     names
 }
 
 /// `names` with every record set `model` holds at them.
 pub fn touched(model: &Zone, names: Vec<Name>) -> Touched {
-    let wanted: HashSet<&[u8]> = names.iter().map(Name::wire).collect();
+    let wanted: FxMap<&[u8], ()> = names.iter().map(|n| (n.wire(), ())).collect();
     let sets = model
         .record_sets
         .iter()
-        .filter(|rs| wanted.contains(rs.name.wire()))
+        .filter(|rs| wanted.contains_key(rs.name.wire()))
         .cloned()
         .collect();
     Touched { names, sets }
