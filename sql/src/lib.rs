@@ -269,6 +269,40 @@ impl Tx<'_> {
         })
     }
 
+    /// Read one text value as a stream, `f` given its bytes to read: the value in `column` of
+    /// the row of `table` whose `key_column` is `key`. SQLite reads it from the file piece by
+    /// piece (incremental BLOB I/O, which reads a TEXT value as well), so a big value is never
+    /// held whole; PostgreSQL sends it whole. `f` also gets the value's length in bytes.
+    /// `None`: no such row. The names are the caller's own identifiers, never input.
+    pub fn read_text<T>(
+        &self,
+        table: &str,
+        column: &str,
+        key_column: &str,
+        key: &str,
+        f: impl FnOnce(&mut dyn std::io::Read, usize) -> T,
+    ) -> Result<Option<T>, SqlError> {
+        match &self.inner {
+            TxInner::Sqlite(tx) => {
+                let sql = format!("SELECT rowid FROM {table} WHERE {key_column} = ?1");
+                let Some(row) = self.query_opt(&sql, params![key])? else {
+                    return Ok(None);
+                };
+                let mut blob = tx.blob_open(rusqlite::MAIN_DB, table, column, row.int(0)?, true)?;
+                let len = blob.len();
+                Ok(Some(f(&mut blob, len)))
+            }
+            TxInner::Postgres(_) => {
+                let sql = format!("SELECT {column} FROM {table} WHERE {key_column} = ?1");
+                let Some(mut row) = self.query_opt(&sql, params![key])? else {
+                    return Ok(None);
+                };
+                let text = row.take_text(0)?;
+                Ok(Some(f(&mut text.as_bytes(), text.len())))
+            }
+        }
+    }
+
     /// Run statements separated by `;`, without parameters (migrations).
     pub fn batch(&self, sql: &str) -> Result<(), SqlError> {
         match &self.inner {

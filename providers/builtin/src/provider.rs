@@ -99,11 +99,11 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// A zone as the store holds it, read in one transaction.
+/// A zone as the store holds it, read in one transaction (and compiled as it was read).
 pub(crate) struct Stored {
     meta: ZoneMeta,
-    /// The live zone's JSON.
-    live: String,
+    /// The live zone, compiled from its JSON as the store gave it.
+    compiled: Result<CompiledZone, crate::zone::CompileError>,
     history: Vec<HistoryRow>,
 }
 
@@ -119,15 +119,9 @@ pub(crate) fn release_free_memory() {
 }
 
 /// Build the served form of a stored zone.
-pub(crate) fn build(
-    stored: Stored,
-    serving: bool,
-    health: &Arc<HealthTable>,
-) -> Result<ServedZone, LoadError> {
+pub(crate) fn build(stored: Stored, serving: bool) -> Result<ServedZone, LoadError> {
     let zone = stored.meta.zone.clone();
-    // Straight from the JSON: no model is made (reads go to the store).
-    let compiled = crate::stored_zone::compile_json(&stored.live, Some(health))?;
-    drop(stored.live);
+    let compiled = stored.compiled?;
     let mut deltas = Vec::with_capacity(stored.history.len());
     for row in &stored.history {
         match Delta::from_row(row, &zone) {
@@ -339,7 +333,12 @@ impl Builtin {
                         continue;
                     }
                 }
-                let Some(live) = tx.live_json(&m.zone)? else {
+                // Straight from the JSON as it is read: no model is made, and on SQLite the
+                // text is never held whole (reads of the zone go to the store).
+                let compiled = tx.read_live(&m.zone, |json, len| {
+                    crate::stored_zone::compile_reader(json, len, Some(&self.health))
+                })?;
+                let Some(compiled) = compiled else {
                     continue;
                 };
                 // Only a serving process answers IXFR from the history.
@@ -350,7 +349,7 @@ impl Builtin {
                 };
                 stored.push(Stored {
                     meta: m.clone(),
-                    live,
+                    compiled,
                     history,
                 });
             }
@@ -359,7 +358,7 @@ impl Builtin {
         let mut first_err = None;
         for s in stored {
             let zone = s.meta.zone.clone();
-            match build(s, self.serving, &self.health) {
+            match build(s, self.serving) {
                 Ok(z) => {
                     built.insert(zone, self.counted(z));
                 }

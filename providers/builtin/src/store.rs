@@ -510,15 +510,16 @@ impl Tx<'_> {
         .transpose()
     }
 
-    /// The live zone's JSON as stored (for [`crate::stored_zone::compile_json`], which
-    /// compiles it without making the model).
-    pub fn live_json(&self, zone: &Name) -> Result<Option<String>, ZoneStoreError> {
+    /// The live zone's JSON as a stream, given to `f` (for
+    /// [`crate::stored_zone::compile_reader`]: a zone compiled while it is read, its text never
+    /// held whole on SQLite).
+    pub fn read_live<T>(
+        &self,
+        zone: &Name,
+        f: impl FnOnce(&mut dyn std::io::Read, usize) -> T,
+    ) -> Result<Option<T>, ZoneStoreError> {
         self.tx
-            .query_opt(
-                "SELECT live FROM builtin_zones WHERE zone = ?1",
-                params![zone.to_string()],
-            )
-            .and_then(|r| r.map(|mut r| r.take_text(0)).transpose())
+            .read_text("builtin_zones", "live", "zone", &zone.to_string(), f)
             .map_err(|e| self.sql(e))
     }
 

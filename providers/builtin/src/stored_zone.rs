@@ -1,6 +1,7 @@
 //! A live zone compiled straight from the store's JSON (the record model's serde form), one
-//! record set at a time: the zone's model is never built, so a restart or a whole-zone pickup
-//! holds the JSON text and the compiled zone, not a third copy in between.
+//! record set at a time as the text is read: the zone's model is never built, and on SQLite
+//! the text is never held whole, so a restart or a whole-zone pickup holds the compiled zone
+//! and a read buffer.
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,16 +20,34 @@ pub fn compile_json(
     text: &str,
     health: Option<&Arc<HealthTable>>,
 ) -> Result<CompiledZone, CompileError> {
+    compile_reader(&mut text.as_bytes(), text.len(), health)
+}
+
+/// [`compile_json`] of a zone's JSON read from `reader` as it is compiled (the text is never
+/// held whole).
+pub fn compile_reader(
+    reader: &mut dyn std::io::Read,
+    size_hint: usize,
+    health: Option<&Arc<HealthTable>>,
+) -> Result<CompiledZone, CompileError> {
     let mut state = State {
         builder: None,
         failed: None,
         health,
-        hint: text.len() / JSON_PER_SET,
+        hint: size_hint / JSON_PER_SET,
     };
-    let mut de = serde_json::Deserializer::from_str(text);
+    let mut de =
+        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, reader));
     let parsed = ZoneSeed(&mut state)
         .deserialize(&mut de)
         .and_then(|()| de.end());
+    finish(state, parsed)
+}
+
+fn finish(
+    mut state: State<'_>,
+    parsed: serde_json::Result<()>,
+) -> Result<CompiledZone, CompileError> {
     if let Some(e) = state.failed.take() {
         return Err(e);
     }
