@@ -107,25 +107,51 @@ pub fn canonicalize(rtype: RType, text: &str, origin: &Name) -> Result<String, R
 /// (RFC 3597 §4: only the RFC 1035 types NS, CNAME, SOA, PTR, MX, and also none else).
 /// Empty when the RDATA is malformed.
 pub fn compressible_names(rtype: RType, wire: &[u8]) -> Vec<Range<usize>> {
+    compressible(rtype, wire).to_vec()
+}
+
+/// [`compressible_names`] without allocating (at most two names: SOA's), for the answer path.
+pub fn compressible(rtype: RType, wire: &[u8]) -> Compressible {
+    let one = |r: Range<usize>| Compressible {
+        ranges: [r, 0..0],
+        len: 1,
+    };
     match rtype {
         RType::NS | RType::CNAME | RType::PTR => match name_end(wire, 0) {
-            Some(end) if end == wire.len() => std::iter::once(0..end).collect(),
-            _ => Vec::new(),
+            Some(end) if end == wire.len() => one(0..end),
+            _ => Compressible::default(),
         },
         RType::MX => match name_end(wire, 2) {
-            Some(end) if end == wire.len() => std::iter::once(2..end).collect(),
-            _ => Vec::new(),
+            Some(end) if end == wire.len() => one(2..end),
+            _ => Compressible::default(),
         },
         RType::SOA => {
             let Some(m) = name_end(wire, 0) else {
-                return Vec::new();
+                return Compressible::default();
             };
             match name_end(wire, m) {
-                Some(r) if r + 20 == wire.len() => vec![0..m, m..r],
-                _ => Vec::new(),
+                Some(r) if r + 20 == wire.len() => Compressible {
+                    ranges: [0..m, m..r],
+                    len: 2,
+                },
+                _ => Compressible::default(),
             }
         }
-        _ => Vec::new(),
+        _ => Compressible::default(),
+    }
+}
+
+/// The names of an RDATA that may be compressed ([`compressible`]): a slice of ranges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compressible {
+    ranges: [Range<usize>; 2],
+    len: u8,
+}
+
+impl std::ops::Deref for Compressible {
+    type Target = [Range<usize>];
+    fn deref(&self) -> &[Range<usize>] {
+        &self.ranges[..usize::from(self.len)]
     }
 }
 

@@ -345,8 +345,8 @@ fn answer_in<'c>(
 pub fn ixfr_soa_only(zone: &CompiledZone, pkt: &[u8], q: &Query, out: &mut Vec<u8>) {
     let mut w = Writer::response(out, pkt, q, true, rcode::NOERROR);
     if let Some(soa) = zone.apex().get(T_SOA) {
-        if let Some((rd, names)) = soa.rdatas.first() {
-            w.record(Section::Answer, Owner::Question, T_SOA, soa.ttl, rd, names);
+        if let Some(rd) = soa.rdatas.first() {
+            w.record(Section::Answer, Owner::Question, T_SOA, soa.ttl, rd);
         }
     }
     finish_opt(&mut w, q);
@@ -529,15 +529,8 @@ fn resolve_steered(
                 referral = true;
                 dependent = true;
                 if let Some(ns) = node.get(T_NS) {
-                    for (rd, names) in &ns.rdatas {
-                        w.record(
-                            Section::Authority,
-                            Owner::Name(cut),
-                            T_NS,
-                            ns.ttl,
-                            rd,
-                            names,
-                        );
+                    for rd in &ns.rdatas {
+                        w.record(Section::Authority, Owner::Name(cut), T_NS, ns.ttl, rd);
                         push_extra(&mut extra, &mut nextra, rd);
                     }
                 }
@@ -596,7 +589,7 @@ fn resolve_steered(
                         &mut extra,
                         &mut nextra,
                     );
-                    let Some((next, _)) = cname.rdatas.first() else {
+                    let Some(next) = cname.rdatas.first() else {
                         break;
                     };
                     let next: &[u8] = next;
@@ -624,8 +617,8 @@ fn resolve_steered(
         if let Some(node) = zone.nodes.get(name) {
             for t in [T_A, T_AAAA] {
                 if let Some(rr) = node.get(t) {
-                    for (rd, names) in &rr.rdatas {
-                        w.record(Section::Additional, Owner::Name(name), t, rr.ttl, rd, names);
+                    for rd in &rr.rdatas {
+                        w.record(Section::Additional, Owner::Name(name), t, rr.ttl, rd);
                     }
                 }
             }
@@ -681,13 +674,13 @@ fn write_rrset<'z>(
     extra: &mut [&'z [u8]; 16],
     nextra: &mut usize,
 ) {
-    for (rd, names) in &rr.rdatas {
+    for rd in &rr.rdatas {
         let o = if is_question {
             Owner::Question
         } else {
             Owner::Name(owner)
         };
-        w.record(s, o, rr.rtype, rr.ttl, rd, names);
+        w.record(s, o, rr.rtype, rr.ttl, rd);
         match rr.rtype {
             T_NS => push_extra(extra, nextra, rd),
             T_MX if rd.len() > 2 => push_extra(extra, nextra, &rd[2..]),
@@ -716,14 +709,13 @@ fn push_extra<'z>(extra: &mut [&'z [u8]; 16], n: &mut usize, name: &'z [u8]) {
 /// The SOA in the authority section of a negative answer, with the negative TTL.
 fn negative(w: &mut Writer<'_>, zone: &CompiledZone) {
     if let Some(soa) = zone.apex().get(T_SOA) {
-        if let Some((rd, names)) = soa.rdatas.first() {
+        if let Some(rd) = soa.rdatas.first() {
             w.record(
                 Section::Authority,
                 Owner::Name(zone.origin.wire()),
                 T_SOA,
                 zone.negative_ttl,
                 rd,
-                names,
             );
         }
     }

@@ -77,7 +77,7 @@ fn soa_rrs(apex: &[u8], node: &Node) -> Vec<Rr> {
             owner: apex.into(),
             rtype: T_SOA,
             ttl: s.ttl,
-            rdata: rd.clone(),
+            rdata: rd.into(),
         })
         .collect()
 }
@@ -210,7 +210,7 @@ fn diff_node(
         if let Some(a) = a {
             let start = removed.len();
             for rd in &a.rdatas {
-                if !(same_ttl && b.is_some_and(|b| b.rdatas.iter().any(|x| x.0 == rd.0))) {
+                if !(same_ttl && b.is_some_and(|b| b.rdatas.iter().any(|x| x == rd))) {
                     push_unique(removed, start, name, t, a.ttl, rd);
                 }
             }
@@ -218,7 +218,7 @@ fn diff_node(
         if let Some(b) = b {
             let start = added.len();
             for rd in &b.rdatas {
-                if !(same_ttl && a.is_some_and(|a| a.rdatas.iter().any(|x| x.0 == rd.0))) {
+                if !(same_ttl && a.is_some_and(|a| a.rdatas.iter().any(|x| x == rd))) {
                     push_unique(added, start, name, t, b.ttl, rd);
                 }
             }
@@ -227,22 +227,22 @@ fn diff_node(
 }
 
 /// Push unless `list[start..]` (the records of this RRset so far) already has it.
-fn push_unique(list: &mut Vec<Rr>, start: usize, owner: &[u8], rtype: u16, ttl: u32, rd: &Rdata) {
-    if list[start..].iter().any(|r| r.rdata.0 == rd.0) {
+fn push_unique(list: &mut Vec<Rr>, start: usize, owner: &[u8], rtype: u16, ttl: u32, rd: &[u8]) {
+    if list[start..].iter().any(|r| *r.rdata == *rd) {
         return;
     }
     list.push(Rr {
         owner: owner.into(),
         rtype,
         ttl,
-        rdata: rd.clone(),
+        rdata: rd.into(),
     });
 }
 
 fn to_record(rr: &Rr) -> Result<JournalRecord, String> {
     let name = Name::from_wire(&rr.owner).ok_or("bad owner name in a history record")?;
     let rtype = RType(rr.rtype);
-    let data = rdata::format(rtype, &rr.rdata.0).map_err(|e| e.to_string())?;
+    let data = rdata::format(rtype, &rr.rdata).map_err(|e| e.to_string())?;
     Ok(JournalRecord {
         name,
         rtype,
@@ -254,12 +254,11 @@ fn to_record(rr: &Rr) -> Result<JournalRecord, String> {
 fn from_record(r: &JournalRecord, origin: &Name) -> Result<Rr, String> {
     let tokens = token::tokenize(&r.data)?;
     let wire = rdata::parse(r.rtype, &tokens, origin).map_err(|e| e.to_string())?;
-    let names = rdata::compressible_names(r.rtype, &wire);
     Ok(Rr {
         owner: r.name.wire().into(),
         rtype: r.rtype.0,
         ttl: r.ttl,
-        rdata: (wire.into_boxed_slice(), names),
+        rdata: wire.into_boxed_slice(),
     })
 }
 

@@ -36,7 +36,7 @@ pub fn packet(id: u16, zone: &CompiledZone) -> Vec<u8> {
     p.extend_from_slice(zone.origin.wire());
     p.extend_from_slice(&T_SOA.to_be_bytes());
     p.extend_from_slice(&1u16.to_be_bytes());
-    if let Some((ttl, (rd, _))) = soa {
+    if let Some((ttl, rd)) = soa {
         p.extend_from_slice(&[0xC0, 12]);
         p.extend_from_slice(&T_SOA.to_be_bytes());
         p.extend_from_slice(&1u16.to_be_bytes());

@@ -62,6 +62,14 @@ pub enum Verdict {
     Truncate,
 }
 
+/// `n` empty slots from zeroed memory: a big table is fresh pages of the system's, resident
+/// only where a client's responses have touched it (2 MiB of RSS otherwise, from the start).
+fn zeroed_slots(n: usize) -> Box<[AtomicU64]> {
+    // SAFETY: an AtomicU64 has the in-memory representation of a u64, for which all zero
+    // bits is a valid value (0).
+    unsafe { Box::<[AtomicU64]>::new_zeroed_slice(n).assume_init() }
+}
+
 impl Rrl {
     pub fn new(cfg: RrlConfig) -> Rrl {
         Rrl::with_slots(cfg, TABLE_SLOTS)
@@ -74,7 +82,7 @@ impl Rrl {
         // Nanoseconds per response: 0 above 10^9/s (no limit the clock can see).
         let interval = 1_000_000_000 / rate;
         Rrl {
-            slots: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            slots: zeroed_slots(n),
             hasher: std::collections::hash_map::RandomState::new(),
             start: Instant::now(),
             interval,

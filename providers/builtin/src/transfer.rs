@@ -6,7 +6,6 @@ use crate::answer::{Catalog, ServedZone};
 use crate::history::{self, Delta};
 use crate::wire::qtype::{T_IXFR, T_SOA};
 use crate::wire::{self, Owner, Section, Writer, rcode};
-use crate::zone::Rdata;
 
 /// Soft limit for one transfer message (well under the 64 KiB TCP message limit).
 const MESSAGE_BUDGET: usize = 16 * 1024;
@@ -115,7 +114,7 @@ fn chain(
     (linked && deltas.last()?.to == current).then_some(deltas)
 }
 
-type Rec<'a> = (&'a [u8], u16, u32, &'a Rdata);
+type Rec<'a> = (&'a [u8], u16, u32, &'a [u8]);
 
 fn soa_records(z: &ServedZone) -> impl Iterator<Item = Rec<'_>> + Clone {
     let apex = z.zone.origin.wire();
@@ -155,7 +154,7 @@ fn incremental(
 }
 
 fn rec(r: &history::Rr) -> Rec<'_> {
-    (&r.owner, r.rtype, r.ttl, &r.rdata)
+    (&r.owner, r.rtype, r.ttl, &r.rdata[..])
 }
 
 fn write_messages<'a>(
@@ -173,10 +172,10 @@ fn write_messages<'a>(
             Writer::continuation(&mut buf, pkt)
         };
         while w.len() < MESSAGE_BUDGET {
-            let Some((name, rtype, ttl, (rd, names))) = records.next() else {
+            let Some((name, rtype, ttl, rd)) = records.next() else {
                 break;
             };
-            w.record(Section::Answer, Owner::Name(name), rtype, ttl, rd, names);
+            w.record(Section::Answer, Owner::Name(name), rtype, ttl, rd);
         }
         msgs.push(buf);
     }

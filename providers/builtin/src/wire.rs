@@ -483,17 +483,10 @@ impl<'a> Writer<'a> {
             .find(|&t| name_eq_at(self.buf, t as usize, suffix))
     }
 
-    /// A resource record. `rdata` is uncompressed wire; `names` are ranges inside it that may
-    /// be compressed (NS, CNAME, PTR, MX, SOA names).
-    pub fn record(
-        &mut self,
-        s: Section,
-        owner: Owner<'_>,
-        rtype: u16,
-        ttl: u32,
-        rdata: &[u8],
-        names: &[std::ops::Range<usize>],
-    ) {
+    /// A resource record. `rdata` is uncompressed wire; the names inside it that may be
+    /// compressed (NS, CNAME, PTR, MX, SOA names) are found from its type.
+    pub fn record(&mut self, s: Section, owner: Owner<'_>, rtype: u16, ttl: u32, rdata: &[u8]) {
+        let names = switchback_api::rdata::compressible(switchback_api::RType(rtype), rdata);
         match owner {
             Owner::Question => self.buf.extend_from_slice(&[0xC0, HEADER_LEN as u8]),
             Owner::Name(n) => self.name(n),
@@ -504,7 +497,7 @@ impl<'a> Writer<'a> {
         let len_at = self.buf.len();
         self.buf.extend_from_slice(&[0, 0]);
         let mut pos = 0;
-        for r in names {
+        for r in names.iter() {
             self.buf.extend_from_slice(&rdata[pos..r.start]);
             self.name(&rdata[r.clone()]);
             pos = r.end;
@@ -687,7 +680,6 @@ mod tests {
             5,
             60,
             b"\x04mail\x07example\x03com\x00",
-            std::slice::from_ref(&(0..18)),
         );
         // owner pointer (2) + fixed (10) + "mail" label (5) + pointer to example.com (2)
         assert_eq!(buf.len(), pkt.len() + 2 + 10 + 5 + 2);

@@ -16,16 +16,87 @@ use crate::steer::{HEALTH_FIELD, HealthTable};
 
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// One RDATA in uncompressed wire form, with the byte ranges of the names inside it that may
-/// be compressed.
-pub type Rdata = (Box<[u8]>, Vec<std::ops::Range<usize>>);
+/// One RDATA in uncompressed wire form (the names in it that may be compressed are found from
+/// its type when it is written: [`switchback_api::rdata::compressible`]).
+pub type Rdata = Box<[u8]>;
+
+/// The RDATAs of an RRset in one allocation, each as its length (two octets, big-endian) and
+/// its uncompressed wire form: a zone of 100,000 one-address names held two allocations per
+/// RRset more, and their headers, before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rdatas(Box<[u8]>);
+
+impl Rdatas {
+    /// Packed from RDATAs in their order (each at most 65,535 octets, as RDLENGTH allows).
+    pub fn new<'a>(rdatas: impl IntoIterator<Item = &'a [u8]>) -> Rdatas {
+        let mut packed = Vec::new();
+        for rd in rdatas {
+            let len = u16::try_from(rd.len()).unwrap_or(u16::MAX);
+            packed.extend_from_slice(&len.to_be_bytes());
+            packed.extend_from_slice(&rd[..usize::from(len)]);
+        }
+        Rdatas(packed.into_boxed_slice())
+    }
+
+    pub fn iter(&self) -> RdataIter<'_> {
+        RdataIter(&self.0)
+    }
+
+    pub fn first(&self) -> Option<&[u8]> {
+        self.iter().next()
+    }
+
+    /// How many RDATAs.
+    pub fn count(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Octets held.
+    pub fn size(&self) -> usize {
+        self.0.len()
+    }
+
+    /// These followed by `more`.
+    fn extended(&self, more: &Rdatas) -> Rdatas {
+        let mut packed = Vec::with_capacity(self.0.len() + more.0.len());
+        packed.extend_from_slice(&self.0);
+        packed.extend_from_slice(&more.0);
+        Rdatas(packed.into_boxed_slice())
+    }
+}
+
+/// The RDATAs of an [`Rdatas`], in order.
+#[derive(Debug, Clone)]
+pub struct RdataIter<'a>(&'a [u8]);
+
+impl<'a> Iterator for RdataIter<'a> {
+    type Item = &'a [u8];
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let [a, b, rest @ ..] = self.0 else {
+            return None;
+        };
+        let len = usize::from(u16::from_be_bytes([*a, *b])).min(rest.len());
+        let (rd, rest) = rest.split_at(len);
+        self.0 = rest;
+        Some(rd)
+    }
+}
+
+impl<'a> IntoIterator for &'a Rdatas {
+    type Item = &'a [u8];
+    type IntoIter = RdataIter<'a>;
+    fn into_iter(self) -> RdataIter<'a> {
+        self.iter()
+    }
+}
 
 /// One RRset ready to be written.
 #[derive(Debug, Clone)]
 pub struct RRset {
     pub rtype: u16,
     pub ttl: u32,
-    pub rdatas: Vec<Rdata>,
+    pub rdatas: Rdatas,
     /// A weighted variant (one of several sets of this type at the name, chosen per query).
     pub weight: Option<u32>,
     /// The health-table slot of its target's check, if it has one.
@@ -102,9 +173,6 @@ impl Node {
     fn finish(&mut self) {
         self.rrsets.sort_by_key(|r| r.rtype);
         self.rrsets.shrink_to_fit();
-        for rr in &mut self.rrsets {
-            rr.rdatas.shrink_to_fit();
-        }
     }
 }
 
@@ -252,7 +320,7 @@ pub struct Footprint {
     pub tables: usize,
     /// The RRset vectors.
     pub rrsets: usize,
-    /// RDATA: the per-RDATA entries, their bytes and their name ranges.
+    /// RDATA: each RRset's packed RDATAs.
     pub rdata: usize,
     /// The precomputed answers.
     pub answers: usize,
@@ -295,7 +363,7 @@ pub enum CompileError {
 }
 
 /// One record set of the model in wire form, checked as a compile checks it.
-fn rdatas_of(rs: &RecordSet, origin: &Name) -> Result<Vec<Rdata>, CompileError> {
+fn rdatas_of(rs: &RecordSet, origin: &Name) -> Result<Rdatas, CompileError> {
     let bad = |message: String| CompileError::BadRecord {
         zone: origin.clone(),
         record: rs.key().to_string(),
@@ -304,14 +372,12 @@ fn rdatas_of(rs: &RecordSet, origin: &Name) -> Result<Vec<Rdata>, CompileError> 
     if !rs.name.is_subdomain_of(origin) {
         return Err(bad("name outside the zone".into()));
     }
-    let mut rdatas = Vec::with_capacity(rs.values.len());
+    let mut wires = Vec::with_capacity(rs.values.len());
     for v in &rs.values {
         let tokens = switchback_api::token::tokenize(&v.data).map_err(bad)?;
-        let wire = rdata::parse(rs.rtype, &tokens, origin).map_err(|e| bad(e.to_string()))?;
-        let names = rdata::compressible_names(rs.rtype, &wire);
-        rdatas.push((wire.into_boxed_slice(), names));
+        wires.push(rdata::parse(rs.rtype, &tokens, origin).map_err(|e| bad(e.to_string()))?);
     }
-    Ok(rdatas)
+    Ok(Rdatas::new(wires.iter().map(Vec::as_slice)))
 }
 
 /// Check a record set as a compile of its zone would (its name in the zone, every value's
@@ -344,7 +410,7 @@ fn add_set(
             .iter_mut()
             .find(|r| r.rtype == rs.rtype.0 && r.weight.is_none())
         {
-            Some(existing) => existing.rdatas.extend(rdatas),
+            Some(existing) => existing.rdatas = existing.rdatas.extended(&rdatas),
             None => node.rrsets.push(RRset {
                 rtype: rs.rtype.0,
                 ttl: rs.ttl,
@@ -446,7 +512,7 @@ impl CompiledZone {
     fn read_soa(&mut self) -> Result<(), CompileError> {
         let no_soa = || CompileError::NoSoa(self.origin.clone());
         let apex = self.nodes.get(self.origin.wire()).ok_or_else(no_soa)?;
-        let (soa_ttl, (soa_rdata, _)) = apex
+        let (soa_ttl, soa_rdata) = apex
             .get(RType::SOA.0)
             .and_then(|s| s.rdatas.first().map(|r| (s.ttl, r)))
             .ok_or_else(no_soa)?;
@@ -475,11 +541,7 @@ impl CompiledZone {
                 f.answers += node.answers.len();
                 f.rrsets += node.rrsets.capacity() * size_of::<RRset>();
                 for rr in &node.rrsets {
-                    f.rdata += rr.rdatas.capacity() * size_of::<Rdata>();
-                    for (rd, names) in &rr.rdatas {
-                        f.rdata +=
-                            rd.len() + names.capacity() * size_of::<std::ops::Range<usize>>();
-                    }
+                    f.rdata += rr.rdatas.size();
                 }
             }
         }
