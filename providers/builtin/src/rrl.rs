@@ -65,9 +65,22 @@ pub enum Verdict {
 /// `n` empty slots from zeroed memory: a big table is fresh pages of the system's, resident
 /// only where a client's responses have touched it (2 MiB of RSS otherwise, from the start).
 fn zeroed_slots(n: usize) -> Box<[AtomicU64]> {
-    // SAFETY: an AtomicU64 has the in-memory representation of a u64, for which all zero
-    // bits is a valid value (0).
-    unsafe { Box::<[AtomicU64]>::new_zeroed_slice(n).assume_init() }
+    let Ok(layout) = std::alloc::Layout::array::<AtomicU64>(n) else {
+        std::process::abort();
+    };
+    if layout.size() == 0 {
+        return Box::new([]);
+    }
+    // SAFETY: the layout is an array of `n` AtomicU64 of non-zero size; the memory is zeroed,
+    // and all zero bits is a valid AtomicU64 (0: it has the in-memory representation of a
+    // u64); the box takes the allocation with the same layout it will free it with.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout).cast::<AtomicU64>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n))
+    }
 }
 
 impl Rrl {
