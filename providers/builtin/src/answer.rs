@@ -15,7 +15,7 @@ use crate::wire::qtype::{
     T_A, T_AAAA, T_ANY, T_AXFR, T_CNAME, T_DS, T_HTTPS, T_IXFR, T_MX, T_NS, T_SOA, T_SRV, T_SVCB,
 };
 use crate::wire::{self, Owner, Query, Section, Writer, flags, rcode};
-use crate::zone::{CompiledZone, FxMap, Node};
+use crate::zone::{CompiledZone, FxMap, Node, RRset};
 
 /// Maximum CNAME hops followed inside our zones.
 const MAX_CHAIN: usize = 12;
@@ -123,7 +123,7 @@ impl Scratch {
     /// precomputed answer stale.
     pub(crate) fn answers(&mut self, zone: &CompiledZone, name: &[u8], node: &Node) -> Box<[u8]> {
         self.types.clear();
-        self.types.extend(node.rrsets.iter().map(|r| r.rtype));
+        self.types.extend(node.rrsets().map(|r| r.rtype));
         if node.get(T_CNAME).is_some() {
             self.types.extend([T_A, T_AAAA]);
         }
@@ -545,7 +545,7 @@ fn resolve_steered(
             Found::Node(node) | Found::Wildcard(node) => {
                 if qtype == T_ANY {
                     // RFC 8482 §4.1: answer with one RRset of those present.
-                    match node.rrsets.first() {
+                    match node.rrsets().next() {
                         Some(rr) => write_rrset(
                             &mut w,
                             Section::Answer,
@@ -563,8 +563,12 @@ fn resolve_steered(
                     break;
                 }
                 let variants = node.variants(qtype);
-                if !variants.is_empty() {
-                    for rr in choose(zone, variants, &mut steered) {
+                if variants.clone().next().is_some() {
+                    let pick = choose(zone, variants.clone(), &mut steered);
+                    let chosen = variants
+                        .enumerate()
+                        .filter(|(i, _)| pick.is_none_or(|p| p == *i));
+                    for (_, rr) in chosen {
                         write_rrset(
                             &mut w,
                             Section::Answer,
@@ -579,7 +583,8 @@ fn resolve_steered(
                 }
                 let cnames = node.variants(T_CNAME);
                 // A name holds one CNAME: when every variant is down, the first one.
-                if let Some(cname) = choose(zone, cnames, &mut steered).first() {
+                let pick = choose(zone, cnames.clone(), &mut steered);
+                if let Some(cname) = cnames.clone().nth(pick.unwrap_or(0)) {
                     write_rrset(
                         &mut w,
                         Section::Answer,
@@ -639,28 +644,30 @@ fn resolve_steered(
     Depends { steered, dependent }
 }
 
-/// The sets of one type that answer this query: the only one, or the weighted variant the
-/// weights and the targets' health pick (all of them when every target is down: fail open).
+/// Which sets of one type answer this query: `None` all of them (the only one, or every
+/// weighted variant when all their targets are down: fail open), `Some(i)` the variant the
+/// weights and the targets' health pick.
 #[inline]
 fn choose<'z>(
     zone: &CompiledZone,
-    variants: &'z [crate::zone::RRset],
+    variants: impl Iterator<Item = RRset<'z>> + Clone,
     steered: &mut bool,
-) -> &'z [crate::zone::RRset] {
-    if variants.len() <= 1 && variants.first().is_none_or(|v| v.weight.is_none()) {
-        return variants;
+) -> Option<usize> {
+    let mut it = variants.clone();
+    let first = it.next()?;
+    if first.weight.is_none() && it.next().is_none() {
+        return None;
     }
     *steered = true;
+    let nth = |i: usize| variants.clone().nth(i);
     let down = |i: usize| {
-        variants[i]
-            .health
+        nth(i)
+            .and_then(|v| v.health)
             .zip(zone.health.as_deref())
             .is_some_and(|(slot, table)| table.is_down(slot))
     };
-    match crate::steer::pick(variants.len(), |i| variants[i].weight.unwrap_or(0), down) {
-        Some(i) => &variants[i..=i],
-        None => variants,
-    }
+    let n = variants.clone().count();
+    crate::steer::pick(n, |i| nth(i).and_then(|v| v.weight).unwrap_or(0), down)
 }
 
 /// Write an RRset whose owner is `owner` (written as a pointer to the question when
@@ -670,7 +677,7 @@ fn write_rrset<'z>(
     s: Section,
     is_question: bool,
     owner: &'z [u8],
-    rr: &'z crate::zone::RRset,
+    rr: RRset<'z>,
     extra: &mut [&'z [u8]; 16],
     nextra: &mut usize,
 ) {

@@ -62,7 +62,7 @@ pub fn serial_gt(a: u32, b: u32) -> bool {
     a != b && a.wrapping_sub(b) < 0x8000_0000
 }
 
-fn rrs_of(node: Option<&Node>, rtype: u16) -> Option<&crate::zone::RRset> {
+fn rrs_of(node: Option<&Node>, rtype: u16) -> Option<crate::zone::RRset<'_>> {
     node.and_then(|n| n.get(rtype))
 }
 
@@ -197,7 +197,7 @@ fn diff_node(
     let mut types: Vec<u16> = o
         .iter()
         .chain(n.iter())
-        .flat_map(|node| node.rrsets.iter().map(|r| r.rtype))
+        .flat_map(|node| node.rrsets().map(|r| r.rtype))
         .collect();
     types.sort_unstable();
     types.dedup();

@@ -9,6 +9,7 @@ pub mod catalog_zone;
 pub mod hash;
 pub mod history;
 pub mod metrics;
+pub mod node;
 pub mod notify;
 pub mod patch;
 pub mod provider;

@@ -148,7 +148,10 @@ mod tests {
         assert_eq!(a.nodes.len(), b.nodes.len());
         for (k, n) in b.nodes.iter() {
             let m = a.nodes.get(k).unwrap();
-            assert_eq!(format!("{:?}", n.rrsets), format!("{:?}", m.rrsets));
+            assert_eq!(
+                n.rrsets().collect::<Vec<_>>(),
+                m.rrsets().collect::<Vec<_>>()
+            );
         }
     }
 

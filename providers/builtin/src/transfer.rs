@@ -129,8 +129,7 @@ fn soa_records(z: &ServedZone) -> impl Iterator<Item = Rec<'_>> + Clone {
 fn full(z: &ServedZone, pkt: &[u8], q: &wire::Query) -> Vec<Vec<u8>> {
     let apex = z.zone.origin.wire();
     let body = z.zone.nodes.iter().flat_map(|(name, node)| {
-        node.rrsets
-            .iter()
+        node.rrsets()
             .filter(move |rr| !(rr.rtype == T_SOA && name == apex))
             .flat_map(move |rr| rr.rdatas.iter().map(move |r| (name, rr.rtype, rr.ttl, r)))
     });

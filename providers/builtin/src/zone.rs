@@ -20,161 +20,7 @@ pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// its type when it is written: [`switchback_api::rdata::compressible`]).
 pub type Rdata = Box<[u8]>;
 
-/// The RDATAs of an RRset in one allocation, each as its length (two octets, big-endian) and
-/// its uncompressed wire form: a zone of 100,000 one-address names held two allocations per
-/// RRset more, and their headers, before.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rdatas(Box<[u8]>);
-
-impl Rdatas {
-    /// Packed from RDATAs in their order (each at most 65,535 octets, as RDLENGTH allows).
-    pub fn new<'a>(rdatas: impl IntoIterator<Item = &'a [u8]>) -> Rdatas {
-        let mut packed = Vec::new();
-        for rd in rdatas {
-            let len = u16::try_from(rd.len()).unwrap_or(u16::MAX);
-            packed.extend_from_slice(&len.to_be_bytes());
-            packed.extend_from_slice(&rd[..usize::from(len)]);
-        }
-        Rdatas(packed.into_boxed_slice())
-    }
-
-    pub fn iter(&self) -> RdataIter<'_> {
-        RdataIter(&self.0)
-    }
-
-    pub fn first(&self) -> Option<&[u8]> {
-        self.iter().next()
-    }
-
-    /// How many RDATAs.
-    pub fn count(&self) -> usize {
-        self.iter().count()
-    }
-
-    /// Octets held.
-    pub fn size(&self) -> usize {
-        self.0.len()
-    }
-
-    /// These followed by `more`.
-    fn extended(&self, more: &Rdatas) -> Rdatas {
-        let mut packed = Vec::with_capacity(self.0.len() + more.0.len());
-        packed.extend_from_slice(&self.0);
-        packed.extend_from_slice(&more.0);
-        Rdatas(packed.into_boxed_slice())
-    }
-}
-
-/// The RDATAs of an [`Rdatas`], in order.
-#[derive(Debug, Clone)]
-pub struct RdataIter<'a>(&'a [u8]);
-
-impl<'a> Iterator for RdataIter<'a> {
-    type Item = &'a [u8];
-    #[inline]
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let [a, b, rest @ ..] = self.0 else {
-            return None;
-        };
-        let len = usize::from(u16::from_be_bytes([*a, *b])).min(rest.len());
-        let (rd, rest) = rest.split_at(len);
-        self.0 = rest;
-        Some(rd)
-    }
-}
-
-impl<'a> IntoIterator for &'a Rdatas {
-    type Item = &'a [u8];
-    type IntoIter = RdataIter<'a>;
-    fn into_iter(self) -> RdataIter<'a> {
-        self.iter()
-    }
-}
-
-/// One RRset ready to be written.
-#[derive(Debug, Clone)]
-pub struct RRset {
-    pub rtype: u16,
-    pub ttl: u32,
-    pub rdatas: Rdatas,
-    /// A weighted variant (one of several sets of this type at the name, chosen per query).
-    pub weight: Option<u32>,
-    /// The health-table slot of its target's check, if it has one.
-    pub health: Option<u16>,
-}
-
-/// A name in the zone (possibly an empty non-terminal).
-#[derive(Debug, Default, Clone)]
-pub struct Node {
-    /// Sorted by type.
-    pub rrsets: Vec<RRset>,
-    /// An NS set below the apex: a zone cut.
-    pub is_cut: bool,
-    /// Nodes directly below this one (an empty non-terminal with none is gone).
-    children: u32,
-    /// Precomputed responses: per query type, `type (2) | length (2) | response`, the response
-    /// being the full answer to an EDNS(0) query with id 0, RD/CD/DO clear, without its
-    /// question name (the query's own is written in its place). Only answers that depend on
-    /// this node alone are kept (see [`crate::answer`]).
-    answers: Box<[u8]>,
-}
-
-impl Node {
-    /// The RRset of this type (the first variant of a weighted one).
-    pub fn get(&self, rtype: u16) -> Option<&RRset> {
-        self.rrsets.iter().find(|r| r.rtype == rtype)
-    }
-
-    /// Every set of this type: one, or the weighted variants (adjacent: sorted by type).
-    pub fn variants(&self, rtype: u16) -> &[RRset] {
-        let Some(start) = self.rrsets.iter().position(|r| r.rtype == rtype) else {
-            return &[];
-        };
-        let len = self.rrsets[start..]
-            .iter()
-            .take_while(|r| r.rtype == rtype)
-            .count();
-        &self.rrsets[start..start + len]
-    }
-
-    /// The precomputed response to `qtype` (header and the rest after the question name).
-    #[inline]
-    pub fn answer(&self, qtype: u16) -> Option<&[u8]> {
-        let mut a = &self.answers[..];
-        while a.len() >= 4 {
-            let t = u16::from_be_bytes([a[0], a[1]]);
-            let len = usize::from(u16::from_be_bytes([a[2], a[3]]));
-            let (resp, rest) = a[4..].split_at(len.min(a.len() - 4));
-            if t == qtype {
-                return Some(resp);
-            }
-            a = rest;
-        }
-        None
-    }
-
-    /// Precomputed responses held (for tests and the memory profile).
-    pub fn answer_count(&self) -> usize {
-        let (mut a, mut n) = (&self.answers[..], 0);
-        while a.len() >= 4 {
-            let len = usize::from(u16::from_be_bytes([a[2], a[3]]));
-            a = &a[(4 + len).min(a.len())..];
-            n += 1;
-        }
-        n
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rrsets.is_empty()
-    }
-
-    /// Sort the sets (stable: weighted variants keep the model's order, by set identifier)
-    /// and drop the vectors' spare room: a zone keeps what it holds, no more.
-    fn finish(&mut self) {
-        self.rrsets.sort_by_key(|r| r.rtype);
-        self.rrsets.shrink_to_fit();
-    }
-}
+pub use crate::node::{NewSet, Node, RRset, RRsets, RdataIter, Rdatas};
 
 type Shard = FxMap<Box<[u8]>, Node>;
 
@@ -318,7 +164,7 @@ pub struct Footprint {
     pub names: usize,
     /// The shards' hash tables: their slots (a key and a node each) at capacity.
     pub tables: usize,
-    /// The RRset vectors.
+    /// The RRsets' headers.
     pub rrsets: usize,
     /// RDATA: each RRset's packed RDATAs.
     pub rdata: usize,
@@ -362,8 +208,9 @@ pub enum CompileError {
     },
 }
 
-/// One record set of the model in wire form, checked as a compile checks it.
-fn rdatas_of(rs: &RecordSet, origin: &Name) -> Result<Rdatas, CompileError> {
+/// One record set of the model in wire form (its RDATAs packed as a node holds them),
+/// checked as a compile checks it.
+fn rdatas_of(rs: &RecordSet, origin: &Name) -> Result<NewSet, CompileError> {
     let bad = |message: String| CompileError::BadRecord {
         zone: origin.clone(),
         record: rs.key().to_string(),
@@ -372,12 +219,18 @@ fn rdatas_of(rs: &RecordSet, origin: &Name) -> Result<Rdatas, CompileError> {
     if !rs.name.is_subdomain_of(origin) {
         return Err(bad("name outside the zone".into()));
     }
-    let mut wires = Vec::with_capacity(rs.values.len());
+    let mut set = NewSet {
+        rtype: rs.rtype.0,
+        ttl: rs.ttl,
+        weight: rs.weight,
+        health: None,
+        rdatas: Vec::new(),
+    };
     for v in &rs.values {
         let tokens = switchback_api::token::tokenize(&v.data).map_err(bad)?;
-        wires.push(rdata::parse(rs.rtype, &tokens, origin).map_err(|e| bad(e.to_string()))?);
+        set.push(&rdata::parse(rs.rtype, &tokens, origin).map_err(|e| bad(e.to_string()))?);
     }
-    Ok(Rdatas::new(wires.iter().map(Vec::as_slice)))
+    Ok(set)
 }
 
 /// Check a record set as a compile of its zone would (its name in the zone, every value's
@@ -386,40 +239,21 @@ pub fn check_set(rs: &RecordSet, origin: &Name) -> Result<(), CompileError> {
     rdatas_of(rs, origin).map(drop)
 }
 
-/// Add one record set of the model to its node.
+/// Add one record set of the model to its node: a weighted variant is kept apart (chosen per
+/// query, with the health slot of the check it names), a plain set merged into the node's
+/// plain set of its type.
 fn add_set(
     node: &mut Node,
     rs: &RecordSet,
     origin: &Name,
     health: Option<&Arc<HealthTable>>,
 ) -> Result<(), CompileError> {
-    let rdatas = rdatas_of(rs, origin)?;
+    let mut set = rdatas_of(rs, origin)?;
     if rs.weight.is_some() {
-        // A weighted variant: kept apart, chosen per query.
         let check = rs.fields.get(HEALTH_FIELD).and_then(|v| v.as_str());
-        node.rrsets.push(RRset {
-            rtype: rs.rtype.0,
-            ttl: rs.ttl,
-            rdatas,
-            weight: rs.weight,
-            health: check.zip(health).and_then(|(c, h)| h.slot(c)),
-        });
-    } else {
-        match node
-            .rrsets
-            .iter_mut()
-            .find(|r| r.rtype == rs.rtype.0 && r.weight.is_none())
-        {
-            Some(existing) => existing.rdatas = existing.rdatas.extended(&rdatas),
-            None => node.rrsets.push(RRset {
-                rtype: rs.rtype.0,
-                ttl: rs.ttl,
-                rdatas,
-                weight: None,
-                health: None,
-            }),
-        }
+        set.health = check.zip(health).and_then(|(c, h)| h.slot(c));
     }
+    *node = node.with_set(set);
     if rs.rtype == RType::NS && rs.name != *origin {
         node.is_cut = true;
     }
@@ -436,7 +270,6 @@ pub fn node_of<'a>(
     for rs in sets {
         add_set(&mut node, rs, origin, None)?;
     }
-    node.finish();
     Ok(node)
 }
 
@@ -471,12 +304,7 @@ impl<'h> Builder<'h> {
         add_set(node, rs, origin, self.health)
     }
 
-    pub fn finish(mut self) -> Result<CompiledZone, CompileError> {
-        for shard in self.nodes.shards.iter_mut() {
-            for node in Arc::make_mut(shard).values_mut() {
-                node.finish();
-            }
-        }
+    pub fn finish(self) -> Result<CompiledZone, CompileError> {
         let mut zone = CompiledZone {
             origin: self.origin,
             nodes: self.nodes,
@@ -538,11 +366,10 @@ impl CompiledZone {
             f.tables += shard.capacity() * (size_of::<(Box<[u8]>, Node)>() + 1);
             for (name, node) in shard.iter() {
                 f.names += name.len();
-                f.answers += node.answers.len();
-                f.rrsets += node.rrsets.capacity() * size_of::<RRset>();
-                for rr in &node.rrsets {
-                    f.rdata += rr.rdatas.size();
-                }
+                let (answers, headers, rdata) = node.sizes();
+                f.answers += answers;
+                f.rrsets += headers;
+                f.rdata += rdata;
             }
         }
         f
@@ -571,7 +398,7 @@ impl CompiledZone {
             let shard = Arc::make_mut(&mut self.nodes.shards[s]);
             for (name, a) in answers {
                 if let Some(node) = shard.get_mut(&name) {
-                    node.answers = a;
+                    node.set_answers(&a);
                 }
             }
             shard.shrink_to_fit();
@@ -623,21 +450,17 @@ impl CompiledZone {
                 }
                 add_set(&mut node, rs, origin, new.health.as_ref())?;
             }
-            node.finish();
             let was_cut = new.nodes.get(name).is_some_and(|n| n.is_cut);
             if was_cut != node.is_cut {
                 return Ok(None);
             }
             if node.is_empty() {
                 if let Some(old) = new.nodes.get_mut(name) {
-                    old.rrsets.clear();
-                    old.answers = Box::default();
+                    old.clear();
                 }
                 new.nodes.prune(name, apex_len);
             } else {
-                let slot = new.nodes.ensure(name, apex_len);
-                slot.rrsets = node.rrsets;
-                slot.answers = Box::default();
+                new.nodes.ensure(name, apex_len).take_sets(node);
             }
         }
         new.read_soa()?;
@@ -652,7 +475,7 @@ impl CompiledZone {
                 .collect();
             for (name, a) in fresh {
                 if let Some(node) = new.nodes.get_mut(name) {
-                    node.answers = a;
+                    node.set_answers(&a);
                 }
             }
         }
