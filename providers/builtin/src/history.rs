@@ -363,6 +363,11 @@ impl Delta {
     }
 }
 
+/// The serial of a model's apex SOA.
+pub fn zone_serial(zone: &Zone) -> Option<u32> {
+    soa_parts(&zone.soa()?.values.first()?.data).map(|(_, serial, _)| serial)
+}
+
 /// The fields of an SOA value: (everything before the serial, serial, everything after).
 fn soa_parts(data: &str) -> Option<(&str, u32, &str)> {
     // "MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM": the last five are plain numbers.

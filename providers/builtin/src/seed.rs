@@ -181,17 +181,27 @@ impl Builtin {
                 // Unchanged since last seen (a comment or the serial aside).
                 return Ok(FileOutcome::Other);
             }
-            let file = CompiledZone::compile_with(&model, Some(&self.health))?;
             let Some(meta) = meta else {
-                // First sight: the file seeds the store. The compiled zone only checked the
-                // file: the catalog sync compiles the stored zone once the model is gone, so
-                // the model, its JSON and the compiled zone are never all in memory at once.
-                let serial = file.serial;
-                drop(file);
-                tx.put_zone(&model, serial, false, &fd, &fd)?;
+                // First sight: the file seeds the store. Its sets are checked as a compile
+                // checks them, without compiling (the catalog sync compiles the stored zone as
+                // it reads it), and the model is dropped once it is JSON: the model, its text
+                // and SQLite's record of it are never all in memory at once.
+                for rs in &model.record_sets {
+                    crate::zone::check_set(rs, origin)?;
+                }
+                let serial = history::zone_serial(&model)
+                    .ok_or_else(|| crate::zone::CompileError::NoSoa(origin.clone()))?;
+                let json = serde_json::to_string(&model)
+                    .map_err(|e| LoadError::Zone {
+                        zone: origin.clone(),
+                        message: e.to_string(),
+                    })?;
+                drop(model);
+                tx.put_zone_json(origin, &json, serial, false, &fd, &fd)?;
                 info!(zone = %origin, serial, "zone seeded from its file");
                 return Ok(FileOutcome::Other);
             };
+            let file = CompiledZone::compile_with(&model, Some(&self.health))?;
             if meta.dirty || meta.live_digest == fd {
                 let dirty = meta.live_digest != fd;
                 tx.set_file_state(origin, &fd, dirty)?;

@@ -545,6 +545,21 @@ impl Tx<'_> {
     ) -> Result<i64, ZoneStoreError> {
         let key = live.origin.to_string();
         let json = serde_json::to_string(live).map_err(|e| self.data(&key, e.to_string()))?;
+        self.put_zone_json(&live.origin, &json, serial, dirty, live_digest, file_digest)
+    }
+
+    /// [`Tx::put_zone`] of a zone already in its JSON form (`serde_json` of the model), for a
+    /// caller that drops the model before the text is written.
+    pub fn put_zone_json(
+        &self,
+        zone: &Name,
+        json: &str,
+        serial: u32,
+        dirty: bool,
+        live_digest: &str,
+        file_digest: &str,
+    ) -> Result<i64, ZoneStoreError> {
+        let key = zone.to_string();
         let generation = self.next_generation()?;
         self.tx
             .execute(
