@@ -129,18 +129,27 @@ pub fn load_str(
 /// Group parsed records into record sets: one set per (name, type), with the TTL of its first
 /// record (RFC 2181 §5.2) and its values as a set.
 pub fn to_zone(parsed: &ParsedZone) -> Zone {
+    into_zone(parsed.clone())
+}
+
+/// [`to_zone`], taking the parsed records: each record's file, wire form and text are given
+/// up or moved as the sets are made (a big zone was held three times over, then twice).
+pub fn into_zone(parsed: ParsedZone) -> Zone {
+    let ParsedZone {
+        origin, records, ..
+    } = parsed;
     let mut sets: BTreeMap<(Name, RType), (u32, Vec<String>)> = BTreeMap::new();
-    for r in &parsed.records {
-        sets.entry((r.name.clone(), r.rtype))
+    for r in records {
+        sets.entry((r.name, r.rtype))
             .or_insert_with(|| (r.ttl, Vec::new()))
             .1
-            .push(r.data.clone());
+            .push(r.data);
     }
     let sets = sets
         .into_iter()
         .map(|((name, rtype), (ttl, values))| RecordSet::new(name, rtype, ttl, values))
         .collect();
-    Zone::new(parsed.origin.clone(), sets)
+    Zone::new(origin, sets)
 }
 
 /// Parse a TTL: seconds, or a duration of number-unit pairs (`w`, `d`, `h`, `m`, `s`, any case)
@@ -200,7 +209,7 @@ fn load((zone, mut errors): (ParsedZone, Vec<ZoneError>)) -> Result<Zone, Vec<Zo
     let whole_zone = errors.is_empty();
     errors.extend(check::check_records(&zone, whole_zone));
     if errors.is_empty() {
-        Ok(to_zone(&zone))
+        Ok(into_zone(zone))
     } else {
         Err(errors)
     }
