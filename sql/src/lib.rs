@@ -31,6 +31,12 @@ mod value;
 
 use std::sync::Mutex;
 
+/// The page size of a new SQLite state file: 16 KiB, not SQLite's 4 KiB. A zone's or a plan's
+/// JSON is one value of megabytes, read and written as a chain of overflow pages, one system
+/// call each: a rollback of 100,000 records made 41,000 reads and 32,000 writes of 4 KiB. An
+/// existing file keeps the page size it was made with.
+pub const PAGE_SIZE: i64 = 16 * 1024;
+
 pub use leader::LeaderLock;
 pub use location::{Location, PgTarget, is_postgres_url};
 pub use postgres::{Listener, run_once};

@@ -350,6 +350,8 @@ fn open_file(path: &Path) -> Result<rusqlite::Connection, StoreError> {
 
 /// The SQLite connection's settings (after the look at its version and tables).
 fn sqlite_settings(path: &str, conn: &mut rusqlite::Connection) -> Result<(), rusqlite::Error> {
+    // A new file's page size (an existing one keeps its own): see switchback_sql::PAGE_SIZE.
+    conn.pragma_update(None, "page_size", switchback_sql::PAGE_SIZE)?;
     // Write-ahead log: readers (the built-in server, `snapshot list`) never block the writer.
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {

@@ -187,6 +187,8 @@ impl ZoneStore {
         }
         if !memory {
             let mode = db.with_sqlite(|c| {
+                // A new file's page size (an existing one keeps its own).
+                c.pragma_update(None, "page_size", switchback_sql::PAGE_SIZE)?;
                 c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
             });
             match mode {
