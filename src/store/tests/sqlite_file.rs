@@ -95,10 +95,16 @@ fn damage_inside_a_snapshot_is_reported_as_corrupt() {
             .unwrap()
             .id
     };
-    // Ruin the middle of the file: the overflow pages holding the snapshot's JSON.
+    // Ruin the overflow pages holding the snapshot's JSON: from a record in its middle, 64 KiB
+    // on (several pages, whatever the page size, with their links to the next page).
     let mut bytes = fs::read(&path).unwrap();
-    let len = bytes.len();
-    for (i, b) in bytes[len / 3..len / 2].iter_mut().enumerate() {
+    let needle = b"host-1500.big.example.";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the snapshot's JSON is in the file");
+    let end = (at + 64 * 1024).min(bytes.len());
+    for (i, b) in bytes[at..end].iter_mut().enumerate() {
         *b = (i * 13 + 5) as u8;
     }
     fs::write(&path, &bytes).unwrap();
