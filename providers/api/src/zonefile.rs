@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::rdata;
 use crate::token::Token;
@@ -76,10 +77,9 @@ pub struct ParsedRecord {
     pub ttl: u32,
     /// RDATA in canonical presentation form.
     pub data: String,
-    /// RDATA in uncompressed wire form.
-    pub wire: Vec<u8>,
-    /// The file the record was read from (an `$INCLUDE`d file for records read there).
-    pub file: PathBuf,
+    /// The file the record was read from (an `$INCLUDE`d file for records read there), shared
+    /// by every record read from it.
+    pub file: Arc<Path>,
     /// The line where the record's entry starts.
     pub line: usize,
 }
@@ -309,6 +309,9 @@ struct Reader<'a> {
     /// MINIMUM of the last SOA read.
     soa_minimum: Option<u32>,
     stopped: bool,
+    /// The file of the last record read, shared with the records read from it (a path per
+    /// record was most of a big zone's parse).
+    last_file: Option<Arc<Path>>,
 }
 
 impl<'a> Reader<'a> {
@@ -328,6 +331,7 @@ impl<'a> Reader<'a> {
             last_ttl: None,
             soa_minimum: None,
             stopped: false,
+            last_file: None,
         }
     }
 
@@ -617,13 +621,20 @@ impl<'a> Reader<'a> {
                 .or(self.soa_minimum)
                 .ok_or("no TTL: give one on the record or set $TTL")?,
         };
+        let file = match &self.last_file {
+            Some(f) if **f == *file => f.clone(),
+            _ => {
+                let f: Arc<Path> = Arc::from(file);
+                self.last_file = Some(f.clone());
+                f
+            }
+        };
         self.zone.records.push(ParsedRecord {
             name: owner,
             rtype,
             ttl,
             data,
-            wire,
-            file: file.to_path_buf(),
+            file,
             line,
         });
         Ok(())

@@ -32,7 +32,7 @@ pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneErro
     let recs = &zone.records;
     let mut errs: Vec<(usize, ZoneError)> = Vec::new();
     let err = |errs: &mut Vec<(usize, ZoneError)>, i: usize, r: &ParsedRecord, message: String| {
-        errs.push((i, ZoneError::new(&r.file, r.line, message)));
+        errs.push((i, ZoneError::new(&*r.file, r.line, message)));
     };
 
     let mut at: HashMap<&Name, AtName> = HashMap::new();
@@ -185,7 +185,7 @@ pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneErro
             Some(i) if !apex_ns => {
                 let r = &recs[i];
                 out.push(ZoneError::new(
-                    &r.file,
+                    &*r.file,
                     r.line,
                     format!("no NS records at the zone apex {origin}"),
                 ));
