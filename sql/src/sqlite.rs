@@ -4,16 +4,6 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 
 use crate::{Row, SqlError, ToValue, Value};
 
-impl rusqlite::ToSql for Value {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self {
-            Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
-            Value::Int(n) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*n)),
-            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        })
-    }
-}
-
 /// A parameter as SQLite binds it: a text borrowed from the caller (SQLite makes its own
 /// copy), anything else as a value.
 struct Param<'a>(&'a dyn ToValue);
@@ -50,7 +40,7 @@ pub(crate) fn execute(
     params: &[&dyn ToValue],
 ) -> Result<u64, SqlError> {
     if has_big_text(params) {
-        return unbuffered(tx, sql, params, |_| Ok(())).map(|(_, changes)| changes);
+        return unbuffered(tx, sql, params, |_| Ok(()));
     }
     let mut stmt = tx.prepare_cached(sql)?;
     let n = stmt.execute(rusqlite::params_from_iter(values(params)))?;
@@ -105,13 +95,13 @@ pub(crate) fn query(
 /// A statement with its texts bound in place (`SQLITE_STATIC`): rusqlite binds every text as
 /// `SQLITE_TRANSIENT`, which makes SQLite copy it first, and a zone's JSON written that way was
 /// held three times at once (ours, the bound copy, the record SQLite builds). Calls `row` with
-/// each result row; returns the rows' count and the changes made.
+/// each result row; returns the changes made.
 fn unbuffered(
     tx: &rusqlite::Transaction<'_>,
     sql: &str,
     params: &[&dyn ToValue],
     mut row: impl FnMut(Row) -> Result<(), SqlError>,
-) -> Result<(usize, u64), SqlError> {
+) -> Result<u64, SqlError> {
     use rusqlite::ffi;
     use std::os::raw::{c_char, c_int};
 
@@ -194,7 +184,6 @@ fn unbuffered(
             return Err(fail(rc));
         }
     }
-    let mut rows = 0;
     loop {
         // SAFETY: a prepared statement with every parameter bound.
         match unsafe { ffi::sqlite3_step(stmt.0) } {
@@ -243,7 +232,6 @@ fn unbuffered(
                     };
                     values.push(value);
                 }
-                rows += 1;
                 row(Row(values))?;
             }
             rc => return Err(fail(rc)),
@@ -251,7 +239,7 @@ fn unbuffered(
     }
     // SAFETY: `db` is open.
     let changes = unsafe { ffi::sqlite3_changes64(db) };
-    Ok((rows, u64::try_from(changes).unwrap_or(0)))
+    Ok(u64::try_from(changes).unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -87,11 +87,6 @@ impl<'a> Rdatas<'a> {
     pub fn count(&self) -> usize {
         self.iter().count()
     }
-
-    /// Octets held.
-    pub fn size(&self) -> usize {
-        self.0.len()
-    }
 }
 
 /// The RDATAs of an [`Rdatas`], in order.

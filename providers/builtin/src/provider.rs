@@ -567,9 +567,8 @@ impl Builtin {
         let delta = if gap {
             // No delta to make: the new sets are checked as a compile checks them.
             let soa = model.soa().into_iter();
-            for rs in changes.iter().filter_map(Change::after).chain(soa) {
-                crate::zone::check_set(rs, zone).map_err(compile)?;
-            }
+            crate::zone::check_sets(changes.iter().filter_map(Change::after).chain(soa), zone)
+                .map_err(compile)?;
             Delta::gap(from, to)
         } else {
             history::model_diff(zone, &old_sets, &model.record_sets, &names, (from, to))

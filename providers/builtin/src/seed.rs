@@ -186,9 +186,7 @@ impl Builtin {
                 // checks them, without compiling (the catalog sync compiles the stored zone as
                 // it reads it), and the model is dropped once it is JSON: the model, its text
                 // and SQLite's record of it are never all in memory at once.
-                for rs in &model.record_sets {
-                    crate::zone::check_set(rs, origin)?;
-                }
+                crate::zone::check_sets(&model.record_sets, origin)?;
                 let serial = history::zone_serial(&model)
                     .ok_or_else(|| crate::zone::CompileError::NoSoa(origin.clone()))?;
                 let json = serde_json::to_string(&model)

@@ -20,7 +20,7 @@ pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// its type when it is written: [`switchback_api::rdata::compressible`]).
 pub type Rdata = Box<[u8]>;
 
-pub use crate::node::{NewSet, Node, RRset, RRsets, RdataIter, Rdatas};
+pub use crate::node::{NewSet, Node, RRset};
 
 type Shard = FxMap<Box<[u8]>, Node>;
 
@@ -233,10 +233,14 @@ fn rdatas_of(rs: &RecordSet, origin: &Name) -> Result<NewSet, CompileError> {
     Ok(set)
 }
 
-/// Check a record set as a compile of its zone would (its name in the zone, every value's
-/// RDATA), without compiling anything.
-pub fn check_set(rs: &RecordSet, origin: &Name) -> Result<(), CompileError> {
-    rdatas_of(rs, origin).map(drop)
+/// Check record sets as a compile of their zone would (each one's name in the zone, every
+/// value's RDATA), without compiling anything.
+pub fn check_sets<'a>(
+    sets: impl IntoIterator<Item = &'a RecordSet>,
+    origin: &Name,
+) -> Result<(), CompileError> {
+    sets.into_iter()
+        .try_for_each(|rs| rdatas_of(rs, origin).map(drop))
 }
 
 /// Add one record set of the model to its node: a weighted variant is kept apart (chosen per
