@@ -209,6 +209,31 @@ impl Db {
         }
     }
 
+    /// Free the memory the connection keeps that it can do without: SQLite's cache of the
+    /// pages a big write or read went through (it keeps them after the transaction, 7.7 MB
+    /// after a 100,000-record zone was written). Nothing on PostgreSQL, whose connection keeps
+    /// no such cache here.
+    pub fn release_memory(&self) {
+        if let Inner::Sqlite(m) = &self.inner {
+            let conn = m.lock().unwrap_or_else(|p| p.into_inner());
+            // Fails only on a misuse of the connection (it is not in use here).
+            let _ = conn.release_memory();
+        }
+    }
+
+    /// Copy what the write-ahead log holds into the database file, as far as no reader needs
+    /// it (SQLite's passive checkpoint; nothing on PostgreSQL). SQLite reads a big value
+    /// straight from the file into the caller's buffer, except the pages still in the log,
+    /// which go through its page cache: a zone read back right after it was written took
+    /// 7.7 MB of cache.
+    pub fn checkpoint(&self) -> Result<(), SqlError> {
+        if let Inner::Sqlite(m) = &self.inner {
+            let conn = m.lock().unwrap_or_else(|p| p.into_inner());
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
     /// Run `f` on the SQLite connection itself (pragmas, checks); `None` on PostgreSQL.
     pub fn with_sqlite<T>(&self, f: impl FnOnce(&mut rusqlite::Connection) -> T) -> Option<T> {
         match &self.inner {

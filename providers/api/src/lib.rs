@@ -20,7 +20,7 @@ pub use plan::{DiffOptions, Plan, PlanError, RecordChange, Safety, Selector, Wri
 pub use provider::{
     ApplyReport, Capabilities, Change, Granularity, Provider, ProviderError, Support, ZoneRef,
 };
-pub use record::{Fields, RecordSet, RecordSetKey, RecordValue, Zone, field};
+pub use record::{Fields, RecordSet, RecordSetKey, RecordValue, Zone, ZoneJson, field};
 pub use rtype::RType;
 
 /// Re-exports for the macros of the test kit (not a public API).

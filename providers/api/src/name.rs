@@ -171,20 +171,14 @@ impl Name {
 
     /// True when `self` is `other` or below it.
     pub fn is_subdomain_of(&self, other: &Name) -> bool {
-        let (a, b) = (&self.wire, &other.wire);
-        if b.len() > a.len() {
-            return false;
-        }
-        let off = a.len() - b.len();
-        if a[off..] != b[..] {
-            return false;
-        }
-        // `off` must fall on a label boundary of `self`.
-        let mut i = 0;
-        while i < off {
-            i += 1 + a[i] as usize;
-        }
-        i == off
+        wire_is_subdomain(&self.wire, &other.wire)
+    }
+
+    /// A name from wire form this crate made itself (a `Name`'s own octets, lower case and
+    /// well formed): no checks, one allocation.
+    pub(crate) fn from_own_wire(wire: &[u8]) -> Name {
+        debug_assert!(Name::from_wire(wire).is_some_and(|n| *n.wire == *wire));
+        Name { wire: wire.into() }
     }
 
     /// `label` prepended to this name (e.g. `*` for a wildcard).
@@ -334,31 +328,72 @@ impl fmt::Debug for Name {
 /// DNSSEC canonical order (RFC 4034 §6.1): compare label by label from the right.
 impl Ord for Name {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Label start offsets on the stack (a name has at most 127 labels): no allocation,
-        // since sorting big zones compares names millions of times.
-        fn starts(wire: &[u8], out: &mut [u8; 128]) -> usize {
-            let (mut n, mut i) = (0, 0);
-            while i < wire.len() && wire[i] != 0 && n < out.len() {
-                out[n] = i as u8;
-                n += 1;
-                i += 1 + wire[i] as usize;
-            }
-            n
-        }
-        let (mut sa, mut sb) = ([0u8; 128], [0u8; 128]);
-        let (na, nb) = (starts(&self.wire, &mut sa), starts(&other.wire, &mut sb));
-        fn label(wire: &[u8], at: u8) -> &[u8] {
-            let at = at as usize;
-            &wire[at + 1..at + 1 + wire[at] as usize]
-        }
-        for k in 1..=na.min(nb) {
-            match label(&self.wire, sa[na - k]).cmp(label(&other.wire, sb[nb - k])) {
-                Ordering::Equal => {}
-                o => return o,
-            }
-        }
-        na.cmp(&nb)
+        cmp_wire(&self.wire, &other.wire)
     }
+}
+
+/// The canonical order (RFC 4034 §6.1) of two names in their uncompressed, lower-case wire
+/// form: label by label from the root.
+pub fn cmp_wire(a: &[u8], b: &[u8]) -> Ordering {
+    // Label start offsets on the stack (a name has at most 127 labels): no allocation, since
+    // sorting big zones compares names millions of times.
+    fn starts(wire: &[u8], out: &mut [u8; 128]) -> usize {
+        let (mut n, mut i) = (0, 0);
+        while i < wire.len() && wire[i] != 0 && n < out.len() {
+            out[n] = i as u8;
+            n += 1;
+            i += 1 + wire[i] as usize;
+        }
+        n
+    }
+    fn label(wire: &[u8], at: u8) -> &[u8] {
+        let at = at as usize;
+        &wire[at + 1..at + 1 + wire[at] as usize]
+    }
+    let (mut sa, mut sb) = ([0u8; 128], [0u8; 128]);
+    let (na, nb) = (starts(a, &mut sa), starts(b, &mut sb));
+    for k in 1..=na.min(nb) {
+        match label(a, sa[na - k]).cmp(label(b, sb[nb - k])) {
+            Ordering::Equal => {}
+            o => return o,
+        }
+    }
+    na.cmp(&nb)
+}
+
+/// Whether the wire-form name `a` is `b` or below it.
+pub fn wire_is_subdomain(a: &[u8], b: &[u8]) -> bool {
+    if b.len() > a.len() {
+        return false;
+    }
+    let off = a.len() - b.len();
+    if a[off..] != b[..] {
+        return false;
+    }
+    // `off` must fall on a label boundary of `a`.
+    let mut i = 0;
+    while i < off {
+        i += 1 + a[i] as usize;
+    }
+    i == off
+}
+
+/// The wire-form name `a` without its leftmost label; `None` for the root.
+pub fn wire_parent(a: &[u8]) -> Option<&[u8]> {
+    match a.first() {
+        Some(&len) if len != 0 => a.get(1 + len as usize..),
+        _ => None,
+    }
+}
+
+/// The length of the wire-form name at the start of `buf` (up to and including its root
+/// label).
+pub fn wire_len(buf: &[u8]) -> usize {
+    let mut i = 0;
+    while i < buf.len() && buf[i] != 0 {
+        i += 1 + buf[i] as usize;
+    }
+    (i + 1).min(buf.len())
 }
 
 impl PartialOrd for Name {

@@ -201,6 +201,37 @@ impl Zone {
     }
 }
 
+/// A zone's JSON written one record set at a time, for a caller that makes the sets one at a
+/// time ([`crate::zonefile::ParsedZone::sets`]) and never holds the model: the same text as
+/// `serde_json::to_writer(out, &zone)` for the zone of those sets, given in the model's order.
+pub struct ZoneJson<W: std::io::Write> {
+    out: W,
+    empty: bool,
+}
+
+impl<W: std::io::Write> ZoneJson<W> {
+    pub fn start(mut out: W, origin: &Name) -> serde_json::Result<ZoneJson<W>> {
+        out.write_all(br#"{"origin":"#)
+            .map_err(serde_json::Error::io)?;
+        serde_json::to_writer(&mut out, origin)?;
+        out.write_all(br#","record_sets":["#)
+            .map_err(serde_json::Error::io)?;
+        Ok(ZoneJson { out, empty: true })
+    }
+
+    pub fn push(&mut self, rs: &RecordSet) -> serde_json::Result<()> {
+        if !std::mem::take(&mut self.empty) {
+            self.out.write_all(b",").map_err(serde_json::Error::io)?;
+        }
+        serde_json::to_writer(&mut self.out, rs)
+    }
+
+    pub fn finish(mut self) -> serde_json::Result<W> {
+        self.out.write_all(b"]}").map_err(serde_json::Error::io)?;
+        Ok(self.out)
+    }
+}
+
 fn sort_key(rs: &RecordSet) -> (&Name, u32, Option<&String>) {
     // SOA sorts before every other type at a name.
     let t = if rs.rtype == RType::SOA {
@@ -213,6 +244,49 @@ fn sort_key(rs: &RecordSet) -> (&Name, u32, Option<&String>) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn zone_json_is_the_zone_serialized() {
+        let origin: Name = "example.com.".parse().unwrap();
+        let mut weighted = RecordSet::new(
+            "w.example.com.".parse().unwrap(),
+            RType::A,
+            60,
+            ["192.0.2.1".to_string()],
+        );
+        weighted.weight = Some(3);
+        weighted.set_identifier = Some("east".into());
+        weighted
+            .fields
+            .insert("health".into(), serde_json::json!("web"));
+        weighted.values[0]
+            .fields
+            .insert("comment".into(), serde_json::json!("a \"quoted\" note"));
+        let sets = [
+            RecordSet::new(
+                origin.clone(),
+                RType::SOA,
+                300,
+                ["ns h 1 2 3 4 5".to_string()],
+            ),
+            RecordSet::new(
+                origin.clone(),
+                RType::NS,
+                300,
+                ["ns".to_string(), "ns2".to_string()],
+            ),
+            weighted,
+        ];
+        for n in 0..=sets.len() {
+            let zone = Zone::new(origin.clone(), sets[..n].to_vec());
+            let mut w = ZoneJson::start(Vec::new(), &origin).unwrap();
+            for rs in &zone.record_sets {
+                w.push(rs).unwrap();
+            }
+            let text = String::from_utf8(w.finish().unwrap()).unwrap();
+            assert_eq!(text, serde_json::to_string(&zone).unwrap());
+        }
+    }
     use super::*;
 
     #[test]

@@ -11,23 +11,23 @@
 //! none of those it is an error. Within an RRset the TTL of the first record wins
 //! (RFC 2181 §5.2) without complaint.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::rdata;
 use crate::token::Token;
-use crate::{Name, RType, RecordSet, Zone};
+use crate::{Name, RType, Zone};
 
 mod check;
 mod lexer;
+mod parsed;
 #[cfg(test)]
 mod tests;
 mod write;
 
 pub use check::check;
+pub use parsed::{ParsedRecord, ParsedZone};
 pub use write::write_zone;
 
 use lexer::{Entry, Lexer};
@@ -69,31 +69,6 @@ impl fmt::Display for ZoneError {
 
 impl std::error::Error for ZoneError {}
 
-/// One record as read from a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedRecord {
-    pub name: Name,
-    pub rtype: RType,
-    pub ttl: u32,
-    /// RDATA in canonical presentation form.
-    pub data: String,
-    /// The file the record was read from (an `$INCLUDE`d file for records read there), shared
-    /// by every record read from it.
-    pub file: Arc<Path>,
-    /// The line where the record's entry starts.
-    pub line: usize,
-}
-
-/// The records of a zone file, in file order (`$INCLUDE`d records where the directive is).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedZone {
-    /// The zone apex.
-    pub origin: Name,
-    /// The top-level file (zone-wide errors such as a missing SOA are reported against it).
-    pub file: PathBuf,
-    pub records: Vec<ParsedRecord>,
-}
-
 /// Parse a master file. `root` is the folder `$INCLUDE` may read from (anything resolving
 /// outside it, including via symlinks or `..`, is an error). Collects all errors.
 pub fn parse_file(path: &Path, origin: &Name, root: &Path) -> Result<ParsedZone, Vec<ZoneError>> {
@@ -126,30 +101,21 @@ pub fn load_str(
     load(parse_str_inner(text, file, origin, root))
 }
 
+/// Parse and check a master file, without building the model: a caller that wants the
+/// record sets one at a time takes them from [`ParsedZone::sets`].
+pub fn checked_file(path: &Path, origin: &Name, root: &Path) -> Result<ParsedZone, Vec<ZoneError>> {
+    checked(parse_file_inner(path, origin, root))
+}
+
 /// Group parsed records into record sets: one set per (name, type), with the TTL of its first
 /// record (RFC 2181 §5.2) and its values as a set.
 pub fn to_zone(parsed: &ParsedZone) -> Zone {
     into_zone(parsed.clone())
 }
 
-/// [`to_zone`], taking the parsed records: each record's file, wire form and text are given
-/// up or moved as the sets are made (a big zone was held three times over, then twice).
+/// [`to_zone`], taking the parsed records.
 pub fn into_zone(parsed: ParsedZone) -> Zone {
-    let ParsedZone {
-        origin, records, ..
-    } = parsed;
-    let mut sets: BTreeMap<(Name, RType), (u32, Vec<String>)> = BTreeMap::new();
-    for r in records {
-        sets.entry((r.name, r.rtype))
-            .or_insert_with(|| (r.ttl, Vec::new()))
-            .1
-            .push(r.data);
-    }
-    let sets = sets
-        .into_iter()
-        .map(|((name, rtype), (ttl, values))| RecordSet::new(name, rtype, ttl, values))
-        .collect();
-    Zone::new(origin, sets)
+    parsed.into_zone()
 }
 
 /// Parse a TTL: seconds, or a duration of number-unit pairs (`w`, `d`, `h`, `m`, `s`, any case)
@@ -204,12 +170,16 @@ fn result((zone, errors): (ParsedZone, Vec<ZoneError>)) -> Result<ParsedZone, Ve
     }
 }
 
-fn load((zone, mut errors): (ParsedZone, Vec<ZoneError>)) -> Result<Zone, Vec<ZoneError>> {
+fn load(read: (ParsedZone, Vec<ZoneError>)) -> Result<Zone, Vec<ZoneError>> {
+    checked(read).map(ParsedZone::into_zone)
+}
+
+fn checked((zone, mut errors): (ParsedZone, Vec<ZoneError>)) -> Result<ParsedZone, Vec<ZoneError>> {
     // After read errors, records are missing: a "no SOA" or "no NS" would only mislead.
     let whole_zone = errors.is_empty();
     errors.extend(check::check_records(&zone, whole_zone));
     if errors.is_empty() {
-        Ok(into_zone(zone))
+        Ok(zone)
     } else {
         Err(errors)
     }
@@ -309,19 +279,12 @@ struct Reader<'a> {
     /// MINIMUM of the last SOA read.
     soa_minimum: Option<u32>,
     stopped: bool,
-    /// The file of the last record read, shared with the records read from it (a path per
-    /// record was most of a big zone's parse).
-    last_file: Option<Arc<Path>>,
 }
 
 impl<'a> Reader<'a> {
     fn new(file: &Path, origin: &Name, root: &'a Path) -> Reader<'a> {
         Reader {
-            zone: ParsedZone {
-                origin: origin.clone(),
-                file: file.to_path_buf(),
-                records: Vec::new(),
-            },
+            zone: ParsedZone::new(origin.clone(), file.to_path_buf()),
             errors: Vec::new(),
             root,
             root_canon: None,
@@ -331,11 +294,11 @@ impl<'a> Reader<'a> {
             last_ttl: None,
             soa_minimum: None,
             stopped: false,
-            last_file: None,
         }
     }
 
-    fn finish(self) -> (ParsedZone, Vec<ZoneError>) {
+    fn finish(mut self) -> (ParsedZone, Vec<ZoneError>) {
+        self.zone.shrink();
         (self.zone, self.errors)
     }
 
@@ -531,15 +494,7 @@ impl<'a> Reader<'a> {
         st: &mut FileState,
     ) -> Result<(), String> {
         let mut rest = tokens;
-        let owner = if blank_owner {
-            match &st.owner {
-                Owner::Some(n) => n.clone(),
-                Owner::Poisoned => return Ok(()),
-                Owner::None => {
-                    return Err("line starts with white space but no owner name precedes it".into());
-                }
-            }
-        } else {
+        if !blank_owner {
             let t = &tokens[0];
             rest = &tokens[1..];
             let parsed = if t.text.is_empty() {
@@ -548,14 +503,18 @@ impl<'a> Reader<'a> {
                 Name::parse(&t.text, Some(&st.origin)).map_err(|e| e.to_string())
             };
             match parsed {
-                Ok(n) => {
-                    st.owner = Owner::Some(n.clone());
-                    n
-                }
+                Ok(n) => st.owner = Owner::Some(n),
                 Err(err) => {
                     st.owner = Owner::Poisoned;
                     return Err(format!("bad owner name: {err}"));
                 }
+            }
+        }
+        let owner = match &st.owner {
+            Owner::Some(n) => n,
+            Owner::Poisoned => return Ok(()),
+            Owner::None => {
+                return Err("line starts with white space but no owner name precedes it".into());
             }
         };
 
@@ -621,23 +580,7 @@ impl<'a> Reader<'a> {
                 .or(self.soa_minimum)
                 .ok_or("no TTL: give one on the record or set $TTL")?,
         };
-        let file = match &self.last_file {
-            Some(f) if **f == *file => f.clone(),
-            _ => {
-                let f: Arc<Path> = Arc::from(file);
-                self.last_file = Some(f.clone());
-                f
-            }
-        };
-        self.zone.records.push(ParsedRecord {
-            name: owner,
-            rtype,
-            ttl,
-            data,
-            file,
-            line,
-        });
-        Ok(())
+        self.zone.push(owner, rtype, ttl, &data, file, line)
     }
 }
 

@@ -365,7 +365,12 @@ impl Delta {
 
 /// The serial of a model's apex SOA.
 pub fn zone_serial(zone: &Zone) -> Option<u32> {
-    soa_parts(&zone.soa()?.values.first()?.data).map(|(_, serial, _)| serial)
+    soa_serial(zone.soa()?)
+}
+
+/// The serial of an SOA set.
+pub fn soa_serial(soa: &RecordSet) -> Option<u32> {
+    soa_parts(&soa.values.first()?.data).map(|(_, serial, _)| serial)
 }
 
 /// The fields of an SOA value: (everything before the serial, serial, everything after).
@@ -424,22 +429,42 @@ impl std::io::Write for Fnv128 {
 
 /// A digest of a zone's content that ignores the SOA serial (which the provider manages).
 pub fn model_digest(zone: &Zone) -> String {
-    let mut h = Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
-    let _ = serde_json::to_writer(&mut h, &zone.origin);
-    for rs in &zone.record_sets {
-        if rs.rtype == RType::SOA && rs.name == zone.origin {
+    let mut d = ModelDigest::new(&zone.origin);
+    zone.record_sets.iter().for_each(|rs| d.add(rs));
+    d.finish()
+}
+
+/// [`model_digest`] taken one record set at a time, in the model's order (for sets made one
+/// at a time, with no model).
+pub struct ModelDigest<'a> {
+    origin: &'a Name,
+    h: Fnv128,
+}
+
+impl<'a> ModelDigest<'a> {
+    pub fn new(origin: &'a Name) -> ModelDigest<'a> {
+        let mut h = Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
+        let _ = serde_json::to_writer(&mut h, origin);
+        ModelDigest { origin, h }
+    }
+
+    pub fn add(&mut self, rs: &RecordSet) {
+        if rs.rtype == RType::SOA && rs.name == *self.origin {
             let mut rs = rs.clone();
             for v in &mut rs.values {
                 if let Some((head, _, rest)) = soa_parts(&v.data) {
                     v.data = format!("{head} 0{rest}");
                 }
             }
-            let _ = serde_json::to_writer(&mut h, &rs);
+            let _ = serde_json::to_writer(&mut self.h, &rs);
         } else {
-            let _ = serde_json::to_writer(&mut h, rs);
+            let _ = serde_json::to_writer(&mut self.h, rs);
         }
     }
-    format!("fnv128:{:032x}", h.0)
+
+    pub fn finish(self) -> String {
+        format!("fnv128:{:032x}", self.h.0)
+    }
 }
 
 #[cfg(test)]

@@ -108,9 +108,11 @@ pub(crate) struct Stored {
 }
 
 /// Hand the heap's free pages back to the system (glibc keeps what a freed zone model or an
-/// old zone version used, and the process's resident size never comes down otherwise). Called
-/// after each reload (the first load included), never per query or per patch.
-pub(crate) fn release_free_memory() {
+/// old zone version used, and the process's resident size never comes down otherwise), after
+/// the state store's connection gave back its cache of the pages a zone's text went through.
+/// Called after each reload (the first load included), never per query or per patch.
+pub(crate) fn release_free_memory(store: &ZoneStore) {
+    store.release_memory();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks glibc's own heap; it has no preconditions.
     unsafe {

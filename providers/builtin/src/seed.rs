@@ -5,8 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use switchback_api::Name;
+use switchback_api::zonefile::ParsedZone;
 use switchback_api::zonefile::{self, ZoneError};
+use switchback_api::{Name, RType, ZoneJson};
 use tracing::{error, info, warn};
 
 use crate::answer::ServedZone;
@@ -106,6 +107,13 @@ impl Builtin {
             }
             Err(e) => report.failed.push((self.zone_dir.clone(), e)),
         }
+        // The files' parsed records are gone: give back their pages, and the store's cache of
+        // the pages their text was written through, before the zones are compiled; and move
+        // what was written out of the write-ahead log, whose pages are read through the cache.
+        if let Err(e) = self.store.checkpoint() {
+            warn!(error = %e, "state store checkpoint failed");
+        }
+        crate::provider::release_free_memory(&self.store);
         if let Err(e) = self.sync_catalog(&fresh, false) {
             report
                 .failed
@@ -135,7 +143,7 @@ impl Builtin {
         }
         info!(zones = report.loaded.len(), failed = report.failed.len(), dir = %self.zone_dir.display(), "zones loaded");
         // The parsed models are gone: give their pages back to the system.
-        crate::provider::release_free_memory();
+        crate::provider::release_free_memory(&self.store);
         report
     }
 
@@ -155,9 +163,14 @@ impl Builtin {
                 return Ok(FileOutcome::Unchanged);
             }
         }
-        let model = zonefile::load_file(path, origin, &self.zone_dir).map_err(LoadError::Parse)?;
-        let fd = history::model_digest(&model);
-        let outcome = self.take_file(model, fd, path, origin)?;
+        let parsed =
+            zonefile::checked_file(path, origin, &self.zone_dir).map_err(LoadError::Parse)?;
+        let fd = {
+            let mut d = history::ModelDigest::new(origin);
+            parsed.sets().for_each(|rs| d.add(&rs));
+            d.finish()
+        };
+        let outcome = self.take_file(parsed, fd, path, origin)?;
         if !matches!(outcome, FileOutcome::KeptLive(_)) {
             // A kept-live file is looked at again each time (its warning repeats).
             let fp = fingerprint.as_deref();
@@ -166,10 +179,11 @@ impl Builtin {
         Ok(outcome)
     }
 
-    /// Bring one parsed zone file (`model`, of digest `fd`) and the store together.
+    /// Bring one parsed zone file (`parsed`, whose model has the digest `fd`) and the store
+    /// together.
     fn take_file(
         &self,
-        model: switchback_api::Zone,
+        parsed: ParsedZone,
         fd: String,
         path: &Path,
         origin: &Name,
@@ -182,23 +196,17 @@ impl Builtin {
                 return Ok(FileOutcome::Other);
             }
             let Some(meta) = meta else {
-                // First sight: the file seeds the store. Its sets are checked as a compile
-                // checks them, without compiling (the catalog sync compiles the stored zone as
-                // it reads it), and the model is dropped once it is JSON: the model, its text
-                // and SQLite's record of it are never all in memory at once.
-                crate::zone::check_sets(&model.record_sets, origin)?;
-                let serial = history::zone_serial(&model)
-                    .ok_or_else(|| crate::zone::CompileError::NoSoa(origin.clone()))?;
-                let json = serde_json::to_string(&model)
-                    .map_err(|e| LoadError::Zone {
-                        zone: origin.clone(),
-                        message: e.to_string(),
-                    })?;
-                drop(model);
+                // First sight: the file seeds the store. Its record sets are made one at a
+                // time from the packed records, checked as a compile checks them (the catalog
+                // sync compiles the stored zone as it reads it) and written out as JSON: the
+                // model is never made, and only the packed records and the JSON are in memory.
+                let (json, serial) = seed_json(&parsed)?;
+                drop(parsed);
                 tx.put_zone_json(origin, &json, serial, false, &fd, &fd)?;
                 info!(zone = %origin, serial, "zone seeded from its file");
                 return Ok(FileOutcome::Other);
             };
+            let model = parsed.into_zone();
             let file = CompiledZone::compile_with(&model, Some(&self.health))?;
             if meta.dirty || meta.live_digest == fd {
                 let dirty = meta.live_digest != fd;
@@ -339,6 +347,33 @@ enum FileOutcome {
     Other,
     /// The file is the one last reconciled, byte for byte: not parsed.
     Unchanged,
+}
+
+/// The JSON of the zone of `parsed` (the text `serde_json` makes of its model) and its serial,
+/// made one record set at a time; each set is checked as a compile checks it.
+fn seed_json(parsed: &ParsedZone) -> Result<(String, u32), LoadError> {
+    let origin = &parsed.origin;
+    let json_error = |e: serde_json::Error| LoadError::Zone {
+        zone: origin.clone(),
+        message: e.to_string(),
+    };
+    let mut serial = None;
+    let mut json = ZoneJson::start(Vec::new(), origin).map_err(json_error)?;
+    for rs in parsed.sets() {
+        crate::zone::check_sets([&rs], origin)?;
+        if rs.rtype == RType::SOA && rs.name == *origin {
+            serial = history::soa_serial(&rs);
+        }
+        json.push(&rs).map_err(json_error)?;
+    }
+    let serial = serial.ok_or_else(|| crate::zone::CompileError::NoSoa(origin.clone()))?;
+    let json = json.finish().map_err(json_error)?;
+    // serde_json writes UTF-8 only.
+    let json = String::from_utf8(json).map_err(|e| LoadError::Zone {
+        zone: origin.clone(),
+        message: e.to_string(),
+    })?;
+    Ok((json, serial))
 }
 
 /// Parse, check and compile one zone file.

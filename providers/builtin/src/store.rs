@@ -4,8 +4,9 @@
 //! Schema (version 1):
 //! - `builtin_meta(key, value)`: `schema_version`, and `generation`, a counter that every write
 //!   to a live zone takes the next value of (so a reader knows which zones changed).
-//! - `builtin_zones(zone, serial, generation, dirty, live, live_digest, file_digest, updated_at)`:
-//!   the live zone as the model's JSON; `file_digest` is the digest of the zone file it was last
+//! - `builtin_zones(zone, serial, generation, dirty, live_digest, file_digest, updated_at,
+//!   live)`: the live zone as the model's JSON, in the last column since version 4 (SQLite
+//!   reads a row's columns in order: the ones after a big value cost a walk of its pages); `file_digest` is the digest of the zone file it was last
 //!   reconciled with, `live_digest` that of the live zone (both ignore the SOA serial); `dirty`
 //!   means runtime changes differ from the file.
 //! - `builtin_journal(id, zone, from_serial, to_serial, removed, added, created_at,
@@ -27,7 +28,7 @@ use switchback_api::{Name, Zone};
 use switchback_sql::{Backend, Db, Location, Row, SqlError, params};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 /// History entries kept per zone.
 pub const HISTORY_KEEP: usize = 500;
 /// How long a writer waits for another process's transaction.
@@ -239,6 +240,18 @@ impl ZoneStore {
             db,
             memory,
         })
+    }
+
+    /// Free the cache the connection keeps of pages it read or wrote (see
+    /// [`switchback_sql::Db::release_memory`]).
+    pub fn release_memory(&self) {
+        self.db.release_memory();
+    }
+
+    /// Move what the write-ahead log holds into the file (see
+    /// [`switchback_sql::Db::checkpoint`]): after zones were seeded, before they are read.
+    pub fn checkpoint(&self) -> Result<(), ZoneStoreError> {
+        self.db.checkpoint().map_err(|e| classify(&self.path, e))
     }
 
     /// The file, or the server, as shown in messages.

@@ -2,9 +2,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::name::{wire_is_subdomain, wire_parent};
 use crate::{Name, RType};
 
-use super::{ParsedRecord, ParsedZone, ZoneError};
+use super::parsed::Packed;
+use super::{ParsedZone, ZoneError};
 
 /// Semantic checks, each error at the file and line of the offending record (zone-wide errors
 /// at line 0 of the zone file, or at the apex SOA):
@@ -27,60 +29,70 @@ struct AtName {
     other: bool,
 }
 
+/// A name of the zone in presentation form, for a message (names are kept in wire form).
+fn show(wire: &[u8]) -> Name {
+    Name::from_own_wire(wire)
+}
+
 pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneError> {
     let origin = &zone.origin;
-    let recs = &zone.records;
+    let apex = origin.wire();
+    let recs = zone.packed();
     let mut errs: Vec<(usize, ZoneError)> = Vec::new();
-    let err = |errs: &mut Vec<(usize, ZoneError)>, i: usize, r: &ParsedRecord, message: String| {
-        errs.push((i, ZoneError::new(&*r.file, r.line, message)));
+    let err = |errs: &mut Vec<(usize, ZoneError)>, i: usize, r: &Packed, message: String| {
+        errs.push((i, ZoneError::new(zone.file_of(r), zone.line(r), message)));
     };
 
-    let mut at: HashMap<&Name, AtName> = HashMap::new();
+    let mut at: HashMap<&[u8], AtName> = HashMap::new();
     let mut soa: Option<usize> = None;
     let mut apex_ns = false;
-    let mut cuts: HashSet<&Name> = HashSet::new();
-    let mut dnames: HashSet<&Name> = HashSet::new();
+    let mut cuts: HashSet<&[u8]> = HashSet::new();
+    let mut dnames: HashSet<&[u8]> = HashSet::new();
 
     for (i, r) in recs.iter().enumerate() {
-        if !r.name.is_subdomain_of(origin) {
+        let name = zone.name_wire(r);
+        if !wire_is_subdomain(name, apex) {
             err(
                 &mut errs,
                 i,
                 r,
-                format!("{} is outside the zone {origin}", r.name),
+                format!("{} is outside the zone {origin}", show(name)),
             );
             continue;
         }
-        let apex = r.name == *origin;
+        let is_apex = name == apex;
         match r.rtype {
-            RType::SOA if !apex => err(
+            RType::SOA if !is_apex => err(
                 &mut errs,
                 i,
                 r,
-                format!("SOA record at {} is not at the zone apex {origin}", r.name),
+                format!(
+                    "SOA record at {} is not at the zone apex {origin}",
+                    show(name)
+                ),
             ),
             RType::SOA if soa.is_some() => {
                 err(&mut errs, i, r, format!("duplicate SOA record at {origin}"))
             }
             RType::SOA => soa = Some(i),
-            RType::NS if apex => apex_ns = true,
+            RType::NS if is_apex => apex_ns = true,
             RType::NS => {
-                cuts.insert(&r.name);
+                cuts.insert(name);
             }
             RType::DNAME => {
-                dnames.insert(&r.name);
+                dnames.insert(name);
             }
             _ => {}
         }
-        let a = at.entry(&r.name).or_default();
+        let a = at.entry(name).or_default();
         match r.rtype {
             RType::CNAME => match a.cname {
-                Some(j) if recs[j].data != r.data => {
+                Some(j) if zone.data(&recs[j]) != zone.data(r) => {
                     err(
                         &mut errs,
                         i,
                         r,
-                        format!("more than one CNAME at {}", r.name),
+                        format!("more than one CNAME at {}", show(name)),
                     );
                 }
                 Some(_) => {}
@@ -90,7 +102,7 @@ pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneErro
                             &mut errs,
                             i,
                             r,
-                            format!("CNAME and other data at {} (RFC 1034 §3.6.2)", r.name),
+                            format!("CNAME and other data at {} (RFC 1034 §3.6.2)", show(name)),
                         );
                     }
                     a.cname = Some(i);
@@ -103,34 +115,36 @@ pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneErro
                         &mut errs,
                         i,
                         r,
-                        format!("CNAME and other data at {} (RFC 1034 §3.6.2)", r.name),
+                        format!("CNAME and other data at {} (RFC 1034 §3.6.2)", show(name)),
                     );
                 }
                 a.other = true;
             }
         }
     }
+    drop(at);
 
     // Occlusion: walk each in-zone name's ancestors up to (not including) the apex.
     if !cuts.is_empty() || !dnames.is_empty() {
         for (i, r) in recs.iter().enumerate() {
-            if !r.name.is_subdomain_of(origin) || r.name == *origin {
+            let name = zone.name_wire(r);
+            if !wire_is_subdomain(name, apex) || name == apex {
                 continue;
             }
-            let mut cut: Option<Name> = None;
-            let mut dname: Option<Name> = None;
-            let mut up = r.name.parent();
+            let mut cut: Option<&[u8]> = None;
+            let mut dname: Option<&[u8]> = None;
+            let mut up = wire_parent(name);
             while let Some(n) = up {
-                if n == *origin {
+                if n == apex {
                     break;
                 }
-                if cuts.contains(&n) {
-                    cut = Some(n.clone());
+                if cuts.contains(n) {
+                    cut = Some(n);
                 }
-                if dnames.contains(&n) {
-                    dname = Some(n.clone());
+                if dnames.contains(n) {
+                    dname = Some(n);
                 }
-                up = n.parent();
+                up = wire_parent(n);
             }
             let glue = matches!(r.rtype, RType::A | RType::AAAA);
             if let Some(d) = dname {
@@ -138,7 +152,12 @@ pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneErro
                     &mut errs,
                     i,
                     r,
-                    format!("{} {} is occluded by the DNAME at {d}", r.name, r.rtype),
+                    format!(
+                        "{} {} is occluded by the DNAME at {}",
+                        show(name),
+                        r.rtype,
+                        show(d)
+                    ),
                 );
             } else if let Some(c) = cut {
                 if !glue {
@@ -147,12 +166,14 @@ pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneErro
                         i,
                         r,
                         format!(
-                            "{} {} is below the delegation at {c} (only A/AAAA glue may be there)",
-                            r.name, r.rtype
+                            "{} {} is below the delegation at {} (only A/AAAA glue may be there)",
+                            show(name),
+                            r.rtype,
+                            show(c)
                         ),
                     );
                 }
-            } else if cuts.contains(&r.name)
+            } else if cuts.contains(name)
                 && !glue
                 && !matches!(
                     r.rtype,
@@ -160,13 +181,14 @@ pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneErro
                 )
             {
                 // (A CNAME there is already "CNAME and other data".)
+                let name = show(name);
                 err(
                     &mut errs,
                     i,
                     r,
                     format!(
-                        "{} {} is at the delegation point {} (only NS, DS and A/AAAA glue may be there)",
-                        r.name, r.rtype, r.name
+                        "{name} {} is at the delegation point {name} (only NS, DS and A/AAAA glue may be there)",
+                        r.rtype
                     ),
                 );
             }
@@ -185,8 +207,8 @@ pub(super) fn check_records(zone: &ParsedZone, whole_zone: bool) -> Vec<ZoneErro
             Some(i) if !apex_ns => {
                 let r = &recs[i];
                 out.push(ZoneError::new(
-                    &*r.file,
-                    r.line,
+                    zone.file_of(r),
+                    zone.line(r),
                     format!("no NS records at the zone apex {origin}"),
                 ));
             }

@@ -530,16 +530,19 @@ fn ttl_defaults() {
     // $TTL wins over the last explicit TTL.
     let z = parse_ok("$TTL 1h\na 5 A 192.0.2.1\nb A 192.0.2.2\n");
     assert_eq!(
-        z.records.iter().map(|r| r.ttl).collect::<Vec<_>>(),
+        z.records().iter().map(|r| r.ttl).collect::<Vec<_>>(),
         [5, 3600]
     );
     // Without $TTL: the last explicit TTL.
     let z = parse_ok("a 5 A 192.0.2.1\nb A 192.0.2.2\n");
-    assert_eq!(z.records.iter().map(|r| r.ttl).collect::<Vec<_>>(), [5, 5]);
+    assert_eq!(
+        z.records().iter().map(|r| r.ttl).collect::<Vec<_>>(),
+        [5, 5]
+    );
     // Without any: the SOA minimum (for the SOA itself too).
     let z = parse_ok("@ SOA ns h 1 2 3 4 300\nb A 192.0.2.2\nc 7 A 192.0.2.3\nd A 192.0.2.4\n");
     assert_eq!(
-        z.records.iter().map(|r| r.ttl).collect::<Vec<_>>(),
+        z.records().iter().map(|r| r.ttl).collect::<Vec<_>>(),
         [300, 300, 7, 7]
     );
 }
@@ -549,9 +552,13 @@ fn fields_in_either_order() {
     let z = parse_ok(
         "a 60 IN A 192.0.2.1\nb IN 60 A 192.0.2.1\nc IN A 192.0.2.1\nd 60 A 192.0.2.1\ne in a 192.0.2.1\nf CLASS1 A 192.0.2.1",
     );
-    assert!(z.records.iter().all(|r| r.ttl == 60 && r.rtype == RType::A));
-    assert_eq!(z.records.len(), 6);
-    assert_eq!(z.records[4].name, n("e.example.com."));
+    assert!(
+        z.records()
+            .iter()
+            .all(|r| r.ttl == 60 && r.rtype == RType::A)
+    );
+    assert_eq!(z.records().len(), 6);
+    assert_eq!(z.records()[4].name, n("e.example.com."));
 }
 
 #[test]
@@ -570,7 +577,7 @@ fn parentheses_and_blank_owner() {
                 \tTXT \"a;b(c\" \\(x\n";
     let z = parse_ok(text);
     let got: Vec<(String, RType, usize)> = z
-        .records
+        .records()
         .iter()
         .map(|r| (r.name.to_string(), r.rtype, r.line))
         .collect();
@@ -585,10 +592,10 @@ fn parentheses_and_blank_owner() {
         ]
     );
     assert_eq!(
-        z.records[0].data,
+        z.records()[0].data,
         canon(RType::SOA, "ns1 hostmaster 1 2 3 4 5")
     );
-    assert_eq!(z.records[4].data, canon(RType::TXT, "\"a;b(c\" \\(x"));
+    assert_eq!(z.records()[4].data, canon(RType::TXT, "\"a;b(c\" \\(x"));
 }
 
 #[test]
@@ -596,7 +603,7 @@ fn origin_and_at() {
     let z = parse_ok(
         "$TTL 1\n$ORIGIN sub\nx A 192.0.2.1\n@ A 192.0.2.2\n$ORIGIN example.com.\n@ NS ns.sub\ny.example.com. A 192.0.2.3\n*.w A 192.0.2.4",
     );
-    let names: Vec<String> = z.records.iter().map(|r| r.name.to_string()).collect();
+    let names: Vec<String> = z.records().iter().map(|r| r.name.to_string()).collect();
     assert_eq!(
         names,
         [
@@ -607,7 +614,7 @@ fn origin_and_at() {
             "*.w.example.com."
         ]
     );
-    assert_eq!(z.records[2].data, "ns.sub.example.com.");
+    assert_eq!(z.records()[2].data, "ns.sub.example.com.");
 }
 
 #[test]
@@ -625,7 +632,7 @@ fn include_with_origin_and_revert() {
     let z = parse_file(&t.root.join("main.zone"), &origin(), &t.root)
         .unwrap_or_else(|e| panic!("{e:#?}"));
     let got: Vec<(String, RType, String)> = z
-        .records
+        .records()
         .iter()
         .map(|r| {
             (
@@ -658,14 +665,66 @@ fn include_with_origin_and_revert() {
 #[test]
 fn crlf_and_no_final_newline() {
     let z = parse_ok("$TTL 1\r\na A 192.0.2.1\r\nb TXT \"x\"");
-    assert_eq!(z.records.len(), 2);
-    assert_eq!(z.records[1].data, canon(RType::TXT, "\"x\""));
-    assert_eq!(z.records[1].line, 3);
+    assert_eq!(z.records().len(), 2);
+    assert_eq!(z.records()[1].data, canon(RType::TXT, "\"x\""));
+    assert_eq!(z.records()[1].line, 3);
 }
 
 #[test]
 fn unknown_types_in_rfc3597_form() {
     let z = parse_ok("$TTL 1\na TYPE65280 \\# 2 abcd\n");
-    assert_eq!(z.records[0].rtype, RType(65280));
-    assert_eq!(z.records[0].data, "\\# 2 ABCD");
+    assert_eq!(z.records()[0].rtype, RType(65280));
+    assert_eq!(z.records()[0].data, "\\# 2 ABCD");
+}
+
+/// The grouping the packed records replaced: a map of (name, type) to the first TTL and the
+/// values, in file order.
+fn grouped_by_map(parsed: &ParsedZone) -> Zone {
+    let mut sets: std::collections::BTreeMap<(Name, RType), (u32, Vec<String>)> =
+        std::collections::BTreeMap::new();
+    for r in parsed.records() {
+        sets.entry((r.name, r.rtype))
+            .or_insert_with(|| (r.ttl, Vec::new()))
+            .1
+            .push(r.data);
+    }
+    let sets = sets
+        .into_iter()
+        .map(|((name, rtype), (ttl, values))| crate::RecordSet::new(name, rtype, ttl, values))
+        .collect();
+    Zone::new(parsed.origin.clone(), sets)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Records in any order, with repeated values, TTLs that differ inside a set and owners
+    /// in runs or apart, make the same sets as grouping them by name and type.
+    #[test]
+    fn sets_are_the_grouped_records(
+        lines in proptest::collection::vec(
+            (0usize..6, 0usize..5, 1u32..5, 0u8..4, any::<bool>()),
+            0..40,
+        )
+    ) {
+        const OWNERS: [&str; 6] = ["@", "a", "b.a", "*.a", "z", "A"];
+        const TYPES: [&str; 5] = ["A", "AAAA", "TXT", "MX", "SOA"];
+        let mut text = String::from("$TTL 1\n");
+        for (owner, rtype, ttl, value, blank) in lines {
+            let owner = if blank && !text.ends_with("$TTL 1\n") { " " } else { OWNERS[owner] };
+            let data = match TYPES[rtype] {
+                "A" => format!("192.0.2.{value}"),
+                "AAAA" => format!("2001:db8::{value}"),
+                "TXT" => format!("\"v{value}\""),
+                "MX" => format!("{value} mx{value}"),
+                _ => format!("ns h {value} 2 3 4 5"),
+            };
+            text.push_str(&format!("{owner} {ttl} {} {data}\n", TYPES[rtype]));
+        }
+        let parsed = parse_ok(&text);
+        let want = grouped_by_map(&parsed);
+        let sets: Vec<_> = parsed.sets().collect();
+        prop_assert_eq!(&sets, &want.record_sets, "{}", text);
+        prop_assert_eq!(parsed.into_zone(), want);
+    }
 }

@@ -1,6 +1,7 @@
 //! Writing a zone back out, and reading any input without a panic.
 
 use super::*;
+use crate::RecordSet;
 
 #[test]
 fn realistic_round_trip() {
