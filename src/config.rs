@@ -119,6 +119,12 @@ pub struct ServerConfig {
     /// TCP connections in all, at most (default 512).
     #[serde(default = "default_tcp_max")]
     pub tcp_max: usize,
+    /// Zones the built-in server signs (DNSSEC, keys in the state store).
+    #[serde(default)]
+    pub dnssec: Vec<String>,
+    /// The signing algorithm of new keys: `ecdsap256sha256` (default) or `ed25519`.
+    #[serde(default)]
+    pub dnssec_algorithm: Option<String>,
 }
 
 /// `[server.zone."example.com"]`: one zone's own settings.
@@ -262,6 +268,8 @@ impl Config {
         }
         self.rrl()?;
         self.catalog_zone()?;
+        self.dnssec_zones()?;
+        self.dnssec_algorithm()?;
         self.notify_targets()?;
         self.api
             .hook_wait()
@@ -308,6 +316,37 @@ impl Config {
                     .map_err(|e| self.invalid("server.catalog", format!("not a zone name: {e}")))
             })
             .transpose()
+    }
+
+    /// `[server] dnssec` as zone names.
+    pub fn dnssec_zones(&self) -> Result<Vec<switchback_api::Name>, ConfigError> {
+        self.server
+            .dnssec
+            .iter()
+            .enumerate()
+            .map(|(i, z)| {
+                z.parse().map_err(|e| {
+                    self.invalid(
+                        &format!("server.dnssec[{i}]"),
+                        format!("not a zone name: {e}"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// `[server] dnssec_algorithm` (default ECDSA P-256 with SHA-256).
+    pub fn dnssec_algorithm(&self) -> Result<switchback_builtin::dnssec::Algorithm, ConfigError> {
+        use switchback_builtin::dnssec::Algorithm;
+        match self.server.dnssec_algorithm.as_deref() {
+            None => Ok(Algorithm::EcdsaP256Sha256),
+            Some(a) => Algorithm::parse(a).ok_or_else(|| {
+                self.invalid(
+                    "server.dnssec_algorithm",
+                    format!("{a:?}: expected \"ecdsap256sha256\" or \"ed25519\""),
+                )
+            }),
+        }
     }
 
     pub fn node(&self) -> String {

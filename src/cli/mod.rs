@@ -8,6 +8,7 @@ use crate::config::{Config, ConfigError};
 
 mod change;
 mod cutover;
+mod dnssec;
 mod drill;
 mod health;
 mod output;
@@ -98,6 +99,9 @@ pub enum Command {
     /// The state store: migrate it into PostgreSQL.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// DNSSEC keys of the zones the built-in server signs: ds ZONE, export ZONE.
+    #[command(subcommand)]
+    Dnssec(dnssec::DnssecCommand),
 }
 
 /// Errors of the command line layer.
@@ -253,6 +257,7 @@ pub fn run(args: Args) -> Result<u8, CliError> {
         Command::Drill(a) => drill::run(p, &a, args.json),
         Command::Check { name } => drill::check(p, &name, args.json),
         Command::Store(cmd) => store::run(p, cmd, args.json),
+        Command::Dnssec(cmd) => dnssec::run(p, cmd, args.json),
     }
 }
 

@@ -81,7 +81,15 @@ async fn serve(providers: &Arc<Providers>) -> Result<(), CliError> {
     let builtin: Arc<Builtin> = {
         let cfg = cfg.clone();
         let b = tokio::task::spawn_blocking(move || {
-            registry::open_builtin(&cfg, registry::BUILTIN, true)
+            let b = registry::open_builtin(&cfg, registry::BUILTIN, true)?;
+            // The signed zones' keys, made the first time (a zone keeps its keys).
+            let algorithm = cfg.dnssec_algorithm()?;
+            for zone in cfg.dnssec_zones()? {
+                b.store()
+                    .write(|tx| switchback_builtin::dnssec::ensure_keys(tx, &zone, algorithm))
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
+            }
+            Ok::<_, CliError>(b)
         })
         .await
         .map_err(|e| CliError::Usage(format!("zone load failed: {e}")))??;

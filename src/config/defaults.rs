@@ -79,6 +79,8 @@ impl Default for ServerConfig {
             catalog: None,
             tcp_per_client: default_tcp_per_client(),
             tcp_max: default_tcp_max(),
+            dnssec: Vec::new(),
+            dnssec_algorithm: None,
         }
     }
 }

@@ -32,6 +32,7 @@ pub const TABLES: &[&str] = &[
     "notify_queue",
     "builtin_zones",
     "builtin_journal",
+    "builtin_dnssec_keys",
 ];
 
 /// One table as copied and verified.
@@ -110,12 +111,16 @@ pub fn migrate(from: &Location, to: &Location) -> Result<Vec<TableCopy>, StoreEr
             "UPDATE builtin_meta SET value = ?1 WHERE key = 'generation'",
             params![generation],
         )?;
-        // The history's identity column continues after the copied ids.
-        dst.query(
-            "SELECT setval(pg_get_serial_sequence('builtin_journal', 'id'), \
-             COALESCE((SELECT MAX(id) FROM builtin_journal), 0) + 1, false)::text",
-            params![],
-        )?;
+        // The identity columns continue after the copied ids.
+        for table in ["builtin_journal", "builtin_dnssec_keys"] {
+            dst.query(
+                &format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                     COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)::text"
+                ),
+                params![],
+            )?;
+        }
         Ok(())
     })?;
 

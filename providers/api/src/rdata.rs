@@ -82,6 +82,16 @@ pub fn parse(rtype: RType, tokens: &[Token], origin: &Name) -> Result<Vec<u8>, R
     Ok(wire)
 }
 
+/// Standard base64 with padding, as DNSKEY and RRSIG fields are written.
+pub fn encode_base64(b: &[u8]) -> String {
+    encoding::base64_encode(b)
+}
+
+/// Standard base64 (the padding may be left out).
+pub fn decode_base64(s: &str) -> Result<Vec<u8>> {
+    encoding::base64_decode(s, "base64 data")
+}
+
 /// Render uncompressed wire RDATA of type `rtype` in canonical presentation form.
 pub fn format(rtype: RType, wire: &[u8]) -> Result<String, RdataError> {
     check_not_meta(rtype)?;

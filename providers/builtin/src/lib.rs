@@ -6,6 +6,7 @@
 pub mod acl;
 pub mod answer;
 pub mod catalog_zone;
+pub mod dnssec;
 pub mod hash;
 pub mod history;
 pub mod metrics;

@@ -16,6 +16,10 @@
 //!   those names ([`Touched`]): a `serve` holding the previous version makes the new one from
 //!   them without reading the whole zone.
 //!
+//! - `builtin_dnssec_keys(id, zone, role, algorithm, public, private, created_at)` (version 5):
+//!   the DNSSEC keys of the signed zones (`crate::dnssec`), both halves in base64. The SQLite
+//!   file is created readable by its owner only.
+//!
 //! Every write is one `BEGIN IMMEDIATE` transaction, so a read-check-write is atomic across
 //! processes. A file that is not a database, is damaged, or holds a newer schema is refused
 //! before anything is written to it.
@@ -28,7 +32,7 @@ use switchback_api::{Name, Zone};
 use switchback_sql::{Backend, Db, Location, Row, SqlError, params};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 /// History entries kept per zone.
 pub const HISTORY_KEEP: usize = 500;
 /// How long a writer waits for another process's transaction.
@@ -378,6 +382,14 @@ fn open_file(path: &Path) -> Result<rusqlite::Connection, ZoneStoreError> {
     Ok(conn)
 }
 
+/// A DNSSEC key as the store holds it.
+#[derive(Debug)]
+pub struct StoredKey {
+    pub pair: crate::dnssec::KeyPair,
+    /// When it was made (Unix seconds).
+    pub created_at: i64,
+}
+
 /// Sees when any other connection commits: a SQLite file's `PRAGMA data_version`, or
 /// PostgreSQL's NOTIFY (with a poll every [`FALLBACK_POLL`]).
 pub enum Watcher {
@@ -452,7 +464,7 @@ impl Tx<'_> {
         classify(self.path, e)
     }
 
-    fn data(&self, zone: &str, message: impl Into<String>) -> ZoneStoreError {
+    pub(crate) fn data(&self, zone: &str, message: impl Into<String>) -> ZoneStoreError {
         ZoneStoreError::Data {
             path: self.path.to_string(),
             zone: zone.to_string(),
@@ -650,6 +662,64 @@ impl Tx<'_> {
                 .execute("DELETE FROM builtin_files WHERE zone = ?1", params![key]),
         };
         r.map(|_| ()).map_err(|e| self.sql(e))
+    }
+
+    /// The zone's DNSSEC keys, oldest first.
+    pub fn dnssec_keys(&self, zone: &Name) -> Result<Vec<StoredKey>, ZoneStoreError> {
+        let key = zone.to_string();
+        let rows = self
+            .tx
+            .query(
+                "SELECT role, algorithm, public, private, created_at FROM builtin_dnssec_keys
+                 WHERE zone = ?1 ORDER BY id",
+                params![key],
+            )
+            .map_err(|e| self.sql(e))?;
+        rows.iter()
+            .map(|r| {
+                let bad = |m: &str| self.data(&key, format!("DNSSEC key: {m}"));
+                let role = r.text(0).map_err(|e| self.sql(e))?;
+                let role = crate::dnssec::Role::parse(&role).ok_or_else(|| bad("unknown role"))?;
+                let algorithm = r.int(1).map_err(|e| self.sql(e))?;
+                let algorithm = u8::try_from(algorithm)
+                    .ok()
+                    .and_then(crate::dnssec::Algorithm::from_number)
+                    .ok_or_else(|| bad("unknown algorithm"))?;
+                let half = |i: usize| -> Result<Vec<u8>, ZoneStoreError> {
+                    let t = r.text(i).map_err(|e| self.sql(e))?;
+                    switchback_api::rdata::decode_base64(&t).map_err(|_| bad("not base64"))
+                };
+                let pair = crate::dnssec::KeyPair::from_parts(algorithm, role, half(2)?, half(3)?)
+                    .map_err(|e| bad(&e.to_string()))?;
+                Ok(StoredKey {
+                    pair,
+                    created_at: r.int(4).map_err(|e| self.sql(e))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Store a new DNSSEC key of the zone.
+    pub fn put_dnssec_key(
+        &self,
+        zone: &Name,
+        pair: &crate::dnssec::KeyPair,
+    ) -> Result<(), ZoneStoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO builtin_dnssec_keys (zone, role, algorithm, public, private, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    zone.to_string(),
+                    pair.role().as_str(),
+                    i64::from(pair.algorithm().number()),
+                    switchback_api::rdata::encode_base64(pair.public()),
+                    switchback_api::rdata::encode_base64(pair.private()),
+                    now()
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
     }
 
     /// Drop a zone and its history.
