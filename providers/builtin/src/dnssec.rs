@@ -8,8 +8,10 @@
 //! `switchback dnssec export`; they are never logged and never shown by `Debug`.
 
 mod key;
+mod sign;
 
 pub use key::{Algorithm, KeyError, KeyPair, Role, ds_of, key_tag};
+pub use sign::{SignError, SignedRecord, Validity, rrsig, rrsig_labels, sign_zone, type_bitmap};
 
 use switchback_api::{Name, RType, rdata};
 
