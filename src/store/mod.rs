@@ -135,8 +135,21 @@ impl Store {
             location,
             db,
         };
-        store.init()?;
-        Ok(store)
+        // Processes that open a new SQLite file at the same moment race to make it a WAL
+        // database and to create the tables, and SQLite answers some of those steps with
+        // "database is locked" at once, without its busy handler: each step is idempotent,
+        // so the set-up is tried again until BUSY_TIMEOUT.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match store.init() {
+                Err(StoreError::Sql(e)) if e.is_busy() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                r => return r.map(|()| store),
+            }
+        }
     }
 
     /// The file this store lives in, or the server (no password).

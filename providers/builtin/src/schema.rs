@@ -231,4 +231,25 @@ mod tests {
             .unwrap();
         assert_eq!((version, updated), (SCHEMA_VERSION, 5));
     }
+
+    /// Threads that open a new file at the same moment all get the store (see
+    /// `ZoneStore::init`).
+    #[test]
+    fn racing_first_opens_of_a_new_file_all_succeed() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("state.db");
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    let p = path.clone();
+                    std::thread::spawn(move || ZoneStore::open(p.as_path()).map(drop))
+                })
+                .collect();
+            for h in handles {
+                if let Err(e) = h.join().unwrap() {
+                    panic!("round {round}: {e}");
+                }
+            }
+        }
+    }
 }

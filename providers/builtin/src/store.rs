@@ -179,6 +179,36 @@ impl ZoneStore {
 
     fn init(db: Db, location: Location, memory: bool) -> Result<ZoneStore, ZoneStoreError> {
         let path = location.display();
+        // Processes that open a new SQLite file at the same moment race to make it a WAL
+        // database and to create the tables, and SQLite answers some of those steps with
+        // "database is locked" at once, without its busy handler: each step is idempotent,
+        // so the whole set-up is tried again until BUSY_TIMEOUT.
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match ZoneStore::prepare(&db, &path, memory) {
+                Err(ZoneStoreError::Sql { source, .. })
+                    if source.is_busy() && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                Err(e) => return Err(e),
+                Ok(()) => break,
+            }
+        }
+        Ok(ZoneStore {
+            path,
+            location,
+            db,
+            memory,
+        })
+    }
+
+    /// Check the schema version, switch a file to WAL and bring the tables to
+    /// [`SCHEMA_VERSION`] (see [`ZoneStore::init`]).
+    fn prepare(db: &Db, path: &str, memory: bool) -> Result<(), ZoneStoreError> {
+        let path = path.to_string();
         let err = |e| classify(&path, e);
         let newer = |found| ZoneStoreError::Newer {
             path: path.clone(),
@@ -237,13 +267,7 @@ impl ZoneStore {
                 Ok(())
             },
             err,
-        )?;
-        Ok(ZoneStore {
-            path,
-            location,
-            db,
-            memory,
-        })
+        )
     }
 
     /// Free the cache the connection keeps of pages it read or wrote (see
