@@ -84,12 +84,17 @@ impl ParsedZone {
                 at
             }
         };
-        let file = match self.files.last() {
-            Some(f) if **f == *file => self.files.len() - 1,
-            _ => {
-                self.files.push(Arc::from(file));
-                self.files.len() - 1
-            }
+        // The file of the record before, nearly always; else one read before (the file an
+        // `$INCLUDE` returns to), else a new one.
+        let file = match self.records.last() {
+            Some(last) if *self.files[usize::from(last.file)] == *file => usize::from(last.file),
+            _ => match self.files.iter().rposition(|f| **f == *file) {
+                Some(i) => i,
+                None => {
+                    self.files.push(Arc::from(file));
+                    self.files.len() - 1
+                }
+            },
         };
         let file = u16::try_from(file).map_err(|_| "more than 65,536 files read".to_string())?;
         let at = u32::try_from(self.text.len()).map_err(|_| too_big())?;
