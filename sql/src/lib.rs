@@ -98,6 +98,28 @@ enum Inner {
     Postgres(Box<postgres::Pg>),
 }
 
+/// Run `f` again while it fails with an error `is_busy` says is SQLite's "database is locked"
+/// or "busy", pausing 5 ms and doubling up to 200 ms, until `timeout` has passed. For an
+/// idempotent set-up that several processes may run on a new file at once: SQLite answers
+/// some of its steps (the switch to WAL) with SQLITE_BUSY at once, without its busy handler.
+pub fn retry_busy<T, E>(
+    timeout: std::time::Duration,
+    is_busy: impl Fn(&E) -> bool,
+    mut f: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// A connection to the state store (see the crate docs).
 pub struct Db {
     inner: Inner,

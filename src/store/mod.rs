@@ -139,17 +139,12 @@ impl Store {
         // database and to create the tables, and SQLite answers some of those steps with
         // "database is locked" at once, without its busy handler: each step is idempotent,
         // so the set-up is tried again until BUSY_TIMEOUT.
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
-        let mut pause = Duration::from_millis(5);
-        loop {
-            match store.init() {
-                Err(StoreError::Sql(e)) if e.is_busy() && std::time::Instant::now() < deadline => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(200));
-                }
-                r => return r.map(|()| store),
-            }
-        }
+        switchback_sql::retry_busy(
+            BUSY_TIMEOUT,
+            |e| matches!(e, StoreError::Sql(e) if e.is_busy()),
+            || store.init(),
+        )?;
+        Ok(store)
     }
 
     /// The file this store lives in, or the server (no password).

@@ -46,7 +46,9 @@ pub const FALLBACK_POLL: Duration = Duration::from_secs(1);
 use crate::schema::{MIGRATIONS, PG_MIGRATIONS};
 
 mod journal;
+mod keys;
 pub use journal::{HistoryRow, JournalRecord, Step, Touched};
+pub use keys::StoredKey;
 
 /// Why the store could not be used. `path` is the file, or the server as
 /// `postgres://user@host:port/database` (never with a password).
@@ -183,20 +185,11 @@ impl ZoneStore {
         // database and to create the tables, and SQLite answers some of those steps with
         // "database is locked" at once, without its busy handler: each step is idempotent,
         // so the whole set-up is tried again until BUSY_TIMEOUT.
-        let deadline = Instant::now() + BUSY_TIMEOUT;
-        let mut pause = Duration::from_millis(5);
-        loop {
-            match ZoneStore::prepare(&db, &path, memory) {
-                Err(ZoneStoreError::Sql { source, .. })
-                    if source.is_busy() && Instant::now() < deadline =>
-                {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(200));
-                }
-                Err(e) => return Err(e),
-                Ok(()) => break,
-            }
-        }
+        switchback_sql::retry_busy(
+            BUSY_TIMEOUT,
+            |e| matches!(e, ZoneStoreError::Sql { source, .. } if source.is_busy()),
+            || ZoneStore::prepare(&db, &path, memory),
+        )?;
         Ok(ZoneStore {
             path,
             location,
@@ -404,14 +397,6 @@ fn open_file(path: &Path) -> Result<rusqlite::Connection, ZoneStoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| classify(&shown, e.into()))?;
     Ok(conn)
-}
-
-/// A DNSSEC key as the store holds it.
-#[derive(Debug)]
-pub struct StoredKey {
-    pub pair: crate::dnssec::KeyPair,
-    /// When it was made (Unix seconds).
-    pub created_at: i64,
 }
 
 /// Sees when any other connection commits: a SQLite file's `PRAGMA data_version`, or
@@ -686,64 +671,6 @@ impl Tx<'_> {
                 .execute("DELETE FROM builtin_files WHERE zone = ?1", params![key]),
         };
         r.map(|_| ()).map_err(|e| self.sql(e))
-    }
-
-    /// The zone's DNSSEC keys, oldest first.
-    pub fn dnssec_keys(&self, zone: &Name) -> Result<Vec<StoredKey>, ZoneStoreError> {
-        let key = zone.to_string();
-        let rows = self
-            .tx
-            .query(
-                "SELECT role, algorithm, public, private, created_at FROM builtin_dnssec_keys
-                 WHERE zone = ?1 ORDER BY id",
-                params![key],
-            )
-            .map_err(|e| self.sql(e))?;
-        rows.iter()
-            .map(|r| {
-                let bad = |m: &str| self.data(&key, format!("DNSSEC key: {m}"));
-                let role = r.text(0).map_err(|e| self.sql(e))?;
-                let role = crate::dnssec::Role::parse(&role).ok_or_else(|| bad("unknown role"))?;
-                let algorithm = r.int(1).map_err(|e| self.sql(e))?;
-                let algorithm = u8::try_from(algorithm)
-                    .ok()
-                    .and_then(crate::dnssec::Algorithm::from_number)
-                    .ok_or_else(|| bad("unknown algorithm"))?;
-                let half = |i: usize| -> Result<Vec<u8>, ZoneStoreError> {
-                    let t = r.text(i).map_err(|e| self.sql(e))?;
-                    switchback_api::rdata::decode_base64(&t).map_err(|_| bad("not base64"))
-                };
-                let pair = crate::dnssec::KeyPair::from_parts(algorithm, role, half(2)?, half(3)?)
-                    .map_err(|e| bad(&e.to_string()))?;
-                Ok(StoredKey {
-                    pair,
-                    created_at: r.int(4).map_err(|e| self.sql(e))?,
-                })
-            })
-            .collect()
-    }
-
-    /// Store a new DNSSEC key of the zone.
-    pub fn put_dnssec_key(
-        &self,
-        zone: &Name,
-        pair: &crate::dnssec::KeyPair,
-    ) -> Result<(), ZoneStoreError> {
-        self.tx
-            .execute(
-                "INSERT INTO builtin_dnssec_keys (zone, role, algorithm, public, private, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    zone.to_string(),
-                    pair.role().as_str(),
-                    i64::from(pair.algorithm().number()),
-                    switchback_api::rdata::encode_base64(pair.public()),
-                    switchback_api::rdata::encode_base64(pair.private()),
-                    now()
-                ],
-            )
-            .map_err(|e| self.sql(e))?;
-        Ok(())
     }
 
     /// Drop a zone and its history.
